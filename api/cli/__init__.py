@@ -42,24 +42,19 @@ _register()
 
 
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script.
+
+    Click handles usage errors and ``--help`` itself (exit 2 / 0); expected failures
+    raised by commands become ``error: ...`` on stderr and exit 1, never a traceback.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except CliError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except (OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(1)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -15,7 +15,9 @@ from corpus.store import CaseStore, DuplicateCaseError
 
 
 def make_case(i: int, event: str = "ATMが停止した") -> Case:
-    return Case(id=f"user-{i:03d}", event=event, causes=["作業ミス"], countermeasures=["再鑑の徹底"])
+    return Case(
+        id=f"user-{i:03d}", event=event, causes=["作業ミス"], countermeasures=["再鑑の徹底"]
+    )
 
 
 def test_add_get_and_persist_across_instances(tmp_path):
