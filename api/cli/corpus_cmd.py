@@ -1,0 +1,184 @@
+"""``kizuki corpus …``: build the bundled corpus from the seed, import cases, show one.
+
+* ``kizuki corpus build [--seed PATH] [--year 2019] [--out PATH]`` parses the report
+  text and writes ``fsaYYYY.jsonl`` and ``fsaYYYY_report.json`` (default: the package's
+  ``corpus/data``; ``--out`` may be a file or an existing directory).
+* ``kizuki corpus import FILE [--format jsonl|csv|fsa-report] [--year YYYY]
+  [--data-dir DIR] [--dry-run]`` validates the whole file, then adds its cases to the
+  case store in one transaction (the bundled seed is loaded into a new store first).
+* ``kizuki corpus show ID [--file PATH] [--json]`` prints one case.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli import CliError
+
+corpus_app = typer.Typer(
+    help="The case corpus: build it from the FSA report, import more cases, show one.",
+    no_args_is_help=True,
+)
+
+#: The seed's place relative to the repository (and to the working directory).
+SEED_RELATIVE = Path("..") / "shared" / "seeds"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(corpus_app, name="corpus")
+
+
+def _default_seed(year: int) -> Path:
+    name = f"fsa-{year}-system-failure-report.txt"
+    repo = Path(__file__).resolve().parents[2]
+    candidates = [Path.cwd() / SEED_RELATIVE / name, repo / SEED_RELATIVE / name]
+    for path in candidates:
+        if path.is_file():
+            return path
+    looked = ", ".join(str(p) for p in dict.fromkeys(candidates))
+    raise CliError(f"seed text not found (looked at {looked}); pass --seed PATH")
+
+
+def _outputs(out: Path | None, year: int) -> tuple[Path, Path]:
+    from corpus import DATA_DIR
+
+    name = f"fsa{year}.jsonl"
+    if out is None:
+        cases_path = DATA_DIR / name
+    elif out.is_dir():
+        cases_path = out / name
+    else:
+        cases_path = out
+    return cases_path, cases_path.with_name(f"{cases_path.stem}_report.json")
+
+
+@corpus_app.command()
+def build(
+    seed: Annotated[
+        Path | None,
+        typer.Option(help="Report text (default: ../shared/seeds/fsa-YEAR-….txt)."),
+    ] = None,
+    year: Annotated[int, typer.Option(help="Edition year; case ids are fsaYEAR-NN.")] = 2019,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output JSONL file or directory (default: corpus/data/fsaYEAR.jsonl)."),
+    ] = None,
+) -> None:
+    """Parse the FSA report text and write the corpus JSONL and its report JSON."""
+    from corpus.fsa_report import ReportParseError, parse_report
+    from corpus.io import CorpusImportError, dumps_jsonl, read_text
+
+    seed_path = seed if seed is not None else _default_seed(year)
+    try:
+        text = read_text(seed_path, max_bytes=_settings().max_import_bytes)
+        parsed = parse_report(text, year=year)
+    except CorpusImportError as exc:
+        raise CliError(str(exc)) from None
+    except ReportParseError as exc:
+        raise CliError(f"{seed_path}: {exc}") from None
+    cases_path, report_path = _outputs(out, year)
+    cases_path.parent.mkdir(parents=True, exist_ok=True)
+    cases_path.write_bytes(dumps_jsonl(parsed.cases).encode("utf-8"))
+    meta = json.dumps(parsed.metadata.model_dump(mode="json"), ensure_ascii=False, indent=2)
+    report_path.write_bytes((meta + "\n").encode("utf-8"))
+    m = parsed.metadata
+    typer.echo(
+        f"wrote {len(parsed.cases)} cases to {cases_path}\n"
+        f"wrote {len(m.glossary)} glossary terms, {len(m.trends)} trends and "
+        f"{len(m.event_types)} event types to {report_path}"
+    )
+
+
+def _settings(data_dir: Path | None = None):
+    from corpus.settings import Settings, get_settings
+
+    return get_settings() if data_dir is None else Settings(data_dir=data_dir)
+
+
+@corpus_app.command("import")
+def import_cases(
+    file: Annotated[Path, typer.Argument(help="JSONL, CSV or report text file.")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl, csv or fsa-report (default: from the file name)."),
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Edition year, for --format fsa-report.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Kizuki data directory (default: KIZUKI_DATA_DIR).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only validate the file; store nothing.")
+    ] = False,
+) -> None:
+    """Validate a file of cases and add all of them to the case store, or none."""
+    from corpus import seed_cases
+    from corpus.io import CorpusImportError, load_cases
+
+    settings = _settings(data_dir)
+    try:
+        cases = load_cases(file, format, year=year, max_bytes=settings.max_import_bytes)
+    except CorpusImportError as exc:
+        raise CliError(str(exc)) from None
+    if dry_run:
+        typer.echo(f"{file}: {len(cases)} valid cases (dry run, nothing stored)")
+        return
+    from corpus.store import CaseStore
+
+    store = CaseStore(settings.store_path)
+    store.ensure_seeded(seed_cases())
+    try:
+        added = store.add_cases(cases)
+    except ValueError as exc:
+        raise CliError(f"{file}: {exc}; nothing was imported") from None
+    typer.echo(f"imported {added} cases from {file} into {settings.store_path}")
+
+
+@corpus_app.command()
+def show(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Case id, e.g. fsa2019-14.")],
+    file: Annotated[Path | None, typer.Option(help="Look in this JSONL/CSV file instead.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the case as JSON.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Kizuki data directory (default: KIZUKI_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Print one case (from the case store, else the bundled corpus, or from --file)."""
+    from corpus import seed_cases
+    from corpus.io import CorpusImportError, load_cases
+
+    case = None
+    if file is not None:
+        try:
+            case = next((c for c in load_cases(file) if c.id == case_id), None)
+        except CorpusImportError as exc:
+            raise CliError(str(exc)) from None
+    else:
+        settings = _settings(data_dir)
+        if settings.store_path.exists():
+            from corpus.store import CaseStore
+
+            case = CaseStore(settings.store_path).get(case_id)
+        if case is None:
+            case = next((c for c in seed_cases() if c.id == case_id), None)
+    if case is None:
+        raise CliError(f"no case {case_id!r}")
+    if as_json:
+        typer.echo(json.dumps(case.to_json_dict(), ensure_ascii=False, indent=2))
+        return
+    lines = [f"{case.id}  {case.title}".rstrip()]
+    if case.theme:
+        lines.append(f"テーマ: {case.theme.label} ({case.theme.id})")
+    if case.sectors:
+        lines.append(f"業態等: {'、'.join(case.sectors)}")
+    lines += ["", "＜事象＞", case.event, "", "＜原因＞"]
+    lines += [f"- {c}" for c in case.causes] + ["", "＜対策＞"]
+    lines += [f"- {c}" for c in case.countermeasures]
+    if case.source:
+        span = f", lines {case.source.lines[0]}-{case.source.lines[1]}" if case.source.lines else ""
+        year = f" ({case.source.year})" if case.source.year else ""
+        lines += ["", f"出典: {case.source.report}{year}{span}"]
+    typer.echo("\n".join(lines))

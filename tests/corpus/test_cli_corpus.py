@@ -1,0 +1,142 @@
+"""``kizuki corpus build/import/show`` run as a user runs them: in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import corpus
+from corpus.store import CaseStore
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = REPO.parent / "shared" / "seeds" / "fsa-2019-system-failure-report.txt"
+
+
+def kizuki(*args: str, data_dir: Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture()
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "kizuki-data"
+
+
+def test_build_regenerates_the_committed_files_byte_for_byte(tmp_path, data_dir):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = kizuki("corpus", "build", "--out", str(out), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 44 cases" in result.stdout
+    assert (out / "fsa2019.jsonl").read_bytes() == corpus.SEED_CASES_PATH.read_bytes()
+    assert (out / "fsa2019_report.json").read_bytes() == corpus.SEED_REPORT_PATH.read_bytes()
+
+
+def test_build_another_edition_to_a_file(tmp_path, data_dir):
+    seed = tmp_path / "fsa-2020.txt"
+    shutil.copy(SEED, seed)
+    out = tmp_path / "x" / "edition.jsonl"
+    result = kizuki(
+        "corpus",
+        "build",
+        "--seed",
+        str(seed),
+        "--year",
+        "2020",
+        "--out",
+        str(out),
+        data_dir=data_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 44 and lines[0].startswith('{"id": "fsa2020-01"')
+    assert (out.parent / "edition_report.json").is_file()
+
+
+def test_build_with_a_missing_seed_is_one_line_error(tmp_path, data_dir):
+    result = kizuki("corpus", "build", "--seed", str(tmp_path / "nope.txt"), data_dir=data_dir)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert "nope.txt: no such file" in result.stderr
+
+
+def test_import_bad_file_prints_one_line_and_stores_nothing(tmp_path, data_dir):
+    bad = tmp_path / "cases.csv"
+    bad.write_text("id,event\ngood-1,障害\ngood-2,\n", encoding="utf-8")
+    result = kizuki("corpus", "import", str(bad), data_dir=data_dir)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {bad} line 3, field 'event': must not be empty\n"
+    assert result.stdout == ""
+    store_path = data_dir / "cases.sqlite3"
+    assert not store_path.exists() or CaseStore(store_path).get("good-1") is None
+
+
+def test_import_csv_then_clash_is_all_or_nothing(tmp_path, data_dir):
+    good = tmp_path / "mine.csv"
+    good.write_text("id,event,causes\nmine-1,障害1,原因\nmine-2,障害2,\n", encoding="utf-8")
+    result = kizuki("corpus", "import", str(good), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "imported 2 cases" in result.stdout
+    store = CaseStore(data_dir / "cases.sqlite3")
+    assert store.count() == 44 + 2  # the bundled seed is loaded first
+    assert store.get("mine-1").causes == ["原因"]
+
+    clash = tmp_path / "clash.jsonl"
+    clash.write_text(
+        '{"id": "mine-3", "event": "新規"}\n{"id": "mine-1", "event": "重複"}\n', encoding="utf-8"
+    )
+    result = kizuki("corpus", "import", str(clash), data_dir=data_dir)
+    assert result.returncode == 1
+    assert "mine-1" in result.stderr and "nothing was imported" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert store.count() == 46 and store.get("mine-3") is None
+
+
+def test_import_another_report_edition(tmp_path, data_dir):
+    report = tmp_path / "fsa-2020.txt"
+    shutil.copy(SEED, report)
+    result = kizuki("corpus", "import", str(report), data_dir=data_dir)
+    assert result.returncode == 1 and "cannot tell the format" in result.stderr
+    result = kizuki(
+        "corpus",
+        "import",
+        str(report),
+        "--format",
+        "fsa-report",
+        "--year",
+        "2020",
+        data_dir=data_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    store = CaseStore(data_dir / "cases.sqlite3")
+    assert store.get("fsa2020-14").sectors == ["主要行等", "資金移動業者"]
+    assert store.get("fsa2019-14") is not None
+
+
+def test_dry_run_and_show(tmp_path, data_dir):
+    good = tmp_path / "mine.jsonl"
+    good.write_text('{"id": "mine-9", "event": "障害9"}\n', encoding="utf-8")
+    result = kizuki("corpus", "import", str(good), "--dry-run", data_dir=data_dir)
+    assert result.returncode == 0 and "1 valid cases" in result.stdout
+    assert not (data_dir / "cases.sqlite3").exists()
+
+    result = kizuki("corpus", "show", "fsa2019-14", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "カウンター上限値超過によるシステム停止" in result.stdout
+    assert "業態等: 主要行等、資金移動業者" in result.stdout
+    result = kizuki("corpus", "show", "mine-9", "--file", str(good), "--json", data_dir=data_dir)
+    assert result.returncode == 0 and '"event": "障害9"' in result.stdout
+    result = kizuki("corpus", "show", "nope", data_dir=data_dir)
+    assert result.returncode == 1 and result.stderr == "error: no case 'nope'\n"
