@@ -1,0 +1,397 @@
+"""``kizuki graph …`` and the knowledge-graph commands.
+
+* ``kizuki graph eval [--json]`` measures the concept extractor (leave-one-case-out).
+* ``kizuki graph export --format json|graphml|neo4j -o PATH`` writes the graph;
+  ``kizuki graph case ID``, ``kizuki graph connect A B`` and ``kizuki graph recommend TEXT``
+  walk it.
+* ``kizuki causes``, ``kizuki cause ID``, ``kizuki countermeasure ID`` and
+  ``kizuki recurring [--by sector|theme]`` are top-level: they are what an analyst types most.
+
+All read the case store (seeded with the bundled corpus on first use): seed cases use their
+hand annotations, other cases the extractor. Every command has ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli import CliError
+
+graph_app = typer.Typer(
+    help="The cause–countermeasure knowledge graph: export it, walk it, ask it.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(graph_app, name="graph")
+    _register_graph_views(app)
+
+
+# -- the knowledge graph: export, navigation, recurring causes ------------------------------
+#
+# ``kizuki graph export --format json|graphml|neo4j -o PATH``, ``kizuki graph case ID``,
+# ``kizuki graph connect A B``, ``kizuki graph recommend TEXT``; top-level ``kizuki causes``,
+# ``kizuki cause ID``, ``kizuki countermeasure ID``, ``kizuki recurring [--by sector|theme]``.
+# All read the case store (seeded with the bundled corpus on first use); seed cases use their
+# hand annotations, other cases the extractor.
+
+_JSON_OPT = typer.Option("--json", help="Print JSON instead of text.")
+
+
+def _extractor():
+    """The concept extractor over the packaged taxonomy (for cases nobody annotated)."""
+    from graph.taxonomy import load_taxonomy
+
+    try:
+        from graph.extract import ConceptExtractor
+    except ModuleNotFoundError as exc:  # the extractor is optional for annotated cases
+        if exc.name != "graph.extract":
+            raise
+        return None
+    return ConceptExtractor(load_taxonomy())
+
+
+def _load_graph(with_similar: bool = False, extractor=None):
+    """The graph of the store's current cases (``similar_to`` edges only when asked)."""
+    from api.engine import get_searcher, load_cases
+    from corpus.settings import get_settings
+    from graph.annotations import load_annotations
+    from graph.build import build_graph
+    from graph.taxonomy import load_taxonomy
+
+    settings = get_settings()
+    cases = load_cases(settings)
+    taxonomy = load_taxonomy()
+    annotations = load_annotations(taxonomy=taxonomy)
+    searcher = get_searcher(settings) if with_similar else None
+    return build_graph(
+        cases, taxonomy, annotations, extractor=extractor or _extractor(), searcher=searcher
+    )
+
+
+def _dump(model) -> None:
+    typer.echo(json.dumps(model, ensure_ascii=False, indent=2, default=str))
+
+
+def _navigate(fn, *args):
+    from graph.navigate import UnknownNodeError
+
+    try:
+        return fn(*args)
+    except UnknownNodeError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@graph_app.command("export")
+def export_cmd(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File (json, graphml) or folder (neo4j).")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="json (node-link) | graphml | neo4j (CSV).")
+    ] = "json",
+    similar: Annotated[
+        bool,
+        typer.Option("--similar/--no-similar", help="Add similar_to edges from the search index."),
+    ] = True,
+) -> None:
+    """Write the knowledge graph for Gephi/Cytoscape (GraphML), networkx (JSON) or Neo4j."""
+    from graph.export import export
+
+    if fmt not in ("json", "graphml", "neo4j"):
+        raise CliError(f"unknown format {fmt!r}; use json, graphml or neo4j")
+    G = _load_graph(with_similar=similar)
+    paths = export(G, fmt, output)
+    typer.echo(
+        f"wrote {G.number_of_nodes()} nodes and {G.number_of_edges()} edges as {fmt}: "
+        + ", ".join(str(p) for p in paths)
+    )
+
+
+@graph_app.command("case")
+def case_cmd(
+    case_id: Annotated[str, typer.Argument(help="Case id, e.g. fsa2019-05.")],
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """A case's neighbourhood: causes, countermeasures, sector, theme, similar cases."""
+    from graph.navigate import case_neighbourhood
+
+    view = _navigate(case_neighbourhood, _load_graph(with_similar=True), case_id)
+    if as_json:
+        return _dump(view.model_dump(mode="json"))
+    typer.echo(f"{view.case.id}  {view.case.label_ja}")
+    typer.echo(f"  sectors: {', '.join(s.label_ja for s in view.sectors) or '-'}")
+    typer.echo(f"  theme:   {view.theme.label_ja if view.theme else '-'}")
+    typer.echo("  causes:")
+    for c in view.causes:
+        typer.echo(f"    {c.concept.id}  {c.concept.label_ja}  [{c.source}]")
+        for s in c.sentences:
+            typer.echo(f"        「{_short(s)}」")
+    typer.echo("  countermeasures:")
+    for m in view.countermeasures:
+        answers = f"  → {', '.join(m.addresses)}" if m.addresses else ""
+        typer.echo(f"    {m.concept.id}  {m.concept.label_ja}{answers}")
+    if view.similar:
+        typer.echo("  similar: " + ", ".join(f"{s.case.id} ({s.score:.3f})" for s in view.similar))
+    if view.related:
+        typer.echo("  shares a cause with: " + ", ".join(r.case.id for r in view.related[:10]))
+
+
+@graph_app.command("connect")
+def connect_cmd(
+    a: Annotated[str, typer.Argument(help="First case id.")],
+    b: Annotated[str, typer.Argument(help="Second case id.")],
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """What two cases have in common: causes, countermeasures, groups, sector, theme."""
+    from graph.navigate import connect_cases
+
+    view = _navigate(connect_cases, _load_graph(with_similar=True), a, b)
+    if as_json:
+        return _dump(view.model_dump(mode="json"))
+    typer.echo(f"{view.a.id} ↔ {view.b.id}")
+    for title, shared in (
+        ("shared causes", view.shared_causes),
+        ("shared countermeasures", view.shared_countermeasures),
+    ):
+        typer.echo(f"  {title}: {len(shared)}")
+        for s in shared:
+            typer.echo(f"    {s.concept.id}  {s.concept.label_ja}")
+            typer.echo(f"      {view.a.id}: 「{_short(s.sentences_a[0])}」")
+            typer.echo(f"      {view.b.id}: 「{_short(s.sentences_b[0])}」")
+    groups = ", ".join(g.label_ja for g in view.shared_cause_groups) or "-"
+    typer.echo(f"  shared cause groups: {groups}")
+    typer.echo(f"  shared sectors: {', '.join(s.label_ja for s in view.shared_sectors) or '-'}")
+    typer.echo(f"  same theme: {view.same_theme.label_ja if view.same_theme else '-'}")
+    if view.similarity is not None:
+        typer.echo(f"  similar_to score: {view.similarity:.3f}")
+    if view.path:
+        typer.echo("  path: " + " → ".join(n.id for n in view.path))
+
+
+@graph_app.command("recommend")
+def recommend_cmd(
+    text: Annotated[str, typer.Argument(help="The incident, as you would paste it.")],
+    k: Annotated[int, typer.Option(help="Similar cases used as evidence.")] = 5,
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """Likely root causes and countermeasures for a new incident, with their evidence."""
+    from api.engine import get_searcher
+    from corpus.settings import get_settings
+    from graph.recommend import recommend
+
+    settings = get_settings()
+    if not text.strip():
+        raise CliError("the incident text is empty")
+    if len(text) > settings.max_query_chars:
+        raise CliError(f"the incident text is longer than {settings.max_query_chars} characters")
+    extractor = _extractor()
+    G = _load_graph(with_similar=False, extractor=extractor)
+    result = recommend(G, text, extractor, get_searcher(settings), k=k)
+    if as_json:
+        return _dump(result.model_dump(mode="json"))
+    if result.no_good_match:
+        typer.echo("(no close analogue in the corpus: causes come from the text alone)")
+    typer.echo("similar cases: " + ", ".join(f"{s.case.id}" for s in result.similar))
+    typer.echo("likely causes:")
+    for c in result.likely_causes:
+        typer.echo(
+            f"  {c.score:.2f}  {c.concept.id}  {c.concept.label_ja}"
+            f"  (text {c.text_score:.2f}, similar cases {c.neighbour_score:.2f})"
+        )
+        for e in c.from_text[:1]:
+            typer.echo(f"        text: 「{_short(e.sentence)}」")
+        for e in c.from_cases[:2]:
+            typer.echo(f"        {e.case_id}: 「{_short(e.sentences[0])}」")
+    typer.echo("recommended countermeasures:")
+    for m in result.countermeasures:
+        answers = ", ".join(a.cause.id for a in m.addresses)
+        typer.echo(f"  {m.score:.2f}  {m.concept.id}  {m.concept.label_ja}  → {answers}")
+        for e in m.cases[:2]:
+            typer.echo(f"        {e.case_id}: 「{_short(e.countermeasure)}」")
+
+
+@graph_app.command("ranking-eval")
+def ranking_eval_cmd(
+    queries: Annotated[Path, typer.Option("--queries", help="JSONL: id, query, relevant")],
+    k: Annotated[int, typer.Option("--k", help="results ranked per query")] = 10,
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """Score search with and without the cause-aware ranking on the same graded queries."""
+    from api.engine import get_searcher
+    from corpus.settings import get_settings
+    from graph.ranking import CauseAwareSearcher, compare_rankings
+    from search.evaluation import load_queries
+
+    try:
+        items = load_queries(queries)
+    except OSError as exc:
+        raise CliError(f"cannot read {queries}: {exc.strerror or exc}") from None
+    if not items:
+        raise CliError(f"{queries} holds no queries")
+    extractor = _extractor()
+    searcher = get_searcher(get_settings())
+    G = _load_graph(with_similar=False, extractor=extractor)
+    out = compare_rankings(
+        items, {"search": searcher, "cause-aware": CauseAwareSearcher(searcher, G, extractor)}, k
+    )
+    if as_json:
+        return _dump(out)
+    typer.echo(f"{'ranking':<12} {'subset':<14} {'n':>3} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6}")
+    for name, m in out.items():
+        rows = [("all", m)] + [
+            (f"{key[3:]}={v}", sub)
+            for key in ("by_kind", "by_lang")
+            for v, sub in m.get(key, {}).items()
+        ]
+        for subset, r in rows:
+            if r["n"]:
+                typer.echo(
+                    f"{name:<12} {subset:<14} {r['n']:>3} {r['ndcg@10']:>8.3f} "
+                    f"{r['recall@5']:>6.3f} {r['mrr']:>6.3f}"
+                )
+        if m["none_accuracy"] is not None:
+            typer.echo(f"{name:<12} none accuracy {m['none_accuracy']:.3f} ({m['n_none']} queries)")
+
+
+@graph_app.command("eval")
+def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
+    """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations."""
+    from graph.evaluation import evaluate
+
+    results = evaluate()
+    if as_json:
+        return _dump({name: r.to_dict() for name, r in results.items()})
+    typer.echo("leave-one-case-out over the 44 annotated seed cases (micro-averaged)")
+    typer.echo(
+        f"{'variant':<10} {'kind':<15} {'P':>6} {'R':>6} {'F1':>6} {'tp':>4} {'fp':>4} {'fn':>4}"
+    )
+    for name, r in results.items():
+        for kind, m in r.per_kind.items():
+            typer.echo(
+                f"{name:<10} {kind:<15} {m.precision:>6.3f} {m.recall:>6.3f} {m.f1:>6.3f} "
+                f"{m.tp:>4} {m.fp:>4} {m.fn:>4}"
+            )
+    typer.echo(
+        "combined = the default extractor; patterns were written while reading the seed "
+        "(in-sample); learned/examples use no patterns (held-out case unseen)."
+    )
+
+
+def causes_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
+    """Every root-cause concept (groups and their leaves) with its number of cases."""
+    from graph.navigate import list_concepts
+
+    items = list_concepts(_load_graph())
+    if as_json:
+        return _dump([i.model_dump(mode="json") for i in items])
+    typer.echo(f"{'id':<36} {'cases':>5} {'cms':>4}  label")
+    for i in items:
+        indent = "" if i.is_group else "  "
+        typer.echo(
+            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>4}  "
+            f"{indent}{i.concept.label_ja} / {i.concept.label_en}"
+        )
+
+
+def cause_cmd(
+    cause_id: Annotated[str, typer.Argument(help="Cause id (see `kizuki causes`).")],
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """A root cause: its cases (with sentences) and the countermeasures that address it."""
+    from graph.navigate import cause_view
+
+    view = _navigate(cause_view, _load_graph(), cause_id)
+    if as_json:
+        return _dump(view.model_dump(mode="json"))
+    typer.echo(f"{view.concept.id}  {view.concept.label_ja} / {view.concept.label_en}")
+    typer.echo(f"  {view.definition}")
+    if view.group:
+        typer.echo(f"  group: {view.group.id} {view.group.label_ja}")
+    typer.echo(f"cases ({len(view.cases)}):")
+    for e in view.cases:
+        typer.echo(f"  {e.case_id}  {_short(e.title, 60)}  [{e.source}]")
+        for s in e.sentences:
+            typer.echo(f"      「{_short(s)}」")
+    typer.echo(f"countermeasures that address it ({len(view.countermeasures)}), by support:")
+    for link in view.countermeasures:
+        cases = ", ".join(dict.fromkeys(c.case_id for c in link.cases))
+        typer.echo(
+            f"  {link.support_count:>2}  {link.strength:4.0%}  {link.concept.id}  "
+            f"{link.concept.label_ja}  ({cases})"
+        )
+
+
+def countermeasure_cmd(
+    cm_id: Annotated[str, typer.Argument(help="Countermeasure id (cm.…).")],
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """A countermeasure: the causes it addresses (by support) and the cases that adopted it."""
+    from graph.navigate import countermeasure_view
+
+    view = _navigate(countermeasure_view, _load_graph(), cm_id)
+    if as_json:
+        return _dump(view.model_dump(mode="json"))
+    typer.echo(f"{view.concept.id}  {view.concept.label_ja} / {view.concept.label_en}")
+    typer.echo(f"  {view.definition}")
+    typer.echo(f"causes it addresses ({len(view.causes)}), by support:")
+    for link in view.causes:
+        cases = ", ".join(dict.fromkeys(c.case_id for c in link.cases))
+        typer.echo(
+            f"  {link.support_count:>2}  {link.concept.id}  {link.concept.label_ja}  ({cases})"
+        )
+    typer.echo(f"cases that adopted it ({len(view.cases)}):")
+    for e in view.cases:
+        typer.echo(f"  {e.case_id}  「{_short(e.sentences[0])}」")
+
+
+def recurring_cmd(
+    by: Annotated[str | None, typer.Option("--by", help="Break down by sector or theme.")] = None,
+    level: Annotated[
+        str, typer.Option(help="concept (leaf causes) or group (their top-level groups).")
+    ] = "concept",
+    limit: Annotated[int, typer.Option(help="Rows to print (text output).")] = 20,
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """Recurring root causes: by cases, sectors and themes (or per sector / theme)."""
+    from graph.analytics import recurring_by, recurring_causes
+
+    if by not in (None, "sector", "theme"):
+        raise CliError(f"--by must be sector or theme, not {by!r}")
+    if level not in ("concept", "group"):
+        raise CliError(f"--level must be concept or group, not {level!r}")
+    G = _load_graph()
+    df = recurring_causes(G, level) if by is None else recurring_by(G, by, level)
+    if as_json:
+        return _dump(df.to_dict(orient="records"))
+    if by is None:
+        typer.echo(f"{'cases':>5} {'sectors':>7} {'themes':>6}  cause")
+        for row in df.head(limit).itertuples():
+            typer.echo(
+                f"{row.n_cases:>5} {row.n_sectors:>7} {row.n_themes:>6}  "
+                f"{row.cause_id}  {row.label_ja}"
+            )
+        return
+    for value, part in df.groupby(by, sort=False):
+        first = part.iloc[0]
+        typer.echo(f"{first[f'{by}_label_ja']} ({value}, {first[f'{by}_cases']} cases)")
+        for row in part.head(limit).itertuples():
+            typer.echo(f"  {row.n_cases:>3} {row.share:4.0%}  {row.cause_id}  {row.label_ja}")
+
+
+def _register_graph_views(app: typer.Typer) -> None:
+    """Top-level navigation commands (``graph export`` etc. live on ``graph_app``)."""
+    app.command("causes")(causes_cmd)
+    app.command("cause")(cause_cmd)
+    app.command("countermeasure")(countermeasure_cmd)
+    app.command("recurring")(recurring_cmd)

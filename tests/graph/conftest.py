@@ -1,0 +1,50 @@
+"""Shared, session-scoped fixtures for the graph tests: real seed cases, taxonomy,
+annotations and extractor; the search index is the session one from ``tests/conftest.py``."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def seed():
+    from corpus import seed_cases
+
+    return list(seed_cases())
+
+
+@pytest.fixture(scope="session")
+def taxonomy():
+    from graph.taxonomy import load_taxonomy
+
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="session")
+def annotations(seed, taxonomy):
+    from graph.annotations import load_annotations
+
+    return load_annotations(cases=seed, taxonomy=taxonomy)
+
+
+@pytest.fixture(scope="session")
+def extractor(taxonomy):
+    from graph.extract import ConceptExtractor
+
+    return ConceptExtractor(taxonomy)
+
+
+@pytest.fixture(scope="session")
+def concept_graph(seed, taxonomy, annotations):
+    """The seed graph without ``similar_to`` edges (no search index needed)."""
+    from graph.build import build_graph
+
+    return build_graph(seed, taxonomy, annotations)
+
+
+@pytest.fixture(scope="session")
+def seed_graph(seed, taxonomy, annotations, extractor, seed_searcher):
+    """The full seed graph, ``similar_to`` edges from the shared session index included."""
+    from graph.build import build_graph
+
+    return build_graph(seed, taxonomy, annotations, extractor=extractor, searcher=seed_searcher)

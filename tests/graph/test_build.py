@@ -1,0 +1,198 @@
+"""Invariants of the knowledge graph built from the real seed corpus and its annotations."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from corpus.schema import Case
+from graph.build import (
+    ADOPTED,
+    BROADER,
+    EDGE_TYPES,
+    HAS_CAUSE,
+    MITIGATES,
+    NODE_TYPES,
+    SIMILAR_TO,
+    build_graph,
+    edges_of_type,
+    sector_node_id,
+)
+
+ENDPOINTS = {
+    "has_cause": ("case", "cause"),
+    "adopted": ("case", "countermeasure"),
+    "mitigates": ("countermeasure", "cause"),
+    "in_sector": ("case", "sector"),
+    "in_theme": ("case", "theme"),
+    "similar_to": ("case", "case"),
+}
+
+
+def test_every_node_has_a_type_and_both_labels(seed_graph):
+    for node, data in seed_graph.nodes(data=True):
+        assert data["type"] in NODE_TYPES, node
+        assert isinstance(data["label_ja"], str) and data["label_ja"], node
+        assert isinstance(data["label_en"], str) and data["label_en"], node
+
+
+def test_node_ids_follow_the_conventions(seed_graph, seed, taxonomy):
+    types = Counter(t for _, t in seed_graph.nodes(data="type"))
+    assert types["case"] == len(seed)
+    assert types["cause"] + types["countermeasure"] == len(taxonomy)
+    for node, t in seed_graph.nodes(data="type"):
+        if t == "sector":
+            assert node.startswith("sector.")
+        elif t == "theme":
+            assert node.startswith("theme.")
+        elif t == "cause":
+            assert node.startswith("cause.")
+        elif t == "countermeasure":
+            assert node.startswith("cm.")
+    assert sector_node_id("地域銀行") == "sector.regional_banks"
+
+
+def test_edges_are_typed_and_connect_the_right_node_types(seed_graph):
+    for u, v, key, data in seed_graph.edges(keys=True, data=True):
+        assert data["type"] == key and key in EDGE_TYPES
+        if key == BROADER:
+            assert seed_graph.nodes[u]["type"] == seed_graph.nodes[v]["type"]
+            assert seed_graph.nodes[v]["is_group"]
+        else:
+            assert (seed_graph.nodes[u]["type"], seed_graph.nodes[v]["type"]) == ENDPOINTS[key]
+
+
+def test_every_case_has_a_cause_and_a_countermeasure(seed_graph, seed):
+    for case in seed:
+        keys = Counter(k for _, _, k in seed_graph.out_edges(case.id, keys=True))
+        assert keys[HAS_CAUSE] >= 1, case.id
+        assert keys[ADOPTED] >= 1, case.id
+        assert keys["in_sector"] == len(case.sectors)
+        assert keys["in_theme"] == 1
+
+
+def test_concept_edges_carry_verbatim_evidence_from_their_case(seed_graph, seed):
+    by_id = {c.id: c for c in seed}
+    for etype, field in ((HAS_CAUSE, "causes"), (ADOPTED, "countermeasures")):
+        for u, _, d in edges_of_type(seed_graph, etype):
+            assert d["source"] == "annotation"  # every seed case is annotated
+            assert d["confidence"] == 1.0
+            assert d["evidence"] == d["sentences"][0]
+            for sentence in d["sentences"]:
+                assert sentence in getattr(by_id[u], field)
+
+
+def test_concept_edges_match_the_annotations(concept_graph, annotations):
+    for ann in annotations:
+        causes = {
+            v for _, v, k in concept_graph.out_edges(ann.case_id, keys=True) if k == HAS_CAUSE
+        }
+        cms = {v for _, v, k in concept_graph.out_edges(ann.case_id, keys=True) if k == ADOPTED}
+        assert causes == set(ann.concepts("cause"))
+        assert cms == set(ann.concepts("countermeasure"))
+
+
+def test_mitigates_support_counts_equal_the_cases_behind_them(seed_graph, annotations):
+    expected = annotations.mitigation_support()
+    edges = edges_of_type(seed_graph, MITIGATES)
+    assert {(u, v) for u, v, _ in edges} == set(expected)
+    for cm, cause, d in edges:
+        assert d["support"] == sorted(expected[(cm, cause)])
+        assert d["support_count"] == len(d["support"]) == len(set(d["support"]))
+        assert {row["case_id"] for row in d["evidence_pairs"]} == set(d["support"])
+        holders = {u for u, _, k in seed_graph.in_edges(cause, keys=True) if k == HAS_CAUSE}
+        adopters = {u for u, _, k in seed_graph.in_edges(cm, keys=True) if k == ADOPTED}
+        assert set(d["support"]) <= holders & adopters
+        assert d["strength"] == pytest.approx(d["support_count"] / len(holders))
+        assert 0 < d["strength"] <= 1
+
+
+def test_broader_edges_mirror_the_taxonomy(seed_graph, taxonomy):
+    broader = {(u, v) for u, v, _ in edges_of_type(seed_graph, BROADER)}
+    assert broader == {(c.id, c.parent) for c in taxonomy if c.parent}
+
+
+def test_similar_to_edges_come_from_the_search_index(seed_graph, seed):
+    for case in seed:
+        out = [
+            (v, d)
+            for _, v, k, d in seed_graph.out_edges(case.id, keys=True, data=True)
+            if k == SIMILAR_TO
+        ]
+        assert len(out) == 3
+        assert all(v != case.id for v, _ in out)
+        ranked = sorted(out, key=lambda x: x[1]["rank"])
+        assert [d["rank"] for _, d in ranked] == [1, 2, 3]
+        scores = [d["score"] for _, d in ranked]
+        assert scores == sorted(scores, reverse=True)
+
+
+def _unannotated(case: Case, new_id: str) -> Case:
+    return case.model_copy(update={"id": new_id})
+
+
+def test_cases_without_annotation_are_tagged_by_the_extractor(
+    seed, taxonomy, annotations, extractor
+):
+    source = next(c for c in seed if "証明書" in " ".join(c.causes))
+    new = _unannotated(source, "imported-1")
+    G = build_graph([*seed, new], taxonomy, annotations, extractor=extractor)
+    edges = [d for _, _, k, d in G.out_edges(new.id, keys=True, data=True) if k == HAS_CAUSE]
+    assert edges, "the extractor found no cause in a certificate-expiry case"
+    for d in edges:
+        assert d["source"] == "extraction"
+        assert 0 < d["confidence"] <= 1
+        assert all(s in new.causes for s in d["sentences"])
+    assert G.has_edge(new.id, "cause.cert_expiry", key=HAS_CAUSE)
+    # The seed cases keep their annotations.
+    assert all(
+        d["source"] == "annotation" for u, _, d in edges_of_type(G, HAS_CAUSE) if u != new.id
+    )
+
+
+def test_extracted_mitigates_reuse_known_pairs_and_keep_support_exact(
+    seed, taxonomy, annotations, extractor
+):
+    extra = [_unannotated(c, f"copy-{c.id}") for c in seed[:6]]
+    G = build_graph([*seed, *extra], taxonomy, annotations, extractor=extractor)
+    for _, cause, d in edges_of_type(G, MITIGATES):
+        assert d["support_count"] == len(d["support"])
+        holders = {u for u, _, k in G.in_edges(cause, keys=True) if k == HAS_CAUSE}
+        assert set(d["support"]) <= holders
+
+
+def test_a_seed_id_with_other_text_falls_back_to_extraction(seed, taxonomy, annotations, extractor):
+    changed = seed[0].model_copy(update={"causes": ["SSL 証明書の有効期限切れに気付かなかった。"]})
+    G = build_graph([changed, *seed[1:]], taxonomy, annotations, extractor=extractor)
+    sources = {
+        d["source"]
+        for _, _, k, d in G.out_edges(changed.id, keys=True, data=True)
+        if k == HAS_CAUSE
+    }
+    assert sources == {"extraction"}
+
+
+def test_unknown_concepts_in_annotations_are_rejected(seed, taxonomy):
+    bad = {
+        seed[0].id: {
+            "causes": [{"text": t, "concepts": ["cause.nope"]} for t in seed[0].causes],
+            "countermeasures": [
+                {"text": t, "concepts": ["cm.peer_review"]} for t in seed[0].countermeasures
+            ],
+        }
+    }
+    with pytest.raises(ValueError, match="cause.nope"):
+        build_graph(seed[:1], taxonomy, bad)
+
+
+def test_an_event_only_case_gets_its_causes_from_the_event(seed, taxonomy, annotations, extractor):
+    case = Case(
+        id="api-1",
+        event="ウェブサイトが表示できなくなった。SSL 証明書の有効期限切れが原因だった。",
+        countermeasures=["証明書の期限を管理台帳で棚卸しする運用を整備"],
+    )
+    G = build_graph([*seed, case], taxonomy, annotations, extractor=extractor)
+    edge = G.edges[case.id, "cause.cert_expiry", HAS_CAUSE]
+    assert edge["source"] == "extraction"
+    assert edge["evidence"] in case.event and "証明書" in edge["evidence"]

@@ -1,0 +1,96 @@
+"""Likely causes and recommended countermeasures for a new incident, with their evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.build import HAS_CAUSE, MITIGATES
+from graph.recommend import likely_causes, recommend
+
+# Invented for this test (not a dev query): symptoms plus the suspected cause.
+CERT_INCIDENT = (
+    "今朝から取引先とのファイル伝送がすべてエラーになっている。"
+    "調べたところ、中継サーバに入れていたSSL証明書の有効期限が昨夜で切れていた。"
+    "証明書の更新は保守を委託している会社に任せきりで、当社では期限を管理していなかった。"
+)
+SYMPTOMS_ONLY = "夜間バッチが途中で異常終了し、翌朝のオンライン開始が遅れた。"
+
+
+@pytest.fixture(scope="module")
+def cert(seed_graph, extractor, seed_searcher):
+    return recommend(seed_graph, CERT_INCIDENT, extractor, seed_searcher, k=5)
+
+
+def _case(seed, case_id):
+    return next(c for c in seed if c.id == case_id)
+
+
+def test_the_certificate_incident_points_at_certificate_expiry(cert):
+    causes = [c.concept.id for c in cert.likely_causes]
+    assert "cause.cert_expiry" in causes[:3]
+    cms = [m.concept.id for m in cert.countermeasures]
+    assert "cm.cert_inventory" in cms
+    top = next(c for c in cert.likely_causes if c.concept.id == "cause.cert_expiry")
+    assert top.text_score > 0 and top.neighbour_score > 0  # both sources agree
+
+
+def test_likely_causes_carry_their_evidence(cert, seed_graph, seed):
+    similar = {s.case.id: s for s in cert.similar}
+    assert cert.likely_causes
+    for cause in cert.likely_causes:
+        assert cause.score == pytest.approx(0.5 * cause.text_score + 0.5 * cause.neighbour_score)
+        assert cause.from_text or cause.from_cases
+        assert bool(cause.from_text) == (cause.text_score > 0)
+        assert bool(cause.from_cases) == (cause.neighbour_score > 0)
+        for ev in cause.from_text:
+            assert ev.sentence in CERT_INCIDENT and 0 < ev.confidence <= 1
+        for ev in cause.from_cases:
+            assert ev.case_id in similar
+            assert seed_graph.has_edge(ev.case_id, cause.concept.id, key=HAS_CAUSE)
+            assert set(ev.sentences) <= set(_case(seed, ev.case_id).causes)
+    scores = [c.score for c in cert.likely_causes]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_countermeasures_are_backed_by_cases_that_answered_those_causes(cert, seed_graph, seed):
+    likely = {c.concept.id: c.score for c in cert.likely_causes}
+    assert cert.countermeasures
+    for rec in cert.countermeasures:
+        assert rec.addresses and rec.cases
+        expected = 0.0
+        supporting = set()
+        for a in rec.addresses:
+            assert a.cause.id in likely
+            edge = seed_graph.edges[rec.concept.id, a.cause.id, MITIGATES]
+            assert a.support_count == edge["support_count"]
+            assert a.strength == pytest.approx(edge["strength"])
+            expected += likely[a.cause.id] * edge["strength"]
+            supporting |= set(edge["support"])
+        assert rec.score == pytest.approx(expected)
+        for ev in rec.cases:
+            assert ev.case_id in supporting
+            case = _case(seed, ev.case_id)
+            assert ev.countermeasure in case.countermeasures
+            assert ev.cause in case.causes
+    scores = [m.score for m in cert.countermeasures]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_the_similar_cases_come_first_in_the_evidence(cert):
+    similar = [s.case.id for s in cert.similar]
+    for rec in cert.countermeasures:
+        ranks = [
+            similar.index(e.case_id) if e.case_id in similar else len(similar) for e in rec.cases
+        ]
+        assert ranks == sorted(ranks)
+
+
+def test_without_a_good_match_only_the_text_counts(seed_graph, extractor, seed_searcher):
+    response = seed_searcher.search(SYMPTOMS_ONLY, k=10)
+    forced = response.model_copy(update={"no_good_match": True})
+    causes = likely_causes(seed_graph, SYMPTOMS_ONLY, extractor, forced)
+    assert all(c.neighbour_score == 0 and not c.from_cases for c in causes)
+    with_neighbours = likely_causes(
+        seed_graph, SYMPTOMS_ONLY, extractor, response.model_copy(update={"no_good_match": False})
+    )
+    assert any(c.neighbour_score > 0 for c in with_neighbours)
