@@ -1,0 +1,66 @@
+"""``kizuki serve``: the HTTP API and the web page on the bundled corpus."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli import CliError
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail fast (before the index is loaded) when the address cannot be bound."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot resolve host {host!r}: {exc.strerror}") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CliError(f"port {port} on {host} is already in use") from None
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (127.0.0.1: this machine only).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where the case store and index live (default: KIZUKI_DATA_DIR or ~/.kizuki).",
+            file_okay=False,
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Start the web page and HTTP API (OpenAPI docs at /docs) on the bundled corpus."""
+    import uvicorn
+
+    from api.app import create_app
+    from corpus.settings import Settings
+
+    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    _check_port(host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}/"
+    typer.echo(f"Kizuki: starting on {url} (data: {settings.data_dir}) ...")
+    if settings.api_key is None:
+        typer.echo("Writes are disabled: set KIZUKI_API_KEY to enable POST/DELETE /cases.")
+    app = create_app(settings)
+    app.state.public_url = url
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,65 @@
+"""Request dependencies: the service, the current snapshot, and the write-key check."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.errors import ApiError
+from api.service import KizukiService, ServiceNotReady
+from api.snapshot import Snapshot
+from corpus.settings import Settings
+
+
+def get_service(request: Request) -> KizukiService:
+    return request.app.state.service
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_snapshot(service: Annotated[KizukiService, Depends(get_service)]) -> Snapshot:
+    """The snapshot this request works on, taken once so it never changes mid-request."""
+    try:
+        return service.snapshot
+    except ServiceNotReady:
+        raise ApiError(503, "starting", "the service is still starting; retry shortly") from None
+
+
+def require_api_key(
+    settings: Annotated[Settings, Depends(get_settings)],
+    x_api_key: Annotated[str | None, Header(description="API key for writes")] = None,
+    authorization: Annotated[str | None, Header(description="`Bearer <API key>`")] = None,
+) -> None:
+    """Writes need the configured key (``X-API-Key`` or ``Authorization: Bearer``).
+
+    With no key configured, writes are refused outright rather than left open.
+    """
+    if settings.api_key is None or not settings.api_key.get_secret_value():
+        raise ApiError(
+            403, "writes_disabled", "writes are disabled: the server has no API key configured"
+        )
+    given = x_api_key
+    if given is None and authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            given = token.strip()
+    if not given:
+        raise ApiError(
+            401,
+            "missing_api_key",
+            "this endpoint needs an API key (X-API-Key header or Authorization: Bearer)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected = settings.api_key.get_secret_value()
+    if not secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        raise ApiError(403, "invalid_api_key", "the API key is not valid")
+
+
+ServiceDep = Annotated[KizukiService, Depends(get_service)]
+SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+WriteAccess = Depends(require_api_key)

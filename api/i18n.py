@@ -1,0 +1,184 @@
+"""Interface labels of the web page: Japanese first, English available (``?lang=en``).
+
+Case text is the report's Japanese and is shown as is; graph nodes carry their own
+``label_ja`` / ``label_en``.
+"""
+
+from __future__ import annotations
+
+LANGS = ("ja", "en")
+DEFAULT_LANG = "ja"
+
+LABELS: dict[str, tuple[str, str]] = {
+    # navigation
+    "brand_sub": ("金融機関システム障害 事例検索・原因グラフ", "Incident search & cause graph"),
+    "nav_search": ("事例検索", "Search"),
+    "nav_cases": ("事例一覧", "Cases"),
+    "nav_causes": ("原因", "Causes"),
+    "nav_countermeasures": ("対策", "Countermeasures"),
+    "nav_analytics": ("分析", "Analytics"),
+    "nav_graph": ("グラフ", "Graph"),
+    "api_docs": ("API ドキュメント", "API docs"),
+    # search page
+    "search_title": ("類似事例検索", "Find similar incidents"),
+    "search_lead": (
+        "障害の状況を貼り付けると、過去の類似事例と考えられる原因・対策を示します。",
+        "Paste what happened: Kizuki finds similar past cases, likely causes and countermeasures.",
+    ),
+    "paste_label": ("障害の内容", "Incident description"),
+    "paste_placeholder": (
+        "例: 夜間バッチが終わらず、翌朝のオンライン開始が遅れてATMが使えなかった。"
+        "原因は前日のプログラム変更のテスト不足とみられる。",
+        "e.g. The night batch did not finish, so online services and ATMs opened late. "
+        "A program change made the day before was not tested enough.",
+    ),
+    "k_label": ("表示件数", "Results"),
+    "sector_label": ("業態", "Sector"),
+    "theme_label": ("テーマ", "Theme"),
+    "all": ("すべて", "All"),
+    "search_button": ("検索", "Search"),
+    "searching": ("検索中…", "Searching…"),
+    "similar_cases": ("類似事例", "Similar cases"),
+    "no_good_match": (
+        "十分に近い事例は見つかりませんでした。参考として近い順に表示しています。",
+        "No case is a close match; the nearest cases are shown for reference.",
+    ),
+    "no_results": ("該当する事例がありません。", "No cases match."),
+    "likely_causes": ("考えられる原因", "Likely causes"),
+    "recommended_cms": ("推奨される対策", "Recommended countermeasures"),
+    "evidence_text": ("入力文の根拠", "In your text"),
+    "evidence_cases": ("類似事例の根拠", "From similar cases"),
+    "addresses": ("対応する原因", "Addresses"),
+    "score": ("スコア", "Score"),
+    "matched_fields": ("一致箇所", "Matched in"),
+    "shared_terms": ("共通する語", "Shared terms"),
+    "via_synonym": ("同義語", "synonym"),
+    "similar_to_this": ("この事例に似た事例を探す", "Find cases similar to this one"),
+    "none_found": ("なし", "None"),
+    # case fields
+    "field_title": ("件名", "Title"),
+    "field_event": ("事象", "Event"),
+    "field_causes": ("原因", "Causes"),
+    "field_countermeasures": ("対策", "Countermeasures"),
+    "field_sectors": ("業態", "Sectors"),
+    "field_theme": ("テーマ", "Theme"),
+    "field_source": ("出典", "Source"),
+    "origin": ("登録元", "Origin"),
+    "origin_seed": ("同梱コーパス", "bundled corpus"),
+    "origin_api": ("API 登録", "added via API"),
+    "origin_import": ("インポート", "imported"),
+    # case / concept pages
+    "case": ("事例", "Case"),
+    "cause": ("原因", "Cause"),
+    "countermeasure": ("対策", "Countermeasure"),
+    "cause_nodes": ("原因(分類)", "Cause concepts"),
+    "countermeasure_nodes": ("対策(分類)", "Countermeasure concepts"),
+    "similar_cases_graph": ("類似事例", "Similar cases"),
+    "related_cases": ("原因が共通する事例", "Cases sharing a cause"),
+    "shared_causes": ("共通の原因", "Shared causes"),
+    "neighbourhood": ("周辺グラフ", "Neighbourhood"),
+    "open_graph": ("グラフを拡大表示", "Open the graph view"),
+    "definition": ("定義", "Definition"),
+    "group": ("分類グループ", "Group"),
+    "narrower": ("下位の分類", "Narrower concepts"),
+    "cases_with_cause": ("この原因がみられた事例", "Cases with this cause"),
+    "cms_for_cause": ("この原因への対策 (支持事例数順)", "Countermeasures against it (by support)"),
+    "causes_for_cm": ("この対策が対応する原因", "Causes it addresses"),
+    "cases_with_cm": ("この対策を講じた事例", "Cases that adopted it"),
+    "support": ("支持事例", "supporting cases"),
+    "strength": ("強さ", "strength"),
+    "n_cases": ("事例数", "Cases"),
+    "n_linked_cause": ("対策数", "Countermeasures"),
+    "n_linked_cm": ("原因数", "Causes"),
+    "source_annotation": ("人手注釈", "annotated"),
+    "source_extraction": ("自動抽出", "extracted"),
+    "addresses_causes": ("対応する原因", "addresses"),
+    # lists
+    "cases_title": ("事例一覧", "Cases"),
+    "filter": ("絞り込み", "Filter"),
+    "keyword": ("キーワード", "Keyword"),
+    "apply": ("適用", "Apply"),
+    "prev": ("前へ", "Previous"),
+    "next": ("次へ", "Next"),
+    "showing": ("件中", "of"),
+    "causes_title": ("原因の分類", "Cause concepts"),
+    "cms_title": ("対策の分類", "Countermeasure concepts"),
+    # analytics
+    "analytics_title": ("繰り返し現れる原因", "Recurring causes"),
+    "analytics_lead": (
+        "原因(分類)ごとの事例数。業態・テーマで絞り込めます。",
+        "Number of cases per cause concept; filter by sector and theme.",
+    ),
+    "level": ("集計単位", "Level"),
+    "level_concept": ("個別の原因", "Concepts"),
+    "level_group": ("原因グループ", "Groups"),
+    "cooccurrence": ("同時に現れる原因", "Causes that occur together"),
+    "coverage": ("対策の記録がない原因", "Causes without a recorded countermeasure"),
+    "coverage_rate": ("対策記録率", "Coverage"),
+    "pair": ("組み合わせ", "Pair"),
+    "lift": ("リフト", "Lift"),
+    "cases_in_scope": ("対象事例", "cases in scope"),
+    "more_rows": ("ほか %d 件", "%d more"),
+    "examples": ("例を試す", "Try an example"),
+    # graph
+    "graph_title": ("グラフ表示", "Graph view"),
+    "depth": ("深さ", "Depth"),
+    "legend": ("凡例", "Legend"),
+    "graph_help": (
+        "ノードをクリックで詳細、ダブルクリックでそのノードを中心に表示。",
+        "Click a node for details; double-click to centre on it.",
+    ),
+    "open_page": ("ページを開く", "Open page"),
+    "sector": ("業態", "Sector"),
+    "theme": ("テーマ", "Theme"),
+    # errors
+    "error_title": ("エラー", "Error"),
+    "back_home": ("検索に戻る", "Back to search"),
+    "source_note": (
+        "出典: 金融庁「金融機関のシステム障害に関する分析レポート」(2019年6月)を加工して作成",
+        "Source: FSA, Analysis report on system failures at financial institutions "
+        "(June 2019), adapted",
+    ),
+}
+
+
+def translator(lang: str):
+    """``t(key)`` for a language; unknown keys show themselves so gaps are visible."""
+    i = 1 if lang == "en" else 0
+
+    def t(key: str) -> str:
+        pair = LABELS.get(key)
+        return pair[i] if pair else key
+
+    return t
+
+
+#: Example incidents on the search page, written as staff would paste them (not report text).
+EXAMPLES: tuple[str, ...] = (
+    "夜間バッチが予定時刻までに終わらず、翌朝のオンライン開始が遅れてATMや窓口の取引ができなかった。",
+    "委託先のクラウドサービスで障害が起き、インターネットバンキングに数時間ログインできなかった。",
+    "プログラム改修のリリース後、一部の振込で手数料が二重に引き落とされていたことが判明した。",
+    "The certificate on the payment gateway expired and card payments failed until it was renewed.",
+)
+
+
+def sector_name(sector: str, lang: str) -> str:
+    """A sector label in the page language (the report's labels are Japanese)."""
+    if lang != "en":
+        return sector
+    from graph.build import SECTOR_NAMES
+
+    key = sector.strip().replace("(", "（").replace(")", "）")
+    return SECTOR_NAMES.get(key, (None, sector))[1]
+
+
+def theme_name(theme_id: str, label: str, lang: str) -> str:
+    return theme_id.replace("_", " ").capitalize() if lang == "en" else label
+
+
+def node_label(data: dict | object, lang: str) -> str:
+    """A graph node's (or NodeRef's) label in the page language, falling back to Japanese."""
+    get = data.get if isinstance(data, dict) else lambda k, d="": getattr(data, k, d)
+    if lang == "en":
+        return get("label_en", "") or get("label_ja", "")
+    return get("label_ja", "") or get("label_en", "")

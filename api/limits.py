@@ -1,0 +1,71 @@
+"""Request-size limit as a small ASGI middleware.
+
+A declared ``Content-Length`` over the limit is answered with 413 before any byte of the
+body is read; a body without one (chunked) is counted while it streams in and cut off as
+soon as it passes the limit, so a client cannot make the server buffer an unbounded body.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import ApiError, error_body
+
+
+def too_large_message(limit: int) -> str:
+    return f"request body is larger than the limit of {limit} bytes"
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = None
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _send_json(send, 400, "bad_request", "invalid Content-Length header")
+                    return
+        if declared is not None and declared > self.max_bytes:
+            await _send_json(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised inside the route's body read: FastAPI passes HTTP errors through
+                    # to our handlers, which answer with the usual JSON error body.
+                    raise ApiError(413, "payload_too_large", too_large_message(self.max_bytes))
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _send_json(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps(error_body(code, message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

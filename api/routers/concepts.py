@@ -1,0 +1,67 @@
+"""Causes and countermeasures: the taxonomy concepts of the knowledge graph."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from api.dependencies import SnapshotDep
+from api.errors import ApiError
+from api.models import ERROR_RESPONSES, NOT_FOUND
+from api.views import require_graph
+from graph.navigate import (
+    CauseView,
+    ConceptSummary,
+    CountermeasureView,
+    UnknownNodeError,
+    cause_view,
+    countermeasure_view,
+    list_concepts,
+)
+
+router = APIRouter(tags=["causes and countermeasures"], responses=ERROR_RESPONSES)
+
+ConceptId = Annotated[
+    str, Path(max_length=200, description="concept id, e.g. `cause.test.insufficient`")
+]
+
+
+@router.get("/causes", response_model=list[ConceptSummary], summary="All cause concepts")
+def list_causes(snap: SnapshotDep) -> list[ConceptSummary]:
+    return list_concepts(require_graph(snap), "cause")
+
+
+@router.get(
+    "/causes/{cause_id}",
+    response_model=CauseView,
+    responses=NOT_FOUND,
+    summary="A cause: its cases (with sentences) and the countermeasures that address it",
+)
+def get_cause(cause_id: ConceptId, snap: SnapshotDep) -> CauseView:
+    try:
+        return cause_view(require_graph(snap), cause_id)
+    except UnknownNodeError as exc:
+        raise ApiError(404, "cause_not_found", str(exc)) from None
+
+
+@router.get(
+    "/countermeasures",
+    response_model=list[ConceptSummary],
+    summary="All countermeasure concepts",
+)
+def list_countermeasures(snap: SnapshotDep) -> list[ConceptSummary]:
+    return list_concepts(require_graph(snap), "countermeasure")
+
+
+@router.get(
+    "/countermeasures/{countermeasure_id}",
+    response_model=CountermeasureView,
+    responses=NOT_FOUND,
+    summary="A countermeasure: the causes it addresses (ranked by support) and its cases",
+)
+def get_countermeasure(countermeasure_id: ConceptId, snap: SnapshotDep) -> CountermeasureView:
+    try:
+        return countermeasure_view(require_graph(snap), countermeasure_id)
+    except UnknownNodeError as exc:
+        raise ApiError(404, "countermeasure_not_found", str(exc)) from None

@@ -1,0 +1,318 @@
+"""The web page: paste an incident, walk cause → countermeasure → case, see the graph.
+
+Server-rendered (Jinja2, autoescaped); the only script draws the graph. Everything works
+without any outside network: styles and scripts are served from ``/static``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from api import views
+from api.dependencies import SettingsDep, SnapshotDep
+from api.errors import ApiError, validation_details, validation_message
+from api.highlight import segment_lines, segments
+from api.models import SearchHit, SearchRequest
+from api.routers.cases import check_case_id
+from api.searching import check_request, run_search
+from api.web import render
+from graph import analytics
+from graph.navigate import (
+    UnknownNodeError,
+    cause_view,
+    countermeasure_view,
+    list_concepts,
+)
+from search.index import case_fields
+
+router = APIRouter(include_in_schema=False)
+
+K_CHOICES = (5, 10, 20, 30)
+FIELDS = ("title", "event", "causes", "countermeasures")
+
+
+def _filters(snap, sector: str = "", theme: str = "") -> dict[str, Any]:
+    return {
+        "sectors": snap.sectors,
+        "themes": snap.themes,
+        "sector": sector,
+        "theme": theme,
+    }
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, snap: SnapshotDep, settings: SettingsDep) -> HTMLResponse:
+    return render(
+        request,
+        "search.html",
+        text="",
+        k=10,
+        k_choices=K_CHOICES,
+        result=None,
+        hits=[],
+        error=None,
+        max_chars=settings.max_query_chars,
+        n_cases=len(snap.cases),
+        **_filters(snap),
+    )
+
+
+@router.post("/", response_class=HTMLResponse)
+async def home_search(request: Request, snap: SnapshotDep, settings: SettingsDep) -> HTMLResponse:
+    raw = await request.body()  # bounded by the body-size middleware
+    form = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=20)
+
+    def field(name: str, default: str = "") -> str:
+        return (form.get(name) or [default])[0]
+
+    text, sector, theme = field("text"), field("sector"), field("theme")
+    context = {
+        "text": text,
+        "k_choices": K_CHOICES,
+        "max_chars": settings.max_query_chars,
+        "n_cases": len(snap.cases),
+        "result": None,
+        "hits": [],
+        "error": None,
+        **_filters(snap, sector, theme),
+    }
+    try:
+        k = int(field("k", "10"))
+    except ValueError:
+        k = 10
+    context["k"] = k
+    try:
+        req = SearchRequest(
+            text=text,
+            k=k,
+            sectors=[sector] if sector else None,
+            themes=[theme] if theme else None,
+        )
+        check_request(req, settings)
+    except ValidationError as exc:
+        context["error"] = validation_message(validation_details(exc.errors()))
+        return render(request, "search.html", status_code=422, **context)
+    except ApiError as exc:
+        context["error"] = exc.detail
+        return render(request, "search.html", status_code=exc.status_code, **context)
+    result = await run_in_threadpool(run_search, snap, req)
+    context["result"] = result
+    context["hits"] = [_hit_view(snap, hit) for hit in result.results]
+    return render(request, "search.html", **context)
+
+
+def _hit_view(snap, hit: SearchHit) -> dict[str, Any]:
+    """A result with each field cut into highlighted segments (escaped by the template)."""
+    case = snap.by_id.get(hit.case_id)
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for term in hit.shared_terms:
+        for span in term.spans:
+            spans[span.field].append((span.start, span.end))
+    fields = case_fields(case) if case else {}
+    # Sectors are indexed joined by "、": a tag is marked when a span falls inside it.
+    marked_sectors, pos = set(), 0
+    for sector in case.sectors if case else []:
+        end = pos + len(sector)
+        if any(start < end and stop > pos for start, stop in spans["sectors"]):
+            marked_sectors.add(sector)
+        pos = end + 1
+    return {
+        "marked_sectors": marked_sectors,
+        "theme_marked": bool(spans["theme"]),
+        "hit": hit,
+        "title": segments(fields.get("title", hit.title), spans["title"]),
+        "event": segment_lines(fields.get("event", ""), spans["event"]),
+        "causes": segment_lines(fields.get("causes", ""), spans["causes"]),
+        "countermeasures": segment_lines(
+            fields.get("countermeasures", ""), spans["countermeasures"]
+        ),
+        "terms": hit.shared_terms[:12],
+    }
+
+
+# -- cases -------------------------------------------------------------------------------
+
+
+@router.get("/ui", include_in_schema=False)
+def ui_root() -> RedirectResponse:
+    return RedirectResponse("/", status_code=307)
+
+
+@router.get("/ui/cases", response_class=HTMLResponse)
+def cases_page(
+    request: Request,
+    snap: SnapshotDep,
+    sector: Annotated[str, Query(max_length=200)] = "",
+    theme: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    per_page = 20
+    matching = views.filter_cases(snap, sector=sector or None, theme=theme or None, q=q or None)
+    pages = max(1, -(-len(matching) // per_page))
+    page = min(page, pages)
+    items = matching[(page - 1) * per_page : page * per_page]
+
+    def page_url(n: int) -> str:
+        params = {k: v for k, v in (("sector", sector), ("theme", theme), ("q", q)) if v}
+        return "/ui/cases?" + urlencode({**params, "page": n})
+
+    return render(
+        request,
+        "cases.html",
+        items=[views.case_summary(snap, c) for c in items],
+        causes_of={c.id: views.concept_refs(snap, c.id, "has_cause") for c in items},
+        total=len(matching),
+        page=page,
+        pages=pages,
+        prev_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if page < pages else None,
+        q=q,
+        **_filters(snap, sector, theme),
+    )
+
+
+@router.get("/ui/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: str, snap: SnapshotDep) -> HTMLResponse:
+    case = views.require_case(snap, check_case_id(case_id))
+    neighbourhood = views.case_graph(snap, case.id)
+    # Which concepts each cause / countermeasure sentence carries, to link them inline.
+    by_sentence: dict[str, list] = defaultdict(list)
+    if neighbourhood is not None:
+        for item in [*neighbourhood.causes, *neighbourhood.countermeasures]:
+            for sentence in item.sentences:
+                by_sentence[sentence].append(item.concept)
+    return render(
+        request,
+        "case.html",
+        case=case,
+        origin=snap.origins.get(case.id, ""),
+        nb=neighbourhood,
+        by_sentence=by_sentence,
+    )
+
+
+# -- causes and countermeasures ------------------------------------------------------------
+
+
+def _concept_list(request: Request, snap, kind: str) -> HTMLResponse:
+    G = views.require_graph(snap)
+    summaries = list_concepts(G, kind)
+    groups: list[dict[str, Any]] = []
+    by_group: dict[str, dict[str, Any]] = {}
+    for s in summaries:
+        if s.is_group or s.group is None:
+            entry = {"group": s, "members": []}
+            by_group[s.concept.id] = entry
+            groups.append(entry)
+    for s in summaries:
+        if not s.is_group and s.group is not None:
+            if s.group.id not in by_group:
+                entry = {"group": None, "members": []}
+                by_group[s.group.id] = entry
+                groups.append(entry)
+            by_group[s.group.id]["members"].append(s)
+    return render(request, "concepts.html", kind=kind, groups=groups)
+
+
+@router.get("/ui/causes", response_class=HTMLResponse)
+def causes_page(request: Request, snap: SnapshotDep) -> HTMLResponse:
+    return _concept_list(request, snap, "cause")
+
+
+@router.get("/ui/countermeasures", response_class=HTMLResponse)
+def countermeasures_page(request: Request, snap: SnapshotDep) -> HTMLResponse:
+    return _concept_list(request, snap, "countermeasure")
+
+
+@router.get("/ui/causes/{cause_id}", response_class=HTMLResponse)
+def cause_page(request: Request, cause_id: str, snap: SnapshotDep) -> HTMLResponse:
+    try:
+        view = cause_view(views.require_graph(snap), cause_id)
+    except UnknownNodeError as exc:
+        raise ApiError(404, "cause_not_found", str(exc)) from None
+    return render(request, "concept.html", kind="cause", view=view, links=view.countermeasures)
+
+
+@router.get("/ui/countermeasures/{cm_id}", response_class=HTMLResponse)
+def countermeasure_page(request: Request, cm_id: str, snap: SnapshotDep) -> HTMLResponse:
+    try:
+        view = countermeasure_view(views.require_graph(snap), cm_id)
+    except UnknownNodeError as exc:
+        raise ApiError(404, "countermeasure_not_found", str(exc)) from None
+    return render(request, "concept.html", kind="countermeasure", view=view, links=view.causes)
+
+
+# -- graph and analytics -------------------------------------------------------------------
+
+
+@router.get("/ui/graph", response_class=HTMLResponse)
+def graph_page(
+    request: Request,
+    snap: SnapshotDep,
+    settings: SettingsDep,
+    node: Annotated[str, Query(max_length=200)] = "",
+    depth: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    G = views.require_graph(snap)
+    if not node:
+        node = snap.cases[0].id if snap.cases else ""
+    if node and node not in G:
+        raise ApiError(404, "node_not_found", f"no graph node with id {node!r}")
+    depth = min(depth, settings.max_graph_depth)
+    data = G.nodes[node] if node else {}
+    return render(
+        request,
+        "graph.html",
+        node=node,
+        node_data=data,
+        depth=depth,
+        max_depth=settings.max_graph_depth,
+    )
+
+
+@router.get("/ui/analytics", response_class=HTMLResponse)
+def analytics_page(
+    request: Request,
+    snap: SnapshotDep,
+    sector: Annotated[str, Query(max_length=200)] = "",
+    theme: Annotated[str, Query(max_length=200)] = "",
+    level: Annotated[str, Query(pattern="^(concept|group)$")] = "concept",
+) -> HTMLResponse:
+    from graph.build import sector_node_id
+
+    # Graph links name sectors and themes by node id; the filters show labels and ids.
+    sector = next((s for s in snap.sectors if sector_node_id(s) == sector), sector)
+    theme = theme.removeprefix("theme.")
+    G, n_cases = views.filtered_graph(snap, sector=sector or None, theme=theme or None)
+    recurring = views.records(analytics.recurring_causes(G, level))  # type: ignore[arg-type]
+    cooc = views.records(analytics.cause_cooccurrence(G, level, min_count=2))[:10]  # type: ignore[arg-type]
+    coverage = [
+        row
+        for row in views.records(analytics.coverage_gaps(G, level))  # type: ignore[arg-type]
+        if row["coverage"] < 1
+    ][:10]
+    top = max((row["n_cases"] for row in recurring), default=0)
+    return render(
+        request,
+        "analytics.html",
+        recurring=recurring[:25],
+        n_recurring=len(recurring),
+        top=top,
+        cooc=cooc,
+        coverage=coverage,
+        n_cases=n_cases,
+        level=level,
+        G=views.require_graph(snap),
+        **_filters(snap, sector, theme),
+    )

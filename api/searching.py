@@ -1,0 +1,97 @@
+"""One search, as the API and the web page both run it: similar cases, explained, plus the
+likely causes and recommended countermeasures for the pasted incident."""
+
+from __future__ import annotations
+
+from api.errors import ApiError
+from api.models import SearchHit, SearchRequest, SearchResult, SharedTerm, Span
+from api.snapshot import Snapshot
+from api.views import concept_refs
+from corpus.settings import Settings
+from graph.recommend import recommend
+
+#: How many similar cases feed the likely-cause estimate, and how many causes and
+#: countermeasures are shown.
+NEIGHBOURS = 5
+LIMIT_CAUSES = 5
+LIMIT_COUNTERMEASURES = 5
+
+
+def check_request(req: SearchRequest, settings: Settings) -> SearchRequest:
+    """Limits that depend on the settings in force (422 with the limit in the message)."""
+    if not req.text.strip():
+        raise ApiError(422, "validation_error", "text: must not be empty")
+    if len(req.text) > settings.max_query_chars:
+        raise ApiError(
+            422,
+            "text_too_long",
+            f"text: {len(req.text)} characters; the limit is {settings.max_query_chars}",
+        )
+    if not 1 <= req.k <= settings.max_k:
+        raise ApiError(422, "validation_error", f"k: must be between 1 and {settings.max_k}")
+    return req
+
+
+def run_search(snap: Snapshot, req: SearchRequest) -> SearchResult:
+    text = req.text.strip()
+    response = snap.ranker.search(
+        text, k=req.k, sectors=req.sectors or None, themes=req.themes or None
+    )
+    hits = []
+    for r in response.results:
+        case = snap.by_id.get(r.case_id)
+        hits.append(
+            SearchHit(
+                case_id=r.case_id,
+                rank=r.rank,
+                score=r.score,
+                lexical_score=r.lexical_score,
+                dense_score=r.dense_score,
+                title=r.title,
+                sectors=list(r.sectors),
+                theme=case.theme if case else None,
+                matched_fields=list(r.matched_fields),
+                shared_terms=[
+                    SharedTerm(
+                        term=t.term,
+                        normalized=t.normalized,
+                        via_synonym=t.via_synonym,
+                        weight=t.weight,
+                        query_spans=[tuple(s) for s in t.query_spans],
+                        spans=[
+                            Span(field=f, start=s, end=e)
+                            for f, spans in t.case_spans.items()
+                            for s, e in spans
+                        ],
+                    )
+                    for t in r.shared_terms
+                ],
+                causes=list(r.causes),
+                countermeasures=list(r.countermeasures),
+                cause_nodes=concept_refs(snap, r.case_id, "has_cause"),
+                countermeasure_nodes=concept_refs(snap, r.case_id, "adopted"),
+            )
+        )
+    likely, cms = [], []
+    if snap.graph is not None:
+        rec = recommend(
+            snap.graph,
+            text,
+            snap.extractor,
+            snap.searcher,
+            k=NEIGHBOURS,
+            limit_causes=LIMIT_CAUSES,
+            limit_countermeasures=LIMIT_COUNTERMEASURES,
+            response=response,
+        )
+        likely, cms = rec.likely_causes, rec.countermeasures
+    return SearchResult(
+        query=text,
+        k=req.k,
+        no_good_match=bool(response.no_good_match),
+        confidence=round(float(response.confidence), 4),
+        results=hits,
+        likely_causes=likely,
+        recommended_countermeasures=cms,
+        store_version=snap.store_version,
+    )

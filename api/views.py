@@ -1,0 +1,123 @@
+"""Read-only views over a snapshot, shared by the JSON routers and the web page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from api.errors import ApiError
+from api.models import CaseSummary
+from api.snapshot import Snapshot
+from corpus.schema import Case
+from graph.navigate import CaseNeighbourhood, NodeRef, case_neighbourhood, ref
+
+EXCERPT_CHARS = 140
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def require_case(snap: Snapshot, case_id: str) -> Case:
+    case = snap.by_id.get(case_id)
+    if case is None:
+        raise ApiError(404, "case_not_found", f"no case with id {case_id!r}")
+    return case
+
+
+def filter_cases(
+    snap: Snapshot,
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+    origin: str | None = None,
+    q: str | None = None,
+) -> list[Case]:
+    out = []
+    needle = q.strip().lower() if q else ""
+    for case in snap.cases:
+        if sector and sector not in case.sectors:
+            continue
+        if theme and (case.theme is None or case.theme.id != theme):
+            continue
+        if origin and snap.origins.get(case.id) != origin:
+            continue
+        if needle and not any(
+            needle in text.lower() for text in (case.id, *case.text_fields().values())
+        ):
+            continue
+        out.append(case)
+    return out
+
+
+def case_summary(snap: Snapshot, case: Case) -> CaseSummary:
+    return CaseSummary(
+        id=case.id,
+        title=case.title,
+        sectors=list(case.sectors),
+        theme=case.theme,
+        origin=snap.origins.get(case.id, ""),
+        event_excerpt=excerpt(case.event),
+    )
+
+
+def require_graph(snap: Snapshot) -> nx.MultiDiGraph:
+    if snap.graph is None:
+        raise ApiError(503, "graph_unavailable", "the knowledge graph is not available")
+    return snap.graph
+
+
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready rows (numpy scalars and NaN made plain)."""
+    if table.empty:
+        return []
+    return json.loads(table.to_json(orient="records", force_ascii=False))
+
+
+def _sector_matches(wanted: str, sectors: list[str]) -> bool:
+    from graph.build import sector_node_id
+
+    return any(wanted == s or wanted == sector_node_id(s) for s in sectors)
+
+
+def _theme_matches(wanted: str, case: Case) -> bool:
+    return case.theme is not None and wanted in (case.theme.id, f"theme.{case.theme.id}")
+
+
+def filtered_graph(
+    snap: Snapshot, *, sector: str | None = None, theme: str | None = None
+) -> tuple[nx.MultiDiGraph, int]:
+    """The graph restricted to the cases of a sector and/or theme (a view, not a copy)."""
+    G = require_graph(snap)
+    kept = [
+        c.id
+        for c in snap.cases
+        if (not sector or _sector_matches(sector, list(c.sectors)))
+        and (not theme or _theme_matches(theme, c))
+    ]
+    if not sector and not theme:
+        return G, len(kept)
+    keep = set(kept)
+    view = nx.subgraph_view(G, filter_node=lambda n: G.nodes[n].get("type") != "case" or n in keep)
+    return view, len(kept)
+
+
+def case_graph(snap: Snapshot, case_id: str) -> CaseNeighbourhood | None:
+    """The case's concepts, similar and related cases from the graph (None without one)."""
+    G = snap.graph
+    if G is None or case_id not in G:
+        return None
+    return case_neighbourhood(G, case_id)
+
+
+def concept_refs(snap: Snapshot, case_id: str, etype: str) -> list[NodeRef]:
+    """The cause (``has_cause``) or countermeasure (``adopted``) concepts of a case."""
+    G = snap.graph
+    if G is None or case_id not in G:
+        return []
+    targets = sorted({v for _, v, k in G.out_edges(case_id, keys=True) if k == etype})
+    return [ref(G, v) for v in targets]

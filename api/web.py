@@ -1,0 +1,95 @@
+"""Rendering of the web page: one Jinja2 environment with autoescape always on.
+
+Every piece of case text reaches the browser through ``{{ … }}`` and is escaped, so a case
+holding ``<script>`` shows it as text. No template uses ``|safe``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from api.i18n import DEFAULT_LANG, EXAMPLES, LANGS, node_label, sector_name, theme_name, translator
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+LANG_COOKIE = "kizuki_lang"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+_env.filters["percent"] = _percent
+
+
+def page_lang(request: Request) -> str:
+    """``?lang=`` wins (and is remembered in a cookie), then the cookie, then Japanese."""
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def node_url(node_id: str, node_type: str) -> str:
+    """The page of a graph node (sectors and themes go to the filtered case list)."""
+    from urllib.parse import quote
+
+    if node_type == "case":
+        return f"/ui/cases/{quote(node_id, safe='')}"
+    if node_type == "cause":
+        return f"/ui/causes/{quote(node_id, safe='')}"
+    if node_type == "countermeasure":
+        return f"/ui/countermeasures/{quote(node_id, safe='')}"
+    if node_type == "sector":
+        return "/ui/analytics?" + urlencode({"sector": node_id})
+    if node_type == "theme":
+        return "/ui/analytics?" + urlencode({"theme": node_id})
+    return "/"
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = page_lang(request)
+    t = translator(lang)
+    other = "en" if lang == "ja" else "ja"
+    query = dict(request.query_params)
+    query["lang"] = other
+    html = _env.get_template(template).render(
+        request=request,
+        lang=lang,
+        t=t,
+        label=lambda node: node_label(node, lang),
+        sector_name=lambda s: sector_name(s, lang),
+        theme_name=lambda th: theme_name(th.id, th.label, lang) if th else "",
+        node_url=node_url,
+        switch_lang_url=f"{request.url.path}?{urlencode(query)}",
+        path=request.url.path,
+        examples=EXAMPLES,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    # The page loads only its own scripts and styles; inline script is never needed.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def render_error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
+    return render(
+        request, "error.html", status_code=status, status=status, code=code, message=message
+    )

@@ -1,0 +1,214 @@
+"""The web page in a real headless browser (Debian's chromium driven by Playwright).
+
+Paste an incident and read the results; walk cause → countermeasure → case → cause; the
+graph view draws; a case holding markup stays inert text. Screenshots of each step are
+written to ``tests/artifacts/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from kizuki_http import ARTIFACTS, make_case
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Debian's chromium is not installed (scripts/test.sh installs it)",
+)
+
+INCIDENT = (
+    "夜間バッチが予定時刻までに終わらず、翌朝のオンライン開始が遅れてATMや窓口の取引が"
+    "できなかった。前日のプログラム変更のテストが不十分だった。"
+)
+XSS_ID = "xss-browser-1"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(
+        base_url=server.url, viewport={"width": 1360, "height": 900}, locale="ja-JP"
+    )
+    # Nothing may leave the machine: any request to another host fails the test.
+    outside: list[str] = []
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(server.url):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)  # a loaded 2-core CI machine can be slow to search
+    pg.allowed_errors = []  # substrings of console errors a test expects
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+    yield pg
+    context.close()
+    assert not outside, f"requests left the machine: {outside}"
+    unexpected = [m for m in problems if not any(a in m for a in pg.allowed_errors)]
+    assert not unexpected, f"browser errors: {unexpected}"
+
+
+def shot(pg, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def wait_for_graph(pg) -> int:
+    panel = pg.locator(".graph-panel").first
+    pg.wait_for_selector(".graph-panel[data-ready]")
+    assert panel.get_attribute("data-ready") == "1", panel.inner_text()
+    assert pg.locator(".graph-panel canvas").count() > 0
+    drawn = pg.evaluate("document.querySelector('.graph-panel')._cy.nodes().length")
+    assert drawn == int(panel.get_attribute("data-nodes")) and drawn > 1
+    return drawn
+
+
+def test_paste_an_incident_and_see_explained_results(page):
+    page.goto("/")
+    assert page.locator("h1").inner_text() == "類似事例検索"
+    page.fill("textarea[name=text]", INCIDENT)
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results")
+    results = page.locator("#results article.result")
+    assert results.count() == 10
+    first = results.first
+    assert first.locator("mark").count() > 0, "shared terms are highlighted"
+    assert first.locator(".chip-cause").count() > 0, "the case's causes link to cause pages"
+    assert page.locator("#likely-causes li .chip-cause").count() > 0
+    assert page.locator("#likely-causes .evidence").count() > 0
+    assert page.locator("#recommended-countermeasures li .chip-countermeasure").count() > 0
+    assert page.locator("textarea[name=text]").input_value() == INCIDENT
+    shot(page, "search-results")
+
+    page.goto("/?lang=en")
+    assert page.locator("h1").inner_text() == "Find similar incidents"
+    page.goto("/ui/causes")  # the choice is remembered
+    assert page.locator("h1").inner_text() == "Cause concepts"
+    page.goto("/?lang=ja")
+
+
+def test_walk_cause_countermeasure_case_cause(page):
+    page.goto("/ui/causes")
+    page.locator(".concept-group tbody a").first.click()
+    page.wait_for_selector("#linked-concepts")
+    cause_title = page.locator("h1").inner_text()
+    assert page.locator("p.kind-cause").count() == 1
+    wait_for_graph(page)
+    shot(page, "cause-page")
+
+    page.locator("#linked-concepts .chip-countermeasure").first.click()
+    page.wait_for_selector("p.kind-countermeasure")
+    cm_url = page.url
+    assert "/ui/countermeasures/" in cm_url
+    # The countermeasure page lists the cause we came from among the causes it addresses.
+    assert cause_title in page.locator("#linked-concepts").inner_text()
+    shot(page, "countermeasure-page")
+
+    page.locator("#concept-cases a.case-link").first.click()
+    page.wait_for_selector("article[data-case-id]")
+    assert "/ui/cases/" in page.url
+    case_id = page.locator("article[data-case-id]").get_attribute("data-case-id")
+    assert page.locator("#case-causes li").count() > 0
+    shot(page, "case-page")
+
+    page.locator("#case-causes .chip-cause").first.click()
+    page.wait_for_selector("p.kind-cause")
+    assert case_id in page.locator("#concept-cases").inner_text(), "the cause lists the case"
+
+
+def test_graph_view_draws_the_neighbourhood(page):
+    page.goto("/ui/graph?node=fsa2019-07&depth=2")
+    drawn = wait_for_graph(page)
+    assert drawn > 10
+    # Clicking a node shows its label and a link to its page.
+    page.evaluate("document.querySelector('.graph-panel')._cy.$id('fsa2019-07').emit('tap')")
+    info = page.locator(".graph-info")
+    assert info.is_visible() and "fsa2019-07" in info.inner_text()
+    assert info.locator("a").get_attribute("href") == "/ui/cases/fsa2019-07"
+    shot(page, "graph-view")
+
+
+def test_recurring_causes_chart_filters_by_sector(page):
+    page.goto("/ui/analytics")
+    bars = page.locator("#recurring-chart .barrow")
+    assert bars.count() > 5
+    widths = [float(bars.nth(i).locator("rect.bar-fg").get_attribute("width")) for i in range(3)]
+    assert widths[0] == 100.0 and widths == sorted(widths, reverse=True)
+    everything = page.locator("#analytics-filter .muted").inner_text()
+    page.select_option("select[name=sector]", "地域銀行")
+    page.click("#analytics-filter button")
+    page.wait_for_url("**/ui/analytics?*")
+    assert page.locator("#analytics-filter .muted").inner_text() != everything
+    assert page.locator("#recurring-chart .barrow").count() > 0
+    shot(page, "analytics")
+
+
+def test_a_case_holding_markup_stays_inert(page, writer, server):
+    payload = make_case(
+        XSS_ID,
+        "エックスエスエス",
+        title="<script>window.__xss = 1; alert('xss')</script>勘定系停止",
+        event='<img src=x onerror="window.__xss = 2"> 夜間バッチの異常終了で勘定系が停止した。',
+        causes=["<b onmouseover=alert(3)>作業手順書</b> の記載不備"],
+    )
+    assert writer.post("/cases", json=payload).status_code == 201
+    try:
+        page.goto(f"/ui/cases/{XSS_ID}")
+        assert page.locator("h1").inner_text().startswith("<script>")
+        assert "<img src=x" in page.locator("article").inner_text()
+        assert page.locator("article img").count() == 0
+        assert page.locator("article b").count() == 0
+        wait_for_graph(page)
+        assert page.evaluate("window.__xss") is None
+        shot(page, "xss-case")
+
+        page.goto("/")
+        page.fill(
+            "textarea[name=text]",
+            '<img src=x onerror="window.__xss = 3"> 夜間バッチの異常終了で勘定系が停止した',
+        )
+        page.click("#search-form button[type=submit]")
+        page.wait_for_selector("#results")
+        assert XSS_ID in page.locator("#results").inner_html()
+        assert page.locator("#results img").count() == 0
+        assert page.evaluate("window.__xss") is None
+        shot(page, "xss-search")
+    finally:
+        writer.delete(f"/cases/{XSS_ID}")
+
+
+def test_error_pages_are_html(page):
+    page.allowed_errors.append("status of 404")
+    response = page.goto("/ui/cases/does-not-exist")
+    assert response.status == 404
+    assert "does-not-exist" in page.locator(".error-message").inner_text()
+    assert page.locator("nav.mainnav a").count() == 6
