@@ -1,11 +1,12 @@
 """The one way the CLI and the HTTP API get the ranking code path.
 
-``get_searcher`` reads the cases from the store (seeding it with the bundled corpus on first
-use), loads the index snapshot under ``settings.index_dir`` or rebuilds it when stale, and
-returns a ``search.engine.Searcher``. It is cached per configuration and store version, so
-repeated calls in one process cost nothing until the store changes. Later layers (the graph's
-cause-aware ranking) wrap this function instead of building their own searcher, so
-``kizuki search``, ``kizuki eval`` and the API rank with the same code.
+``get_snapshot`` reads the cases from the store (seeding it with the bundled corpus on first
+use) and builds or loads everything derived from them through ``api.snapshot`` — the same
+builder the HTTP service uses: the search index (``search.index.ensure_index``, the one place
+that builds or loads it), the graph and the cause-aware ranker. It is cached per
+configuration and store version, so repeated calls in one process cost nothing until the
+store changes. ``get_searcher`` returns that ranker, so ``kizuki search``, ``kizuki eval``
+and the API rank with the same code.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from corpus.settings import Settings, get_settings
 from search.analysis import Analyzer
 from search.embeddings import Embedder, load_embedder
 from search.engine import RankConfig, Searcher
-from search.index import IndexConfig, SearchIndex, ensure_index
+from search.index import IndexConfig, SearchIndex
 
 _lock = threading.Lock()
-_searchers: dict[tuple, tuple[tuple[int, int], Searcher]] = {}
+_snapshots: dict[tuple, object] = {}
 
 
 def _model_key(settings: Settings) -> tuple:
@@ -81,20 +82,40 @@ def searcher_for(index: SearchIndex, settings: Settings) -> Searcher:
     return Searcher(index, get_embedder(settings), get_analyzer(), RankConfig())
 
 
-def get_searcher(settings: Settings | None = None) -> Searcher:
-    """The searcher over the store's current cases; rebuilt only when the store changed."""
+def get_snapshot(settings: Settings | None = None):
+    """Everything served for the store's current cases: index, searchers, graph, extractor.
+
+    The same ``api.snapshot`` builder as the HTTP service, so the CLI, the API and the
+    evaluation see one index, one graph and one ranking. Loaded from the saved index and
+    graph when they match the store; rebuilt (incrementally where possible) when not.
+    """
+    from api.snapshot import build_snapshot, update_snapshot
+
     settings = settings or get_settings()
     key = (str(settings.data_dir), *_model_key(settings))
     with _lock:
         store = open_store(settings)
-        version = (store.version(), store.count())
-        cached = _searchers.get(key)
-        if cached and cached[0] == version:
-            return cached[1]
-        cases = store.all_cases()
-        index = ensure_index(
-            cases, settings, embedder=get_embedder(settings), analyzer=get_analyzer()
-        )
-        searcher = searcher_for(index, settings)
-        _searchers[key] = (version, searcher)
-        return searcher
+        version = store.version()
+        snapshot = _snapshots.get(key)
+        if snapshot is None or snapshot.store_version != version:
+            state = (version, store.all_cases(), store.origins())
+            snapshot = (
+                update_snapshot(snapshot, state, settings)
+                if snapshot is not None
+                else build_snapshot(state, settings)
+            )
+            _snapshots[key] = snapshot
+        return snapshot
+
+
+def get_searcher(settings: Settings | None = None):
+    """The product's ranking: hybrid search plus the graph's cause-aware list.
+
+    ``kizuki search``, ``kizuki eval`` and ``POST /search`` all rank through this.
+    """
+    return get_snapshot(settings).ranker
+
+
+def get_plain_searcher(settings: Settings | None = None) -> Searcher:
+    """Hybrid search without the cause-aware list (for comparisons and single rankers)."""
+    return get_snapshot(settings).searcher

@@ -43,35 +43,24 @@ def register(app: typer.Typer) -> None:
 _JSON_OPT = typer.Option("--json", help="Print JSON instead of text.")
 
 
-def _extractor():
-    """The concept extractor over the packaged taxonomy (for cases nobody annotated)."""
-    from graph.taxonomy import load_taxonomy
+def _snapshot():
+    """The store's cases with their index, graph and extractor: the same snapshot builder
+    as the HTTP service, loaded from disk when it matches the store."""
+    from api.engine import get_snapshot
 
-    try:
-        from graph.extract import ConceptExtractor
-    except ModuleNotFoundError as exc:  # the extractor is optional for annotated cases
-        if exc.name != "graph.extract":
-            raise
-        return None
-    return ConceptExtractor(load_taxonomy())
+    return get_snapshot()
 
 
-def _load_graph(with_similar: bool = False, extractor=None):
-    """The graph of the store's current cases (``similar_to`` edges only when asked)."""
-    from api.engine import get_searcher, load_cases
-    from corpus.settings import get_settings
-    from graph.annotations import load_annotations
-    from graph.build import build_graph
-    from graph.taxonomy import load_taxonomy
+def _load_graph(with_similar: bool = True):
+    """The graph of the store's current cases (without ``similar_to`` edges if asked)."""
+    from graph.build import SIMILAR_TO
 
-    settings = get_settings()
-    cases = load_cases(settings)
-    taxonomy = load_taxonomy()
-    annotations = load_annotations(taxonomy=taxonomy)
-    searcher = get_searcher(settings) if with_similar else None
-    return build_graph(
-        cases, taxonomy, annotations, extractor=extractor or _extractor(), searcher=searcher
-    )
+    G = _snapshot().graph
+    if with_similar:
+        return G
+    G = G.copy()
+    G.remove_edges_from([(u, v, k) for u, v, k in G.edges(keys=True) if k == SIMILAR_TO])
+    return G
 
 
 def _dump(model) -> None:
@@ -186,7 +175,6 @@ def recommend_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Likely root causes and countermeasures for a new incident, with their evidence."""
-    from api.engine import get_searcher
     from corpus.settings import get_settings
     from graph.recommend import recommend
 
@@ -195,9 +183,8 @@ def recommend_cmd(
         raise CliError("the incident text is empty")
     if len(text) > settings.max_query_chars:
         raise CliError(f"the incident text is longer than {settings.max_query_chars} characters")
-    extractor = _extractor()
-    G = _load_graph(with_similar=False, extractor=extractor)
-    result = recommend(G, text, extractor, get_searcher(settings), k=k)
+    snap = _snapshot()  # the same inputs as POST /search's recommendations
+    result = recommend(snap.graph, text, snap.extractor, snap.searcher, k=k)
     if as_json:
         return _dump(result.model_dump(mode="json"))
     if result.no_good_match:
@@ -228,9 +215,7 @@ def ranking_eval_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Score search with and without the cause-aware ranking on the same graded queries."""
-    from api.engine import get_searcher
-    from corpus.settings import get_settings
-    from graph.ranking import CauseAwareSearcher, compare_rankings
+    from graph.ranking import compare_rankings
     from search.evaluation import load_queries
 
     try:
@@ -239,12 +224,8 @@ def ranking_eval_cmd(
         raise CliError(f"cannot read {queries}: {exc.strerror or exc}") from None
     if not items:
         raise CliError(f"{queries} holds no queries")
-    extractor = _extractor()
-    searcher = get_searcher(get_settings())
-    G = _load_graph(with_similar=False, extractor=extractor)
-    out = compare_rankings(
-        items, {"search": searcher, "cause-aware": CauseAwareSearcher(searcher, G, extractor)}, k
-    )
+    snap = _snapshot()
+    out = compare_rankings(items, {"search": snap.searcher, "cause-aware": snap.ranker}, k)
     if as_json:
         return _dump(out)
     typer.echo(f"{'ranking':<12} {'subset':<14} {'n':>3} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6}")

@@ -17,19 +17,22 @@ import typer
 from api.cli import CliError
 from corpus.settings import get_settings
 
-RANKERS = ("hybrid", "lexical", "dense")
+#: ``default`` is the product's ranking (hybrid + cause-aware); the others exist to compare.
+RANKERS = ("default", "hybrid", "lexical", "dense")
 
 
 def _searcher(ranker: str):
-    from api.engine import get_searcher
+    from api.engine import get_plain_searcher, get_searcher
 
     if ranker not in RANKERS:
         raise CliError(f"--ranker must be one of {', '.join(RANKERS)}, not {ranker!r}")
-    searcher = get_searcher(get_settings())
+    settings = get_settings()
+    if ranker == "default":
+        return get_searcher(settings)
+    if ranker == "hybrid":  # lexical + dense fusion, without the graph's cause list
+        return get_plain_searcher(settings)
     # "lexical" / "dense" are the rankers alone: no fusion, no neighbour expansion.
-    if ranker == "hybrid":
-        return searcher
-    return searcher.with_config(mode=ranker, neighbour_weight=0.0)
+    return get_plain_searcher(settings).with_config(mode=ranker, neighbour_weight=0.0)
 
 
 def _check_k(k: int) -> None:
@@ -60,8 +63,12 @@ def search(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     ranker: Annotated[
-        str, typer.Option("--ranker", help="hybrid (default), lexical or dense")
-    ] = "hybrid",
+        str,
+        typer.Option(
+            "--ranker",
+            help="default (hybrid + cause-aware), hybrid (no cause list), lexical or dense",
+        ),
+    ] = "default",
 ) -> None:
     """Find past incidents analogous to TEXT, best first, with why each matched."""
     text = _read_text(text)
@@ -100,8 +107,12 @@ def evaluate(
     k: Annotated[int, typer.Option("--k", help="results ranked per query")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     ranker: Annotated[
-        str, typer.Option("--ranker", help="hybrid (default), lexical or dense")
-    ] = "hybrid",
+        str,
+        typer.Option(
+            "--ranker",
+            help="default (hybrid + cause-aware), hybrid (no cause list), lexical or dense",
+        ),
+    ] = "default",
 ) -> None:
     """Score the search on graded queries: nDCG@10, Recall@5, MRR, no-match accuracy."""
     from search.evaluation import Ranked, load_queries, report, run_queries
