@@ -166,7 +166,7 @@ def test_a_seed_id_with_other_text_falls_back_to_extraction(seed, taxonomy, anno
     changed = seed[0].model_copy(update={"causes": ["SSL 証明書の有効期限切れに気付かなかった。"]})
     G = build_graph([changed, *seed[1:]], taxonomy, annotations, extractor=extractor)
     sources = {
-        d["source"]
+        d["provenance"]
         for _, _, k, d in G.out_edges(changed.id, keys=True, data=True)
         if k == HAS_CAUSE
     }
