@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -134,6 +133,7 @@ class Engines:
         from corpus import seed_cases
         from graph.annotations import load_annotations
         from graph.taxonomy import load_taxonomy
+        from search.embeddings import QueryMemo
 
         taxonomy = load_taxonomy()
         seed = list(seed_cases())
@@ -147,36 +147,6 @@ class Engines:
             extractor=_load_extractor(taxonomy, settings, embedder, analyzer),
             seed=MappingProxyType({c.id: c for c in seed}),
         )
-
-
-class QueryMemo:
-    """An embedder that remembers its last query vectors.
-
-    A cause-aware search embeds the same text twice (first pass, then the fused pass);
-    remembering the vector halves the cost of every search. Everything else is delegated.
-    """
-
-    def __init__(self, inner: Any, size: int = 128) -> None:
-        self._inner = inner
-        self._size = size
-        self._memo: OrderedDict[tuple[str, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def embed_queries(self, texts):
-        key = tuple(texts)
-        with self._lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key].copy()
-        vectors = self._inner.embed_queries(texts)
-        with self._lock:
-            self._memo[key] = vectors.copy()
-            while len(self._memo) > self._size:
-                self._memo.popitem(last=False)
-        return vectors
 
 
 class CachedCaseQueries:

@@ -18,13 +18,10 @@ graph carries their hand annotations, which is the product's data.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import networkx as nx
-import numpy as np
 
 from graph.build import HAS_CAUSE, edges_of_type
 from graph.recommend import LikelyCause, likely_causes
@@ -47,40 +44,14 @@ def cause_ranking(G: nx.MultiDiGraph, causes: Sequence[LikelyCause]) -> dict[str
     return ranking
 
 
-class _MemoEmbedder:
-    """Remembers the last few query vectors: the second search of the same text is free."""
-
-    def __init__(self, inner: Any, size: int = 8) -> None:
-        self.inner = inner
-        self.size = size
-        self._memo: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:  # model_id, dim, prompts, embed_passages
-        return getattr(self.inner, name)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        key = tuple(texts)
-        with self._lock:
-            hit = self._memo.get(key)
-            if hit is not None:
-                self._memo.move_to_end(key)
-                return hit
-        vectors = self.inner.embed_queries(texts)
-        with self._lock:
-            self._memo[key] = vectors
-            while len(self._memo) > self.size:
-                self._memo.popitem(last=False)
-        return vectors
-
-
 def _memoised(searcher: Any) -> Any:
     """The same searcher with a query-vector memo, when it is a ``search.engine.Searcher``."""
+    from search.embeddings import QueryMemo
     from search.engine import Searcher
 
-    if isinstance(searcher, Searcher):
+    if isinstance(searcher, Searcher) and not isinstance(searcher.embedder, QueryMemo):
         return Searcher(
-            searcher.index, _MemoEmbedder(searcher.embedder), searcher.analyzer, searcher.config
+            searcher.index, QueryMemo(searcher.embedder, size=8), searcher.analyzer, searcher.config
         )
     return searcher
 

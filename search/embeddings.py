@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -124,6 +125,38 @@ class SentenceTransformerEmbedder:
             texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.asarray(vecs, dtype=np.float32)
+
+
+class QueryMemo:
+    """An embedder that remembers its last query vectors.
+
+    A cause-aware search embeds the same text twice (first pass, then the fused pass), and
+    the API's recommendations search it again: remembering the vector saves the dominant
+    cost of a query. Everything else is delegated to the wrapped embedder.
+    """
+
+    def __init__(self, inner: Embedder, size: int = 128) -> None:
+        self.inner = inner
+        self._size = size
+        self._memo: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):  # model_id, dim, prompts, embed_passages
+        return getattr(self.inner, name)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        key = tuple(texts)
+        with self._lock:
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo.move_to_end(key)
+                return hit.copy()
+        vectors = self.inner.embed_queries(texts)
+        with self._lock:
+            self._memo[key] = vectors.copy()
+            while len(self._memo) > self._size:
+                self._memo.popitem(last=False)
+        return vectors
 
 
 def load_embedder(settings: Settings) -> Embedder:
