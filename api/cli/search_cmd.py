@@ -100,6 +100,10 @@ def search(
         terms = ", ".join(dict.fromkeys(t.term for t in r.shared_terms[:8]))
         fields = ", ".join(r.matched_fields)
         typer.echo(f"{'':>38}matched: {fields or '-'}; shared: {terms or '-'}")
+        for label, items in (("cause", r.causes), ("countermeasure", r.countermeasures)):
+            for item in items[:2]:
+                item = " ".join(item.split())
+                typer.echo(f"{'':>38}{label}: {item[:70]}{'…' if len(item) > 70 else ''}")
 
 
 def evaluate(

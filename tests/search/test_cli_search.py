@@ -49,6 +49,8 @@ def test_search_table_and_filters(cli_env):
     result = runner.invoke(app, ["search", "夜間バッチが遅延した", "--sector", "地域銀行"])
     assert result.exit_code == 0, result.output
     assert "fsa2019-" in result.stdout and "matched:" in result.stdout
+    # each result carries its root causes and countermeasures for the analyst
+    assert "cause:" in result.stdout and "countermeasure:" in result.stdout
 
 
 @pytest.mark.parametrize(
