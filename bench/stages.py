@@ -537,7 +537,9 @@ def quality(workdir: str, name: str, qrels: str) -> dict:
     _clear(sysdir)
     sysdir.mkdir(parents=True, exist_ok=True)
     sys_ = load_system(name)
-    sys_.build(BuildInput(ids, tokens, vectors, workdir / "seed.jsonl", sysdir))
+    sys_.build(
+        BuildInput(ids, tokens, vectors, workdir / "seed.jsonl", sysdir, real_embeddings=True)
+    )
     rel = [json.loads(line) for line in Path(qrels).read_text(encoding="utf-8").splitlines()]
     runs = {}
     for r, text, toks, vec in zip(rel, q["texts"], q["tokens"], q["vectors"], strict=True):

@@ -2,8 +2,8 @@
 
 Every system is built from the same cases, the same Sudachi tokens and the same vectors,
 and answers the same queries (text, its tokens, its query vector), so differences in
-speed, memory and quality are the systems' own. Kizuki's own pipeline plugs in as one
-more entry of :data:`SYSTEMS` (phase 2 of the benchmark); a system that analyses and
+speed, memory and quality are the systems' own. Kizuki's own pipeline is one more entry of
+:data:`SYSTEMS` (``bench.peers.kizuki``); a system that analyses and
 embeds by itself reads ``BuildInput.cases_path`` / ``Query.text`` and ignores the rest.
 """
 
@@ -26,6 +26,9 @@ class BuildInput:
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
     cases_path: Path | None = None  # JSONL of the cases (corpus.schema.Case)
     workdir: Path | None = None  # where the system may keep files; its size is reported
+    #: True on the dev set (44 real cases): a system that embeds by itself may embed for
+    #: real instead of using ``vectors`` (Kizuki does, to match ``kizuki eval``).
+    real_embeddings: bool = False
 
 
 @dataclass
@@ -48,6 +51,7 @@ class System(Protocol):
 
 #: name → "module:Class"; classes take no required arguments.
 SYSTEMS: dict[str, str] = {
+    "kizuki": "bench.peers.kizuki:KizukiSystem",
     "handwritten": "bench.peers.handwritten:HandwrittenHybrid",
     "lancedb": "bench.peers.lancedb_hybrid:LanceDBHybrid",
     # One-ranker reference points (quality table by default).
@@ -56,6 +60,8 @@ SYSTEMS: dict[str, str] = {
 }
 #: Peers a user would pick instead of Kizuki (the side-by-side table).
 PEERS = ("handwritten", "lancedb")
+#: Kizuki plus its peers: the default of ``--systems``; ratios are taken against Kizuki.
+DEFAULT_SYSTEMS = ("kizuki", *PEERS)
 REFERENCES = ("bm25s-only", "dense-only")
 
 

@@ -127,3 +127,42 @@ def test_quality_scores_each_system(quick_run):
         assert r["ok"], r["error"]
         assert 0.0 < r["metrics"]["ndcg@10"] <= 1.0
         assert r["metrics"]["n"] > 0
+
+
+def test_kizuki_ran_with_its_own_stages(quick_run):
+    stdout, data = quick_run
+    for title in ("Kizuki query path", "Kizuki build, ingest and snapshot", "HTTP: kizuki serve"):
+        assert title in stdout
+    assert data["meta"]["reference"] == "kizuki"
+    res = data["sizes"][str(SIZE)]
+    r = res["system:kizuki"]
+    assert r["ok"], r["error"]
+    for ranked in r["metrics"]["sample_results"]:
+        assert len(ranked) == 10 == len(set(ranked))
+        assert all(i.startswith("syn-") for i in ranked)
+    k = res["kizuki"]
+    assert k["ok"], k["error"]
+    m = k["metrics"]
+    assert m["docs"] == SIZE and m["embedded_for_real_at_build"] == 0
+    assert _positive(m["query"]["p50_ms"])
+    for stage in ("analysis", "embedding", "lexical", "dense", "fusion+explanations"):
+        assert _positive(m["query_stages"][stage]["p50_ms"]), stage
+    # A new case is embedded for real and is searchable right after add_cases.
+    assert m["ingest_one"]["embedded_for_real"] == 1
+    assert m["ingest_one"]["found_by_its_event"]
+    assert m["ingest_batch"]["embedded_for_real"] == 0
+    assert m["snapshot"]["cases"] == SIZE and m["snapshot"]["disk_bytes"] > 0
+    http = data["meta"]["http"]
+    assert http["ok"], http["error"]
+    for run in http["metrics"]["runs"].values():
+        assert run["ok"] > 0 and run["ok"] == run["requests"]
+
+
+def test_kizuki_quality_is_kizuki_eval(quick_run):
+    """The dev-set row comes from the real index and query path, as ``kizuki eval``."""
+    _, data = quick_run
+    if not data["meta"]["queries"]["dev_queries"]:
+        pytest.skip("dev set not found beside the repository")
+    r = data["quality"]["kizuki"]
+    assert r["ok"], r["error"]
+    assert 0.0 < r["metrics"]["ndcg@10"] <= 1.0
