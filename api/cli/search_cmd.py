@@ -21,6 +21,14 @@ from corpus.settings import get_settings
 RANKERS = ("default", "hybrid", "lexical", "dense")
 
 
+RankerOption = Annotated[
+    str,
+    typer.Option(
+        "--ranker", help="default (hybrid + cause-aware), hybrid (no cause list), lexical or dense"
+    ),
+]
+
+
 def _searcher(ranker: str):
     from api.engine import get_plain_searcher, get_searcher
 
@@ -62,13 +70,7 @@ def search(
         list[str] | None, typer.Option("--theme", help="only cases of this theme id (repeatable)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
-    ranker: Annotated[
-        str,
-        typer.Option(
-            "--ranker",
-            help="default (hybrid + cause-aware), hybrid (no cause list), lexical or dense",
-        ),
-    ] = "default",
+    ranker: RankerOption = "default",
 ) -> None:
     """Find past incidents analogous to TEXT, best first, with why each matched."""
     text = _read_text(text)
@@ -110,13 +112,7 @@ def evaluate(
     queries: Annotated[Path, typer.Option("--queries", help="JSONL: id, query, relevant")],
     k: Annotated[int, typer.Option("--k", help="results ranked per query")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
-    ranker: Annotated[
-        str,
-        typer.Option(
-            "--ranker",
-            help="default (hybrid + cause-aware), hybrid (no cause list), lexical or dense",
-        ),
-    ] = "default",
+    ranker: RankerOption = "default",
 ) -> None:
     """Score the search on graded queries: nDCG@10, Recall@5, MRR, no-match accuracy."""
     from search.evaluation import Ranked, load_queries, report, run_queries
