@@ -14,12 +14,11 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
-from corpus.schema import Case
 from corpus.settings import Settings, get_settings
 from search.analysis import Analyzer
 from search.embeddings import Embedder, load_embedder
-from search.engine import RankConfig, Searcher
-from search.index import IndexConfig, SearchIndex
+from search.engine import Searcher
+from search.index import IndexConfig
 
 _lock = threading.Lock()
 _snapshots: dict[tuple, object] = {}
@@ -72,16 +71,6 @@ def _open_store(path: str):
     return store
 
 
-def load_cases(settings: Settings) -> list[Case]:
-    """All cases of the store, in store order."""
-    return open_store(settings).all_cases()
-
-
-def searcher_for(index: SearchIndex, settings: Settings) -> Searcher:
-    """A searcher over a given index with the process-wide models and default ranking."""
-    return Searcher(index, get_embedder(settings), get_analyzer(), RankConfig())
-
-
 def get_snapshot(settings: Settings | None = None):
     """Everything served for the store's current cases: index, searchers, graph, extractor.
 
@@ -89,7 +78,7 @@ def get_snapshot(settings: Settings | None = None):
     evaluation see one index, one graph and one ranking. Loaded from the saved index and
     graph when they match the store; rebuilt (incrementally where possible) when not.
     """
-    from api.snapshot import build_snapshot, update_snapshot
+    from api.snapshot import build_snapshot, read_state, update_snapshot
 
     settings = settings or get_settings()
     key = (str(settings.data_dir), *_model_key(settings))
@@ -98,7 +87,7 @@ def get_snapshot(settings: Settings | None = None):
         version = store.version()
         snapshot = _snapshots.get(key)
         if snapshot is None or snapshot.store_version != version:
-            state = (version, store.all_cases(), store.origins())
+            state = read_state(store)
             snapshot = (
                 update_snapshot(snapshot, state, settings)
                 if snapshot is not None

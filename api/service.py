@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from api.snapshot import Snapshot, build_snapshot, update_snapshot
+from api.snapshot import Snapshot, build_snapshot, read_state, update_snapshot
 from corpus.schema import Case
 from corpus.settings import Settings
 from corpus.store import CaseStore, DuplicateCaseError
@@ -115,10 +115,7 @@ class KizukiService:
     # -- internals ------------------------------------------------------------------------
 
     def _read_store(self) -> tuple[int, list[Case], dict[str, str]]:
-        # The version is read first: if another process writes in between, the snapshot
-        # is marked older than its content and simply gets refreshed once more.
-        version = self.store.version()
-        return version, self.store.all_cases(), self.store.origins()
+        return read_state(self.store)
 
     def _refresh_locked(self) -> Snapshot:
         started = time.perf_counter()

@@ -67,6 +67,13 @@ class Snapshot:
         return list(seen.items())
 
 
+def read_state(store: Any) -> StoreState:
+    """The store's state for a snapshot. The version is read first: if another process
+    writes in between, the snapshot is marked older than its content and simply gets
+    refreshed once more."""
+    return store.version(), store.all_cases(), store.origins()
+
+
 def build_snapshot(state: StoreState, settings: Settings) -> Snapshot:
     """Build (or load, when the saved index matches the store) everything from scratch."""
     started = time.perf_counter()
@@ -137,14 +144,17 @@ class Engines:
 
         taxonomy = load_taxonomy()
         seed = list(seed_cases())
-        embedder = get_embedder(settings)
+        # One memo for the searcher and the extractor: both embed the pasted text, and
+        # the second one then costs nothing.
+        embedder = QueryMemo(get_embedder(settings))
+        annotations = load_annotations(cases=seed, taxonomy=taxonomy)
         analyzer = get_analyzer()
         return cls(
-            embedder=QueryMemo(embedder),
+            embedder=embedder,
             analyzer=analyzer,
             taxonomy=taxonomy,
-            annotations=load_annotations(cases=seed, taxonomy=taxonomy),
-            extractor=_load_extractor(taxonomy, settings, embedder, analyzer),
+            annotations=annotations,
+            extractor=_load_extractor(taxonomy, settings, embedder, analyzer, annotations),
             seed=MappingProxyType({c.id: c for c in seed}),
         )
 
@@ -181,13 +191,18 @@ class CachedCaseQueries:
         return np.stack([found[k] for k in keys]).astype(np.float32)
 
 
-def _load_extractor(taxonomy: Any, settings: Settings, embedder: Any, analyzer: Any) -> Any:
-    """The concept extractor on this process's models and this data dir's vector cache."""
-    from graph.extract import ConceptExtractor
+def _load_extractor(
+    taxonomy: Any, settings: Settings, embedder: Any, analyzer: Any, annotations: Any
+) -> Any:
+    """The concept extractor on this process's models and this data dir's vector cache,
+    learning from the annotations already loaded (not read and validated a second time)."""
+    from graph.extract import ConceptExtractor, examples_from
     from search.embeddings import EmbeddingCache
 
     cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
-    return ConceptExtractor(taxonomy, embedder=embedder, analyzer=analyzer, cache=cache)
+    return ConceptExtractor(
+        taxonomy, examples_from(annotations), embedder=embedder, analyzer=analyzer, cache=cache
+    )
 
 
 _engines: Engines | None = None

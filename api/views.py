@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.models import CaseSummary
 from api.snapshot import Snapshot
 from corpus.schema import Case
+from graph.build import HAS_CAUSE, case_causes, case_countermeasures
 from graph.navigate import CaseNeighbourhood, NodeRef, case_neighbourhood, ref
 
 EXCERPT_CHARS = 140
@@ -119,5 +120,6 @@ def concept_refs(snap: Snapshot, case_id: str, etype: str) -> list[NodeRef]:
     G = snap.graph
     if G is None or case_id not in G:
         return []
-    targets = sorted({v for _, v, k in G.out_edges(case_id, keys=True) if k == etype})
+    edges = case_causes(G, case_id) if etype == HAS_CAUSE else case_countermeasures(G, case_id)
+    targets = sorted(edges)
     return [ref(G, v) for v in targets]

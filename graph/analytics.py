@@ -159,7 +159,7 @@ def cause_cooccurrence(
 def cause_table(G: nx.MultiDiGraph, by: By = "sector", level: Level = "concept") -> pd.DataFrame:
     """Causes (rows) × sectors or themes (columns): the number of cases.
 
-    Row and column labels are node ids; ``label_table`` swaps in the Japanese labels.
+    Row and column labels are node ids.
     """
     if by not in ("sector", "theme"):
         raise ValueError(f"by must be 'sector' or 'theme', not {by!r}")
@@ -176,15 +176,6 @@ def cause_table(G: nx.MultiDiGraph, by: By = "sector", level: Level = "concept")
         return table
     order = table.sum(axis=1).sort_values(ascending=False, kind="stable").index
     return table.loc[order]
-
-
-def label_table(G: nx.MultiDiGraph, table: pd.DataFrame, lang: str = "ja") -> pd.DataFrame:
-    """The same table with node labels instead of ids on both axes."""
-    key = f"label_{lang}"
-    out = table.copy()
-    out.index = [G.nodes[i][key] or i for i in table.index]
-    out.columns = [G.nodes[c][key] or c for c in table.columns]
-    return out
 
 
 def recurring_by(G: nx.MultiDiGraph, by: By = "sector", level: Level = "concept") -> pd.DataFrame:
@@ -271,34 +262,3 @@ def coverage_gaps(G: nx.MultiDiGraph, level: Level = "concept") -> pd.DataFrame:
     return df.sort_values(
         ["coverage", "n_cases", "cause_id"], ascending=[True, False, True]
     ).reset_index(drop=True)
-
-
-def top_countermeasures(G: nx.MultiDiGraph, limit: int | None = None) -> pd.DataFrame:
-    """``mitigates`` edges as a table, strongest support first (for the notebook's drawing)."""
-    rows = [
-        {
-            "countermeasure_id": u,
-            "cause_id": v,
-            "countermeasure_ja": G.nodes[u]["label_ja"],
-            "cause_ja": G.nodes[v]["label_ja"],
-            "support_count": d["support_count"],
-            "strength": d["strength"],
-            "support": list(d["support"]),
-        }
-        for u, v, d in edges_of_type(G, MITIGATES)
-    ]
-    columns = [
-        "countermeasure_id",
-        "cause_id",
-        "countermeasure_ja",
-        "cause_ja",
-        "support_count",
-        "strength",
-        "support",
-    ]
-    df = pd.DataFrame(rows, columns=columns)
-    df = df.sort_values(
-        ["support_count", "strength", "countermeasure_id", "cause_id"],
-        ascending=[False, False, True, True],
-    ).reset_index(drop=True)
-    return df.head(limit) if limit else df

@@ -229,17 +229,3 @@ def load_annotations(
         raise AnnotationError(f"{path}: not valid YAML: {exc}") from None
     case_list = list(cases) if cases is not None else None
     return parse_annotations(data, taxonomy, case_list if check_corpus else None, path=path)
-
-
-def dump_annotations(annotations: Annotations) -> str:
-    """YAML text in the file's layout (used to regenerate the file after review edits)."""
-    data = {}
-    for case in annotations:
-        data[case.case_id] = {
-            "causes": [{"text": i.text, "concepts": list(i.concepts)} for i in case.causes],
-            "countermeasures": [
-                {"text": i.text, "concepts": list(i.concepts), "addresses": list(i.addresses)}
-                for i in case.countermeasures
-            ],
-        }
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)

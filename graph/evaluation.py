@@ -151,7 +151,8 @@ def evaluate(
     examples = examples_from(annotations)
     if base is None:
         base = ConceptExtractor(taxonomy, examples, embedder=embedder)
-    base = ConceptExtractor(taxonomy, examples, _features=base._features)
+    else:  # reuse the given extractor's models and caches with these examples
+        base = ConceptExtractor(taxonomy, examples, _features=base._features)
     base.prepare()
     results = {}
     for name in variants:

@@ -44,10 +44,6 @@ def write_json(G: nx.MultiDiGraph, path: str | Path) -> Path:
     return path
 
 
-def read_json(path: str | Path) -> nx.MultiDiGraph:
-    return nx.node_link_graph(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
 def _flat(value: Any) -> Any:
     if isinstance(value, list | tuple | dict | set):
         if isinstance(value, set):

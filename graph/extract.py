@@ -281,18 +281,6 @@ class ConceptExtractor:
             "countermeasure": [self.tag(s, "countermeasure") for s in case.countermeasures],
         }
 
-    def case_concepts(self, case: Case) -> dict[Kind, list[ConceptTag]]:
-        """Case-level concepts (each with its best sentence's confidence); uses the event
-        text when the case has no cause or countermeasure sentences."""
-        per_sentence = self.tag_case(case)
-        out: dict[Kind, list[ConceptTag]] = {}
-        for kind in KINDS:
-            tags = [t for sentence in per_sentence[kind] for t in sentence]
-            if not per_sentence[kind]:
-                tags = [t for s in split_sentences(case.event) for t in self.tag(s, kind)]
-            out[kind] = _best_per_concept(tags)
-        return out
-
     def tag_incident(self, text: str) -> dict[Kind, list[ConceptTag]]:
         """Concepts in a pasted incident that has no cause/countermeasure split.
 

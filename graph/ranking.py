@@ -27,11 +27,25 @@ from graph.build import HAS_CAUSE, edges_of_type
 from graph.recommend import LikelyCause, likely_causes
 
 
-def cause_ranking(G: nx.MultiDiGraph, causes: Sequence[LikelyCause]) -> dict[str, float]:
-    """case_id → score for the cases that have one of ``causes`` (see module doc)."""
+def cause_holders(G: nx.MultiDiGraph) -> dict[str, set[str]]:
+    """Cause concept → the cases that have it (``has_cause`` edges)."""
     holders: dict[str, set[str]] = {}
     for case_id, cause, _ in edges_of_type(G, HAS_CAUSE):
         holders.setdefault(cause, set()).add(case_id)
+    return holders
+
+
+def cause_ranking(
+    G: nx.MultiDiGraph,
+    causes: Sequence[LikelyCause],
+    holders: dict[str, set[str]] | None = None,
+) -> dict[str, float]:
+    """case_id → score for the cases that have one of ``causes`` (see module doc).
+
+    ``holders`` is ``cause_holders(G)``; pass it when ranking many queries on one graph.
+    """
+    if holders is None:
+        holders = cause_holders(G)
     n_cases = len({c for cases in holders.values() for c in cases}) or 1
     ranking: dict[str, float] = {}
     for likely in causes:
@@ -91,6 +105,7 @@ class CauseAwareSearcher:
     ) -> None:
         self.searcher = _memoised(searcher)
         self.scale_by_confidence = scale_by_confidence
+        self._holders = cause_holders(graph)  # the graph is fixed for this ranker's life
         self.graph = graph
         self.extractor = extractor
         self.weight = weight
@@ -145,7 +160,7 @@ class CauseAwareSearcher:
             extra_weights=extra_weights,
         )
         causes = self.likely_causes(text, first)
-        ranking = cause_ranking(self.graph, causes)
+        ranking = cause_ranking(self.graph, causes, self._holders)
         # A rank list carries no confidence of its own: a faint likely cause (say 0.1)
         # would otherwise reorder the results as strongly as a clear one. Its fusion
         # weight therefore scales with the best likely cause's score (0..1).

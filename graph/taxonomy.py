@@ -141,9 +141,6 @@ class Taxonomy:
             current = self.parent(current.id)
         return out
 
-    def kind_of(self, concept_id: str) -> Kind:
-        return self.get(concept_id).kind
-
 
 def _require_text(raw: dict, key: str, where: str) -> str:
     value = raw.get(key)
