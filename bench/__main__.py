@@ -216,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 )
             )
-        needed = {"generate", "tokenize", "vectors"}  # inputs of every later stage
+        # Inputs of the later stages; Sudachi tokens only feed the peers and the bm25s stage
+        # (Kizuki analyses the cases itself), so a Kizuki-only run at 1M skips them.
+        needed = {"generate", "vectors"}
+        if set(stages) & {"tokenize", "bm25s", "systems"}:
+            needed.add("tokenize")
         for name, target, kwargs in plan:
             base = "systems" if name.startswith("system:") else name
             if base not in stages and base not in needed:
@@ -244,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             if not r.ok and base in needed:
                 _say(f"[{label}] stopping this size: {name} is needed by the others")
                 break
-            if name == "vectors" and r.ok:
-                inputs = {k: res[k] for k in ("generate", "tokenize", "vectors")}
+            if name in needed and r.ok and "vectors" in res:
+                inputs = {k: res[k] for k in ("generate", "tokenize", "vectors") if k in res}
                 (sdir / "inputs.json").write_text(
                     json.dumps({"key": inputs_key, "results": inputs}), encoding="utf-8"
                 )
@@ -321,7 +325,9 @@ def _reusable_inputs(sdir: Path, key: dict) -> dict | None:
         manifest = json.loads((sdir / "inputs.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    files = ("cases.jsonl", "provenance.npz", "tokens.txt", "vectors.npy")
+    files = ["cases.jsonl", "provenance.npz", "vectors.npy"]
+    if "tokenize" in manifest.get("results", {}):
+        files.append("tokens.txt")
     if manifest.get("key") != key or not all((sdir / f).exists() for f in files):
         return None
     return manifest["results"]

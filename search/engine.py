@@ -19,11 +19,21 @@ from pydantic import BaseModel
 
 from search.analysis import Analyzer, Token
 from search.embeddings import Embedder
-from search.fusion import minmax, reciprocal_rank_fusion, score_fusion
+from search.fusion import (
+    RankedList,
+    competition_ranks,
+    minmax,
+    reciprocal_rank_fusion,
+    rrf_floor,
+    score_fusion,
+    top,
+)
 from search.index import SearchIndex, case_fields
 from search.synonyms import CONCEPT_PREFIX
 
 MODES = ("hybrid", "lexical", "dense")
+#: Indexes with at most this many vectors score every one of them for each query.
+FULL_SCAN_ROWS = 4096
 FUSIONS = ("rrf", "score")
 
 
@@ -54,6 +64,10 @@ class RankConfig:
     #: r-th in the other). 0.65 asks for a case first in one list and in the top 3 of the
     #: other. Rank-based, so it does not depend on a model's similarity scale.
     threshold: float = 0.65
+    #: Each ranked list is cut to its best ``depth`` cases before fusion (and the fused
+    #: list before the neighbour expansion), so a query costs O(depth), not O(cases).
+    #: An index of at most ``depth`` cases is ranked whole, exactly as without the cut.
+    depth: int = 1000
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -123,15 +137,11 @@ class Searcher:
 
     # -- vocabulary for filters ------------------------------------------------------------
     def sectors(self) -> list[str]:
-        return sorted({s for c in self.index.cases for s in c.sectors})
+        return self.index.cases.sectors()
 
     def themes(self) -> list[str]:
         """Theme ids and labels a filter may name."""
-        out = set()
-        for c in self.index.cases:
-            if c.theme:
-                out.update((c.theme.id, c.theme.label))
-        return sorted(out)
+        return self.index.cases.themes()
 
     # -- ranking ---------------------------------------------------------------------------
     def search(
@@ -154,65 +164,60 @@ class Searcher:
             raise ValueError("k must be at least 1")
         cfg = self.config
         index = self.index
+        depth = max(cfg.depth, k)
+        tiebreak = index.id_order
         q_tokens = self.analyzer.analyze(text)
         lexical = index.lexical.scores([t.term for t in q_tokens])
-        dense, best_view = self._dense_scores(text)
+        allowed = index.cases.mask(sectors, themes) if (sectors or themes) else None
 
-        candidates = self._candidates(sectors, themes)
-        ids = [index.cases[i].id for i in candidates]
-        lex_rank = {ids[j]: float(lexical[i]) for j, i in enumerate(candidates) if lexical[i] > 0}
-        dense_rank = {ids[j]: float(dense[i]) for j, i in enumerate(candidates)}
+        hits = lexical > 0
+        if allowed is not None:
+            hits &= allowed
+        lex_docs = np.flatnonzero(hits)
+        lex_list = top(lex_docs, lexical[lex_docs], tiebreak, depth)
+        dense_list, dense_view = self._dense_list(text, allowed, depth)
+
         rankings, weights = [], []
         if cfg.mode in ("hybrid", "lexical"):
-            rankings.append(lex_rank)
+            rankings.append(lex_list)
             weights.append(cfg.lexical_weight)
         if cfg.mode in ("hybrid", "dense"):
-            rankings.append(dense_rank)
+            rankings.append(dense_list)
             weights.append(cfg.dense_weight)
-        allowed = set(ids)
         for j, extra in enumerate(extra_rankings or []):
-            rankings.append({d: float(s) for d, s in extra.items() if d in allowed})
+            rankings.append(self._extra_list(extra, allowed, depth))
             weights.append(extra_weights[j] if extra_weights else cfg.extra_weight)
 
+        floor = None  # the lowest fused score of cases cut from the lists, if any were cut
         if len(rankings) == 1 and cfg.mode != "hybrid":
-            fused = dict(rankings[0])
+            docs = np.sort(rankings[0].docs)
+            fused = rankings[0].scores[np.argsort(rankings[0].docs)]
         elif cfg.fusion == "rrf":
-            fused = reciprocal_rank_fusion(rankings, weights, k=cfg.rrf_k)
+            docs, fused = reciprocal_rank_fusion(rankings, weights, k=cfg.rrf_k)
+            floor = rrf_floor(rankings, weights, k=cfg.rrf_k)
         else:
-            fused = score_fusion(rankings, weights)
-        if cfg.neighbour_weight > 0 and cfg.neighbour_seeds > 0 and fused:
-            fused = self._expand(fused)
-        # Every candidate is ranked (cases no list scored come last), so a caller asking for k
-        # results gets k whenever the corpus has them. Ties in the fused score (frequent with
-        # rank fusion: first in one list and second in the other) go to the case with more
-        # combined lexical + dense evidence.
-        lex_n, dense_n = minmax(lex_rank), minmax(dense_rank)
-        order = sorted(
-            ids,
-            key=lambda d: (
-                -round(fused.get(d, float("-inf")), 9),
-                -(lex_n.get(d, 0.0) + dense_n.get(d, 0.0)),
-                d,
-            ),
-        )[:k]
+            docs, fused = score_fusion(rankings, weights)
+        if cfg.neighbour_weight > 0 and cfg.neighbour_seeds > 0 and len(docs):
+            fused = self._expand(docs, fused, floor)
+        order = self._order(docs, fused, lex_list, dense_list, k)
 
-        confidence = _agreement(lex_rank, dense_rank)
+        confidence = _agreement(lex_list, dense_list)
         q_terms = _term_spans(q_tokens)
-        results = []
-        for rank, case_id in enumerate(order, start=1):
-            i = index.position[case_id]
-            results.append(
-                self._result(
-                    i,
-                    rank,
-                    fused.get(case_id, 0.0),
-                    lexical[i],
-                    dense[i],
-                    best_view[i],
-                    text,
-                    q_terms,
-                )
+        dense_at = dict(zip(dense_list.docs.tolist(), dense_list.scores.tolist(), strict=True))
+        fused_at = dict(zip(docs.tolist(), fused.tolist(), strict=True))
+        results = [
+            self._result(
+                i,
+                rank,
+                fused_at.get(i, 0.0),
+                lexical[i],
+                dense_at.get(i, 0.0),
+                dense_view.get(i),
+                text,
+                q_terms,
             )
+            for rank, i in enumerate(order, start=1)
+        ]
         return SearchResponse(
             query=text,
             results=results,
@@ -221,87 +226,133 @@ class Searcher:
             threshold=cfg.threshold,
         )
 
-    def _expand(self, fused: dict[str, float]) -> dict[str, float]:
+    def _order(self, docs, fused, lex_list, dense_list, k) -> list[int]:
+        """The best ``k`` cases: the fused ones, then any other listed case.
+
+        Every listed case is ranked (those no fused list scored come last), so a caller
+        asking for k results gets k whenever the lists have them. Ties in the fused score
+        (frequent with rank fusion: first in one list and second in the other) go to the
+        case with more combined lexical + dense evidence (each min-max scaled over its
+        list), then to the smaller case id."""
+        listed = np.unique(np.concatenate([docs, lex_list.docs, dense_list.docs]))
+        if len(listed) > len(docs):
+            full = np.full(len(listed), -np.inf)
+            full[np.searchsorted(listed, docs)] = fused
+            docs, fused = listed, full
+        lex_n, dense_n = np.zeros(len(docs)), np.zeros(len(docs))
+        lex_n[np.searchsorted(docs, lex_list.docs)] = minmax(lex_list.scores)
+        dense_n[np.searchsorted(docs, dense_list.docs)] = minmax(dense_list.scores)
+        rounded = np.array([round(f, 9) for f in fused.tolist()])
+        evidence = lex_n + dense_n
+        best = np.lexsort((self.index.id_order[docs], -evidence, -rounded))[:k]
+        return docs[best].tolist()
+
+    def _extra_list(self, extra: Mapping[str, float], allowed, depth: int) -> RankedList:
+        position = self.index.position
+        pairs = [(position[d], float(s)) for d, s in extra.items() if d in position]
+        docs = np.array([p for p, _ in pairs], np.int64)
+        scores = np.array([s for _, s in pairs], np.float64)
+        if allowed is not None and len(docs):
+            keep = allowed[docs]
+            docs, scores = docs[keep], scores[keep]
+        return top(docs, scores, self.index.id_order, depth)
+
+    def _expand(self, docs: np.ndarray, fused: np.ndarray, floor: float | None) -> np.ndarray:
         """Pseudo-relevance feedback on the case graph: the best cases lend their score to
         the cases that resemble them, so analogues sharing the top hit's root cause but
         little of the query's wording rise (the annotators' grade-1 "same pattern" cases)."""
         cfg = self.config
         index = self.index
-        scaled = minmax(fused)
-        seeds = sorted(scaled, key=lambda d: (-scaled[d], d))[: cfg.neighbour_seeds]
-        boost = np.zeros(len(index.cases))
-        for d in seeds:
-            boost += scaled[d] * index.neighbours(index.position[d])
+        scaled = minmax(fused, floor)
+        seeds = np.lexsort((index.id_order[docs], -scaled))[: cfg.neighbour_seeds]
+        boost = np.zeros(len(docs))
+        for j in seeds:
+            boost += scaled[j] * index.neighbours(int(docs[j]))[docs]
         boost /= len(seeds)
-        return {
-            d: s + cfg.neighbour_weight * float(boost[index.position[d]]) for d, s in scaled.items()
-        }
+        return scaled + cfg.neighbour_weight * boost
 
-    def _candidates(self, sectors, themes) -> list[int]:
-        cases = self.index.cases
-        keep = range(len(cases))
-        if sectors:
-            wanted = set(sectors)
-            keep = [i for i in keep if wanted.intersection(cases[i].sectors)]
-        if themes:
-            wanted = set(themes)
-            keep = [
-                i
-                for i in keep
-                if cases[i].theme and {cases[i].theme.id, cases[i].theme.label} & wanted
-            ]
-        return list(keep)
-
-    def _dense_scores(self, text: str) -> tuple[np.ndarray, list[str | None]]:
-        """Per-case similarity and each case's best-matching view."""
-        n = len(self.index.cases)
-        if n == 0:
-            return np.zeros(0, np.float32), []
+    def _dense_list(self, text: str, allowed, depth: int) -> tuple[RankedList, dict[int, str]]:
+        """The dense ranking (best ``depth`` cases) and each listed case's best view."""
         pieces = [text]
         if self.config.query_sentences:
             pieces += [s for s in split_sentences(text) if s != text.strip()]
+        if not len(self.index.cases):
+            return RankedList(np.zeros(0, np.int64), np.zeros(0)), {}
         qvecs = self.embedder.embed_queries(pieces)
-        per_piece = [self._case_similarities(q) for q in qvecs]
-        whole, best_view = per_piece[0]
+        per_piece = [self._case_similarities(q, allowed, depth) for q in qvecs]
+        docs, whole, best_view = per_piece[0]
         if len(per_piece) > 1:
-            best_sentence = np.max(np.stack([p[0] for p in per_piece[1:]]), axis=0)
-            scores = (whole + best_sentence) / 2
+            # Cases one piece did not reach score that piece's lowest similarity.
+            docs = np.unique(np.concatenate([p[0] for p in per_piece]))
+            stacked = []
+            for p_docs, p_scores, _ in per_piece:
+                row = np.full(len(docs), p_scores.min() if len(p_scores) else 0.0)
+                row[np.searchsorted(docs, p_docs)] = p_scores
+                stacked.append(row)
+            scores = (stacked[0] + np.max(np.stack(stacked[1:]), axis=0)) / 2
         else:
             scores = whole
-        return scores.astype(np.float32), best_view
+        scores = scores.astype(np.float32).astype(np.float64)
+        ranked = top(docs, scores, self.index.id_order, depth)
+        return ranked, {int(i): best_view[int(i)] for i in ranked.docs.tolist()}
 
-    def _case_similarities(self, qvec: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    def _case_similarities(self, qvec: np.ndarray, allowed, depth: int):
+        """(cases, their similarity, best view by case) from the query's nearest rows.
+
+        Small indexes score every row (exact); larger ones the nearest ``depth`` cases'
+        worth of rows, passing the filters. A case's similarity is its best view's ("max")
+        or the mean over its views, a missing view counting as the lowest similarity seen.
+        """
         dense = self.index.dense
         n = len(self.index.cases)
-        sims, rows = dense.row_scores(qvec[None, :])
+        rows_per_case = max(1, round(dense.n_rows / max(1, n)))
+        if dense.n_rows <= FULL_SCAN_ROWS:
+            sims, rows = dense.row_scores(qvec[None, :])
+        else:
+            allowed_rows = allowed[dense.owners] if allowed is not None else None
+            sims, rows = dense.row_scores(qvec[None, :], depth * rows_per_case, allowed_rows)
         sims, rows = sims[0], rows[0]
-        views = list(dict.fromkeys(dense.views))
-        per_view = np.full((len(views), n), np.nan, dtype=np.float32)
-        view_pos = {v: j for j, v in enumerate(views)}
-        for s, r in zip(sims, rows, strict=True):
-            if r < 0:
-                continue
-            j, owner = view_pos[dense.views[r]], int(dense.owners[r])
-            if np.isnan(per_view[j, owner]) or s > per_view[j, owner]:
-                per_view[j, owner] = s
+        valid = rows >= 0
+        sims, rows = sims[valid], rows[valid]
+        if not len(rows):  # nothing passes the filters
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), {}
+        owners = dense.owners[rows]
+        view_names = list(dict.fromkeys(dense.views))
+        view_pos = {v: j for j, v in enumerate(view_names)}
+        view_of = np.fromiter(
+            (view_pos[dense.views[r]] for r in rows.tolist()), np.int64, len(rows)
+        )
+        docs = np.unique(owners)
+        if dense.n_rows <= FULL_SCAN_ROWS:
+            docs = np.arange(n)  # every case (all rows were scored)
+        col = np.searchsorted(docs, owners)
+        per_view = np.full((len(view_names), len(docs)), np.nan, dtype=np.float32)
+        np.fmax.at(per_view, (view_of, col), sims.astype(np.float32))
         filled = np.where(np.isnan(per_view), np.nanmin(per_view), per_view)
         if self.config.view_aggregate == "max":
             scores = filled.max(axis=0)
         else:
             scores = filled.mean(axis=0)
-        best = [views[int(j)] for j in filled.argmax(axis=0)]
-        return scores, best
+        best = filled.argmax(axis=0)
+        best_view = {int(d): view_names[int(j)] for d, j in zip(docs, best, strict=True)}
+        if allowed is not None:
+            keep = allowed[docs]
+            docs, scores = docs[keep], scores[keep]
+        return docs, scores, best_view
 
     def _result(self, i, rank, score, lex, dense, view, text, q_terms) -> SearchResult:
-        case = self.index.cases[i]
-        case_terms = self.index.term_spans(i)
+        index = self.index
+        case = index.cases[i]
+        vocab = index.tokens.vocab.ids
+        wanted = [vocab[t] for t in q_terms if t in vocab]
+        case_terms = index.tokens.spans(i, wanted) if wanted else {}
         shared: list[SharedTerm] = []
         field_weight: dict[str, float] = {}
         for term, q_spans in q_terms.items():
             spans = case_terms.get(term)
             if not spans:
                 continue
-            weight = self.index.lexical.idf(term)
+            weight = index.lexical.idf(term)
             for f in spans:
                 field_weight[f] = field_weight.get(f, 0.0) + weight
             start, end = q_spans[0]
@@ -348,22 +399,15 @@ def split_sentences(text: str, min_chars: int = 8) -> list[str]:
     return [p for p in parts if len(p) >= min_chars]
 
 
-def _agreement(lexical: Mapping[str, float], dense: Mapping[str, float]) -> float:
+def _agreement(lexical: RankedList, dense: RankedList) -> float:
     """Best mean reciprocal rank of any case in the lexical and dense lists (0: no case)."""
-    ranks = [_ranks(lexical), _ranks(dense)]
-    best = 0.0
-    for case_id in set(lexical) | set(dense):
-        best = max(best, sum(1.0 / r[case_id] for r in ranks if case_id in r) / 2)
-    return best
-
-
-def _ranks(ranking: Mapping[str, float]) -> dict[str, int]:
-    """Competition ranks (1 = best; ties share the better rank)."""
-    out: dict[str, int] = {}
-    ordered = sorted(ranking.items(), key=lambda kv: -kv[1])
-    for i, (doc, score) in enumerate(ordered):
-        out[doc] = out[ordered[i - 1][0]] if i and score == ordered[i - 1][1] else i + 1
-    return out
+    docs = np.unique(np.concatenate([lexical.docs, dense.docs]))
+    if not len(docs):
+        return 0.0
+    total = np.zeros(len(docs))
+    for ranking in (lexical, dense):
+        total[np.searchsorted(docs, ranking.docs)] += 1.0 / competition_ranks(ranking)
+    return float((total / 2).max())
 
 
 def _term_spans(tokens: list[Token]) -> dict[str, list[tuple[int, int]]]:

@@ -1,12 +1,18 @@
 """The one place that builds, saves and loads a search index snapshot.
 
 A snapshot is a directory: ``manifest.json`` (what it was built from: corpus hash, model id
-and dimension, analyzer and index settings, library versions), the cases, their analysed
-tokens per field (for BM25 and for highlighting), the bm25s index and the faiss index.
+and dimension, analyzer and index settings, library versions), the cases (read on demand),
+their analysed tokens per field as numpy arrays (for BM25 and for highlighting; memory-mapped
+on load), the bm25s index and the faiss index.
 ``ensure_index`` loads a snapshot whose manifest matches the current corpus, model and
 settings, and rebuilds (then saves) one that does not: a stale snapshot is never used.
 Passage vectors go through the embedding cache, so a rebuild or ``add_cases`` embeds only
 texts it has not seen.
+
+``add_cases`` on a large index appends: the new cases' tokens, BM25 statistics and vectors
+go to small tails beside the bulk (see ``search.lexical`` and ``search.dense``), so a case is
+searchable in milliseconds; the bulk is re-indexed only when the tails outgrow a few percent
+of it, and an index under ``REINDEX_BELOW`` cases is simply re-indexed on every change.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import json
 import os
 import shutil
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,12 +33,22 @@ import numpy as np
 from corpus.schema import Case
 from corpus.settings import Settings
 from search.analysis import Analyzer, AnalyzerConfig, Token
+from search.case_table import CaseTable
 from search.dense import DenseIndex
 from search.embeddings import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
 from search.lexical import LexicalIndex
+from search.tokens import TokenTable, Vocabulary
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FIELDS = ("title", "event", "causes", "countermeasures", "sectors", "theme")
+#: Below this many cases every change re-indexes everything (about a second): exact, simple.
+REINDEX_BELOW = 10_000
+#: Above this many cases a build analyses them in parallel processes.
+PARALLEL_ANALYSIS_ABOVE = 20_000
+#: Cases per task of the parallel analysis.
+ANALYSIS_CHUNK = 2_000
+#: Neighbour vectors kept for reuse, in total floats (about 64 MB).
+NEIGHBOUR_CACHE_FLOATS = 16_000_000
 
 
 def case_fields(case: Case) -> dict[str, str]:
@@ -120,24 +138,36 @@ class SearchIndex:
 
     def __init__(
         self,
-        cases: list[Case],
-        tokens: list[dict[str, list[Token]]],
+        cases: CaseTable | Sequence[Case],
+        tokens: TokenTable,
         lexical: LexicalIndex,
         dense: DenseIndex,
         manifest: dict,
         config: IndexConfig,
     ) -> None:
-        self.cases = cases
+        self.cases = cases if isinstance(cases, CaseTable) else CaseTable(list(cases))
         self.tokens = tokens
         self.lexical = lexical
         self.dense = dense
         self.manifest = manifest
         self.config = config
-        self.position = {c.id: i for i, c in enumerate(cases)}
-        self._term_spans: list[dict[str, dict[str, list[tuple[int, int]]]] | None] = [None] * len(
-            cases
-        )
-        self._neighbours: dict[int, np.ndarray] = {}
+        self.position = {case_id: i for i, case_id in enumerate(self.cases.ids)}
+        self._id_order: np.ndarray | None = None
+        self._neighbours: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    @property
+    def ids(self) -> list[str]:
+        return self.cases.ids
+
+    @property
+    def id_order(self) -> np.ndarray:
+        """Each case's rank in case-id order: the final tie-break of every ranking."""
+        if self._id_order is None:
+            order = np.argsort(np.array(self.cases.ids, dtype=str), kind="stable")
+            ranks = np.empty(len(order), np.int64)
+            ranks[order] = np.arange(len(order))
+            self._id_order = ranks
+        return self._id_order
 
     def neighbours(self, i: int) -> np.ndarray:
         """How much each case resembles case ``i``, in [0, 1] (``i`` itself: 1).
@@ -148,18 +178,19 @@ class SearchIndex:
         """
         cached = self._neighbours.get(i)
         if cached is not None:
+            self._neighbours.move_to_end(i)
             return cached
         n = len(self.cases)
         dense = np.full(n, np.nan, dtype=np.float64)
         rows = np.flatnonzero(self.dense.owners == i)
         if len(rows):
-            sims, hit = self.dense.row_scores(self.dense.vectors[rows], n_rows=4096)
+            sims, hit = self.dense.row_scores(self.dense.row_vectors(rows), n_rows=4096)
             for s_row, h_row in zip(sims, hit, strict=True):
                 valid = h_row >= 0
                 np.fmax.at(dense, self.dense.owners[h_row[valid]], s_row[valid])
         # Cases beyond the nearest rows (large indexes only) count as least similar.
         dense = np.nan_to_num(dense, nan=np.nanmin(dense) if np.isfinite(dense).any() else 0.0)
-        terms = [t.term for f in self.config.lexical_fields for t in self.tokens[i].get(f, [])]
+        terms = self.tokens.terms(i, self.config.lexical_fields)
         lexical = self.lexical.scores(terms).astype(np.float64)
         total = _standardise(dense, i) + _standardise(lexical, i)
         total = np.clip(total, 0.0, None)
@@ -167,21 +198,11 @@ class SearchIndex:
         top = total.max()
         out = total / top if top > 0 else total
         out[i] = 1.0
-        if len(self._neighbours) > 4096:
-            self._neighbours.clear()
+        out = out.astype(np.float32) if n > REINDEX_BELOW else out
         self._neighbours[i] = out
+        while len(self._neighbours) > max(1, min(4096, NEIGHBOUR_CACHE_FLOATS // max(1, n))):
+            self._neighbours.popitem(last=False)
         return out
-
-    def term_spans(self, i: int) -> dict[str, dict[str, list[tuple[int, int]]]]:
-        """Case ``i``'s terms -> field -> spans (built on first use, for explanations)."""
-        spans = self._term_spans[i]
-        if spans is None:
-            spans = {}
-            for name, tokens in self.tokens[i].items():
-                for t in tokens:
-                    spans.setdefault(t.term, {}).setdefault(name, []).append((t.start, t.end))
-            self._term_spans[i] = spans
-        return spans
 
     # -- building -----------------------------------------------------------------------
     @classmethod
@@ -198,11 +219,12 @@ class SearchIndex:
         if analyzer.config != config.analyzer:
             raise ValueError("the analyzer's config differs from the index config's")
         cases = _unique(cases)
-        tokens = [_analyze_case(analyzer, c) for c in cases]
+        tokens = _analyze_cases(analyzer, cases)
         vectors, owners, views = _embed_cases(cases, range(len(cases)), embedder, config, cache)
         dense = DenseIndex(vectors.reshape(-1, embedder.dim), owners, views)
+        del vectors
         manifest = cls._manifest(cases, embedder, analyzer, config)
-        return cls(list(cases), tokens, _lexical(tokens, config), dense, manifest, config)
+        return cls(cases, tokens, _lexical(tokens, config), dense, manifest, config)
 
     @staticmethod
     def _manifest(cases, embedder: Embedder, analyzer: Analyzer, config: IndexConfig) -> dict:
@@ -228,36 +250,53 @@ class SearchIndex:
         analyzer: Analyzer,
         cache: EmbeddingCache | None = None,
     ) -> SearchIndex:
-        """A new index with ``cases`` added (same id replaces); existing vectors are kept."""
+        """A new index with ``cases`` added (same id replaces); existing vectors are kept.
+
+        This index is not changed (searches in flight keep using it). New cases are
+        appended to the tails; the bulk is re-indexed when the index is small or the tails
+        have grown past a few percent of it. Replacing a case re-indexes (``remove_cases``).
+        """
         self._check_model(embedder)
         new = _unique(cases)
+        if not new:
+            return self
         replaced = {c.id for c in new} & set(self.position)
         base = self.remove_cases(replaced) if replaced else self
         start = len(base.cases)
-        tokens = base.tokens + [_analyze_case(analyzer, c) for c in new]
+        added = _analyze_cases(analyzer, new, vocab_from=base.tokens)
+        tokens = base.tokens.extended_by(added)
         vectors, owners, views = _embed_cases(
             new, range(start, start + len(new)), embedder, base.config, cache
         )
         dense = base.dense.with_rows(vectors, owners, views)
-        all_cases = base.cases + new
-        manifest = self._manifest(all_cases, embedder, analyzer, base.config)
-        return SearchIndex(
-            all_cases, tokens, _lexical(tokens, base.config), dense, manifest, base.config
+        all_cases = base.cases.extended(new)
+        small = len(all_cases) < REINDEX_BELOW
+        lexical = base.lexical.extended(
+            [added.terms(j, base.config.lexical_fields) for j in range(len(added))]
         )
+        if small or lexical.n_tail > max(2_000, 0.05 * lexical.n_base):
+            lexical = _lexical(tokens, base.config)
+        if small or dense.needs_rebuild():
+            dense = dense.rebuilt()
+        manifest = self._manifest(all_cases, embedder, analyzer, base.config)
+        return SearchIndex(all_cases, tokens, lexical, dense, manifest, base.config)
 
     def remove_cases(self, case_ids: Iterable[str]) -> SearchIndex:
-        """A new index without the given cases; nothing is re-embedded."""
+        """A new index without the given cases; nothing is re-embedded (all is re-indexed)."""
         drop = {self.position[i] for i in case_ids if i in self.position}
+        if not drop:
+            return self
         keep = [i for i in range(len(self.cases)) if i not in drop]
-        remap = {old: new for new, old in enumerate(keep)}
-        rows = [r for r, owner in enumerate(self.dense.owners) if int(owner) in remap]
+        remap = np.full(len(self.cases), -1, np.int64)
+        remap[keep] = np.arange(len(keep))
+        rows = np.flatnonzero(remap[self.dense.owners] >= 0)
         dense = DenseIndex(
-            self.dense.vectors[rows].reshape(-1, self.dense.dim),
-            [remap[int(self.dense.owners[r])] for r in rows],
-            [self.dense.views[r] for r in rows],
+            self.dense.row_vectors(rows).reshape(-1, self.dense.dim),
+            remap[self.dense.owners[rows]],
+            [self.dense.views[r] for r in rows.tolist()],
         )
-        cases = [self.cases[i] for i in keep]
-        tokens = [self.tokens[i] for i in keep]
+        cases = self.cases.subset(keep)
+        tokens = self.tokens.subset(keep)
         manifest = {**self.manifest, "corpus_sha256": corpus_sha256(cases), "n_cases": len(cases)}
         return SearchIndex(
             cases, tokens, _lexical(tokens, self.config), dense, manifest, self.config
@@ -277,13 +316,8 @@ class SearchIndex:
         tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}-{time.time_ns()}")
         tmp.mkdir()
         try:
-            with open(tmp / "cases.jsonl", "w", encoding="utf-8") as fh:
-                for case in self.cases:
-                    fh.write(json.dumps(case.to_json_dict(), ensure_ascii=False) + "\n")
-            with open(tmp / "tokens.jsonl", "w", encoding="utf-8") as fh:
-                for per_field in self.tokens:
-                    row = {f: [[t.term, t.start, t.end] for t in ts] for f, ts in per_field.items()}
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.cases.save(tmp)
+            self.tokens.save(tmp / "tokens")
             self.lexical.save(tmp / "lexical")
             self.dense.save(tmp / "dense")
             # The manifest goes last: its presence marks a complete snapshot.
@@ -305,16 +339,8 @@ class SearchIndex:
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"index snapshot format {manifest.get('format_version')} unsupported")
-        cases = [
-            Case.model_validate_json(line)
-            for line in (directory / "cases.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-        tokens = []
-        for line in (directory / "tokens.jsonl").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                tokens.append({f: [Token(*t) for t in ts] for f, ts in row.items()})
+        cases = CaseTable.load(directory)
+        tokens = TokenTable.load(directory / "tokens")
         cfg = manifest["config"]
         config = IndexConfig(
             analyzer=AnalyzerConfig(**{k: v for k, v in cfg["analyzer"].items() if v is not None}),
@@ -360,7 +386,8 @@ def ensure_index(
     finally:
         cache.close()
     index.save(directory)
-    return index
+    # The saved form serves with less memory: cases, tokens and vectors stay on disk.
+    return SearchIndex.load(directory)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -384,8 +411,39 @@ def _analyze_case(analyzer: Analyzer, case: Case) -> dict[str, list[Token]]:
     return {name: analyzer.analyze(text) for name, text in case_fields(case).items() if text}
 
 
-def _lexical(tokens: list[dict[str, list[Token]]], config: IndexConfig) -> LexicalIndex:
-    docs = [[t.term for f in config.lexical_fields for t in per.get(f, [])] for per in tokens]
+def _analyze_chunk(config: AnalyzerConfig, cases: list[Case]) -> TokenTable:
+    analyzer = _worker_analyzer(config)
+    return TokenTable.build(FIELDS, (_analyze_case(analyzer, c) for c in cases))
+
+
+_WORKER_ANALYZERS: dict = {}
+
+
+def _worker_analyzer(config: AnalyzerConfig) -> Analyzer:
+    key = repr(config)
+    if key not in _WORKER_ANALYZERS:
+        _WORKER_ANALYZERS[key] = Analyzer(config)
+    return _WORKER_ANALYZERS[key]
+
+
+def _analyze_cases(
+    analyzer: Analyzer, cases: Sequence[Case], vocab_from: TokenTable | None = None
+) -> TokenTable:
+    """Every case's tokens; large corpora are analysed by one process per core (Sudachi is
+    most of a build's time), each returning compact arrays that are merged here."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(cases) <= PARALLEL_ANALYSIS_ABOVE or workers < 2 or vocab_from is not None:
+        base = vocab_from or TokenTable(FIELDS, Vocabulary())
+        return TokenTable(FIELDS, base.vocab).extended(_analyze_case(analyzer, c) for c in cases)
+    size = ANALYSIS_CHUNK
+    chunks = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
+    with ProcessPoolExecutor(workers) as pool:
+        parts = list(pool.map(_analyze_chunk, [analyzer.config] * len(chunks), chunks))
+    return TokenTable.merged(FIELDS, parts)
+
+
+def _lexical(tokens: TokenTable, config: IndexConfig) -> LexicalIndex:
+    docs = list(tokens.documents(config.lexical_fields))
     return LexicalIndex(docs, k1=config.bm25_k1, b=config.bm25_b)
 
 

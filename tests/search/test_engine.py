@@ -109,3 +109,23 @@ def test_bad_input(seed_searcher):
         seed_searcher.search("   ")
     with pytest.raises(ValueError):
         seed_searcher.search("障害", k=0)
+
+
+def test_large_index_path_ranks_the_cut_lists(seed_searcher, monkeypatch):
+    """Above FULL_SCAN_ROWS the dense list comes from faiss's nearest rows and every list is
+    cut to ``depth`` cases. Uncut, that path gives exactly the small-index ranking; cut to
+    30 of 44 cases, the same top 5; filters still hold."""
+    import search.engine as engine_mod
+
+    exact = seed_searcher.search(OTP, k=5)
+    monkeypatch.setattr(engine_mod, "FULL_SCAN_ROWS", 8)
+    uncut = seed_searcher.with_config(depth=44).search(OTP, k=5)
+    assert uncut.model_dump() == exact.model_dump()
+    cut = seed_searcher.with_config(depth=30)
+    response = cut.search(OTP, k=5)
+    assert [r.case_id for r in response.results] == [r.case_id for r in exact.results]
+    assert response.confidence == exact.confidence
+    sector = exact.results[0].sectors[0]
+    filtered = cut.search(OTP, k=20, sectors=[sector])
+    assert filtered.results and all(sector in r.sectors for r in filtered.results)
+    assert not cut.search(OTP, k=5, sectors=["no such sector"]).results

