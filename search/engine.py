@@ -165,7 +165,7 @@ class Searcher:
         cfg = self.config
         index = self.index
         depth = max(cfg.depth, k)
-        tiebreak = index.id_order
+        tiebreak = index.id_keys
         q_tokens = self.analyzer.analyze(text)
         lexical = index.lexical.scores([t.term for t in q_tokens])
         allowed = index.cases.mask(sectors, themes) if (sectors or themes) else None
@@ -242,9 +242,15 @@ class Searcher:
         lex_n, dense_n = np.zeros(len(docs)), np.zeros(len(docs))
         lex_n[np.searchsorted(docs, lex_list.docs)] = minmax(lex_list.scores)
         dense_n[np.searchsorted(docs, dense_list.docs)] = minmax(dense_list.scores)
-        rounded = np.array([round(f, 9) for f in fused.tolist()])
         evidence = lex_n + dense_n
-        best = np.lexsort((self.index.id_order[docs], -evidence, -rounded))[:k]
+        if len(docs) > 4 * k:
+            # Only scores within rounding reach of the k-th best can make the top k.
+            kth = np.partition(fused, len(fused) - k)[len(fused) - k]
+            near = np.flatnonzero(fused >= kth - 1e-8) if np.isfinite(kth) else None
+            if near is not None:
+                docs, fused, evidence = docs[near], fused[near], evidence[near]
+        rounded = np.array([round(f, 9) for f in fused.tolist()])
+        best = np.lexsort((self.index.id_keys[docs], -evidence, -rounded))[:k]
         return docs[best].tolist()
 
     def _extra_list(self, extra: Mapping[str, float], allowed, depth: int) -> RankedList:
@@ -255,7 +261,7 @@ class Searcher:
         if allowed is not None and len(docs):
             keep = allowed[docs]
             docs, scores = docs[keep], scores[keep]
-        return top(docs, scores, self.index.id_order, depth)
+        return top(docs, scores, self.index.id_keys, depth)
 
     def _expand(self, docs: np.ndarray, fused: np.ndarray, floor: float | None) -> np.ndarray:
         """Pseudo-relevance feedback on the case graph: the best cases lend their score to
@@ -264,7 +270,7 @@ class Searcher:
         cfg = self.config
         index = self.index
         scaled = minmax(fused, floor)
-        seeds = np.lexsort((index.id_order[docs], -scaled))[: cfg.neighbour_seeds]
+        seeds = np.lexsort((index.id_keys[docs], -scaled))[: cfg.neighbour_seeds]
         boost = np.zeros(len(docs))
         for j in seeds:
             boost += scaled[j] * index.neighbours(int(docs[j]))[docs]
@@ -293,7 +299,7 @@ class Searcher:
         else:
             scores = whole
         scores = scores.astype(np.float32).astype(np.float64)
-        ranked = top(docs, scores, self.index.id_order, depth)
+        ranked = top(docs, scores, self.index.id_keys, depth)
         return ranked, {int(i): best_view[int(i)] for i in ranked.docs.tolist()}
 
     def _case_similarities(self, qvec: np.ndarray, allowed, depth: int):
@@ -317,17 +323,17 @@ class Searcher:
         if not len(rows):  # nothing passes the filters
             return np.zeros(0, np.int64), np.zeros(0, np.float32), {}
         owners = dense.owners[rows]
-        view_names = list(dict.fromkeys(dense.views))
-        view_pos = {v: j for j, v in enumerate(view_names)}
-        view_of = np.fromiter(
-            (view_pos[dense.views[r]] for r in rows.tolist()), np.int64, len(rows)
-        )
+        view_names, codes = dense.view_codes
+        view_of = codes[rows]
         docs = np.unique(owners)
         if dense.n_rows <= FULL_SCAN_ROWS:
             docs = np.arange(n)  # every case (all rows were scored)
         col = np.searchsorted(docs, owners)
         per_view = np.full((len(view_names), len(docs)), np.nan, dtype=np.float32)
-        np.fmax.at(per_view, (view_of, col), sims.astype(np.float32))
+        if len(docs) == len(owners):  # one row per case: nothing to take the best of
+            per_view[view_of, col] = sims
+        else:
+            np.fmax.at(per_view, (view_of, col), sims.astype(np.float32))
         filled = np.where(np.isnan(per_view), np.nanmin(per_view), per_view)
         if self.config.view_aggregate == "max":
             scores = filled.max(axis=0)

@@ -30,7 +30,8 @@ class RankedList:
 
 
 def top(docs: np.ndarray, scores: np.ndarray, tiebreak: np.ndarray, depth: int) -> RankedList:
-    """The best ``depth`` of ``docs`` by score; equal scores in ``tiebreak[doc]`` order."""
+    """The best ``depth`` of ``docs`` by score; equal scores in ``tiebreak[doc]`` order
+    (any sortable array by document: the index uses the case ids)."""
     docs = np.asarray(docs, np.int64)
     scores = np.asarray(scores, np.float64)
     total = len(docs)

@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -47,6 +47,8 @@ REINDEX_BELOW = 10_000
 PARALLEL_ANALYSIS_ABOVE = 20_000
 #: Cases per task of the parallel analysis.
 ANALYSIS_CHUNK = 2_000
+#: Terms of a case used to find its lexical neighbours in a large index (MoreLikeThis: 25).
+NEIGHBOUR_TERMS = 32
 #: Neighbour vectors kept for reuse, in total floats (about 64 MB).
 NEIGHBOUR_CACHE_FLOATS = 16_000_000
 
@@ -113,12 +115,22 @@ def view_texts(case: Case, view: str) -> list[str]:
     return [text] if text.strip() else []
 
 
-def corpus_sha256(cases: Sequence[Case]) -> str:
-    """Order-sensitive hash of the cases' canonical JSON (index rows follow that order)."""
-    payload = json.dumps(
-        [c.to_json_dict() for c in cases], ensure_ascii=False, sort_keys=True
-    ).encode()
-    return hashlib.sha256(payload).hexdigest()
+def case_sha256(case: Case) -> bytes:
+    return hashlib.sha256(
+        json.dumps(case.to_json_dict(), ensure_ascii=False, sort_keys=True).encode()
+    ).digest()
+
+
+def corpus_sha256(cases: Sequence[Case], previous: str = "") -> str:
+    """Order-sensitive hash of the cases' canonical JSON (index rows follow that order).
+
+    A chain (each step hashes the previous digest and one case's), so appending cases only
+    hashes the new ones: ``corpus_sha256(more, previous=corpus_sha256(some))`` equals
+    ``corpus_sha256(some + more)``."""
+    digest = bytes.fromhex(previous) if previous else b""
+    for case in cases:
+        digest = hashlib.sha256(digest + case_sha256(case)).digest()
+    return digest.hex()
 
 
 def library_versions() -> dict[str, str]:
@@ -144,6 +156,7 @@ class SearchIndex:
         dense: DenseIndex,
         manifest: dict,
         config: IndexConfig,
+        position: dict[str, int] | None = None,
     ) -> None:
         self.cases = cases if isinstance(cases, CaseTable) else CaseTable(list(cases))
         self.tokens = tokens
@@ -151,8 +164,7 @@ class SearchIndex:
         self.dense = dense
         self.manifest = manifest
         self.config = config
-        self.position = {case_id: i for i, case_id in enumerate(self.cases.ids)}
-        self._id_order: np.ndarray | None = None
+        self.position = position or {case_id: i for i, case_id in enumerate(self.cases.ids)}
         self._neighbours: OrderedDict[int, np.ndarray] = OrderedDict()
 
     @property
@@ -160,14 +172,9 @@ class SearchIndex:
         return self.cases.ids
 
     @property
-    def id_order(self) -> np.ndarray:
-        """Each case's rank in case-id order: the final tie-break of every ranking."""
-        if self._id_order is None:
-            order = np.argsort(np.array(self.cases.ids, dtype=str), kind="stable")
-            ranks = np.empty(len(order), np.int64)
-            ranks[order] = np.arange(len(order))
-            self._id_order = ranks
-        return self._id_order
+    def id_keys(self) -> np.ndarray:
+        """Case ids as a numpy string array: the final tie-break of every ranking."""
+        return self.cases.id_keys
 
     def neighbours(self, i: int) -> np.ndarray:
         """How much each case resembles case ``i``, in [0, 1] (``i`` itself: 1).
@@ -185,13 +192,26 @@ class SearchIndex:
         rows = np.flatnonzero(self.dense.owners == i)
         if len(rows):
             sims, hit = self.dense.row_scores(self.dense.row_vectors(rows), n_rows=4096)
-            for s_row, h_row in zip(sims, hit, strict=True):
-                valid = h_row >= 0
-                np.fmax.at(dense, self.dense.owners[h_row[valid]], s_row[valid])
+            valid = hit >= 0
+            owners = self.dense.owners[hit[valid]]
+            if len(rows) == 1 and len(np.unique(owners)) == len(owners):
+                dense[owners] = sims[valid]  # one vector per case: nothing to take the best of
+            else:
+                for s_row, h_row in zip(sims, hit, strict=True):
+                    ok = h_row >= 0
+                    np.fmax.at(dense, self.dense.owners[h_row[ok]], s_row[ok])
         # Cases beyond the nearest rows (large indexes only) count as least similar.
         dense = np.nan_to_num(dense, nan=np.nanmin(dense) if np.isfinite(dense).any() else 0.0)
         terms = self.tokens.terms(i, self.config.lexical_fields)
-        lexical = self.lexical.scores(terms).astype(np.float64)
+        if n > REINDEX_BELOW:
+            # A large index: the case's NEIGHBOUR_TERMS most telling terms (count x idf),
+            # each posting list read once, as Lucene's MoreLikeThis does.
+            counts = Counter(terms)
+            telling = sorted(counts, key=lambda t: (-counts[t] * self.lexical.idf(t), t))
+            query = {t: counts[t] for t in telling[:NEIGHBOUR_TERMS]}
+            lexical = self.lexical.weighted_scores(query).astype(np.float64)
+        else:  # the per-token sum the ranking was tuned with, to the last bit
+            lexical = self.lexical.scores(terms).astype(np.float64)
         total = _standardise(dense, i) + _standardise(lexical, i)
         total = np.clip(total, 0.0, None)
         total[i] = 0.0
@@ -227,10 +247,12 @@ class SearchIndex:
         return cls(cases, tokens, _lexical(tokens, config), dense, manifest, config)
 
     @staticmethod
-    def _manifest(cases, embedder: Embedder, analyzer: Analyzer, config: IndexConfig) -> dict:
+    def _manifest(
+        cases, embedder: Embedder, analyzer: Analyzer, config: IndexConfig, sha256: str = ""
+    ) -> dict:
         return {
             "format_version": FORMAT_VERSION,
-            "corpus_sha256": corpus_sha256(cases),
+            "corpus_sha256": sha256 or corpus_sha256(cases),
             "n_cases": len(cases),
             "model": {
                 "id": embedder.model_id,
@@ -278,8 +300,11 @@ class SearchIndex:
             lexical = _lexical(tokens, base.config)
         if small or dense.needs_rebuild():
             dense = dense.rebuilt()
-        manifest = self._manifest(all_cases, embedder, analyzer, base.config)
-        return SearchIndex(all_cases, tokens, lexical, dense, manifest, base.config)
+        sha = corpus_sha256(new, previous=base.manifest["corpus_sha256"])
+        manifest = self._manifest(all_cases, embedder, analyzer, base.config, sha)
+        position = dict(base.position)
+        position.update((c.id, start + j) for j, c in enumerate(new))
+        return SearchIndex(all_cases, tokens, lexical, dense, manifest, base.config, position)
 
     def remove_cases(self, case_ids: Iterable[str]) -> SearchIndex:
         """A new index without the given cases; nothing is re-embedded (all is re-indexed)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import bm25s
@@ -75,6 +75,27 @@ class LexicalIndex:
                 out[: self.n_base] = self._bm25.get_scores_from_ids(ids)
         if self._tail:
             out[self.n_base :] = self._tail_scores(query_terms)
+        return out
+
+    def weighted_scores(self, term_counts: Mapping[str, float]) -> np.ndarray:
+        """Scores for a query given as distinct terms with their counts (a whole case as
+        the query, for its neighbours): each posting list is read once, not once per
+        repetition. Equal to ``scores`` of the repeated terms up to float rounding."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        if not self.n_docs or not term_counts:
+            return out
+        if self.n_base:
+            vocab = getattr(self._bm25, "vocab_dict", None) or {}
+            data = self._bm25.scores["data"]
+            indices = self._bm25.scores["indices"]
+            indptr = self._bm25.scores["indptr"]
+            for term, count in term_counts.items():
+                tid = vocab.get(term)
+                if tid is not None:
+                    lo, hi = indptr[tid], indptr[tid + 1]
+                    out[indices[lo:hi]] += np.float32(count) * data[lo:hi]
+        if self._tail:
+            out[self.n_base :] = self._tail_scores(list(Counter(term_counts).elements()))
         return out
 
     def _tail_scores(self, query_terms: Sequence[str]) -> np.ndarray:

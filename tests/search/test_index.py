@@ -126,9 +126,10 @@ def test_large_index_appends_new_cases_to_tails(
     assert counting.passages == 1
     assert grown.lexical.n_tail == 1 and grown.dense.n_tail == 1
     assert grown.lexical._bm25 is seed_index.lexical._bm25  # the bulk is shared, not rebuilt
-    assert _top(grown, seed_embedder, seed_analyzer, k=3)[0] == _top(
-        seed_index, seed_embedder, seed_analyzer, k=3
-    )[0]
+    assert (
+        _top(grown, seed_embedder, seed_analyzer, k=3)[0]
+        == _top(seed_index, seed_embedder, seed_analyzer, k=3)[0]
+    )
     hits = Searcher(grown, seed_embedder, seed_analyzer).search("SSL証明書の期限切れ", k=3)
     assert "test-new-ssl" in [r.case_id for r in hits.results]
     grown.save(tmp_path / "snap")
