@@ -241,7 +241,7 @@ def _update_index(
             index = index.add_cases(added, eng.embedder, eng.analyzer, cache)
         finally:
             cache.close()
-    if [c.id for c in index.cases] != [c.id for c in cases]:
+    if index.ids != [c.id for c in cases]:
         # e.g. another process replaced a case in place: let the one builder decide.
         return _ensure_index(cases, settings)
     index.save(settings.index_dir)

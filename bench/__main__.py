@@ -741,7 +741,17 @@ def _kizuki_ops_rows(data: dict):
             continue
         s = k["snapshot"]
         rows.append([label, "SearchIndex.load", s["load_s"], s["load_rss_mib"], "+RSS"])
-        rows.append([label, "serving (load + queries)", None, k["rss_serving_mib"], "process RSS"])
+        split = k.get("rss_serving_split_mib") or {}
+        rows.append(
+            [
+                label,
+                "serving (load + queries)",
+                None,
+                k["rss_serving_mib"],
+                f"process RSS: {split.get('RssAnon', 0):,.0f} MiB heap + "
+                f"{split.get('RssFile', 0):,.0f} MiB memory-mapped snapshot pages",
+            ]
+        )
         one = k["ingest_one"]
         rows.append(
             [

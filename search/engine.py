@@ -11,6 +11,8 @@ rest of the corpus to be a real analogue (see ``RankConfig.threshold``).
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -32,6 +34,8 @@ from search.index import SearchIndex, case_fields
 from search.synonyms import CONCEPT_PREFIX
 
 MODES = ("hybrid", "lexical", "dense")
+#: Queries whose lexical and dense lists a Searcher remembers (see ``_base_lists``).
+_LIST_MEMO_SIZE = 4
 #: Indexes with at most this many vectors score every one of them for each query.
 FULL_SCAN_ROWS = 4096
 FUSIONS = ("rrf", "score")
@@ -130,6 +134,8 @@ class Searcher:
         self.embedder = embedder
         self.analyzer = analyzer or Analyzer(index.config.analyzer)
         self.config = config or RankConfig()
+        self._memo: OrderedDict[tuple, tuple] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def with_config(self, **changes) -> Searcher:
         """The same index and models with other ranking settings (for experiments)."""
@@ -163,20 +169,10 @@ class Searcher:
         if k < 1:
             raise ValueError("k must be at least 1")
         cfg = self.config
-        index = self.index
         depth = max(cfg.depth, k)
-        tiebreak = index.id_keys
-        q_tokens = self.analyzer.analyze(text)
-        lexical = index.lexical.scores([t.term for t in q_tokens])
-        allowed = index.cases.mask(sectors, themes) if (sectors or themes) else None
-
-        hits = lexical > 0
-        if allowed is not None:
-            hits &= allowed
-        lex_docs = np.flatnonzero(hits)
-        lex_list = top(lex_docs, lexical[lex_docs], tiebreak, depth)
-        dense_list, dense_view = self._dense_list(text, allowed, depth)
-
+        q_tokens, lexical, allowed, lex_list, dense_list, dense_view = self._base_lists(
+            text, sectors, themes, depth
+        )
         rankings, weights = [], []
         if cfg.mode in ("hybrid", "lexical"):
             rankings.append(lex_list)
@@ -226,6 +222,34 @@ class Searcher:
             threshold=cfg.threshold,
         )
 
+    def _base_lists(self, text: str, sectors, themes, depth: int) -> tuple:
+        """The query's analysis, BM25 scores, filter and its lexical and dense lists.
+
+        Remembered for the last few queries: the cause-aware ranker searches the same text
+        twice (without, then with, its cause list), and only the fusion differs."""
+        key = (text, tuple(sectors or ()), tuple(themes or ()), depth)
+        with self._memo_lock:
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo.move_to_end(key)
+                return hit
+        index = self.index
+        q_tokens = self.analyzer.analyze(text)
+        lexical = index.lexical.scores([t.term for t in q_tokens])
+        allowed = index.cases.mask(sectors, themes) if (sectors or themes) else None
+        hits = lexical > 0
+        if allowed is not None:
+            hits &= allowed
+        lex_docs = np.flatnonzero(hits)
+        lex_list = top(lex_docs, lexical[lex_docs], index.id_keys, depth)
+        dense_list, dense_view = self._dense_list(text, allowed, depth)
+        out = (q_tokens, lexical, allowed, lex_list, dense_list, dense_view)
+        with self._memo_lock:
+            self._memo[key] = out
+            while len(self._memo) > _LIST_MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return out
+
     def _order(self, docs, fused, lex_list, dense_list, k) -> list[int]:
         """The best ``k`` cases: the fused ones, then any other listed case.
 
@@ -273,7 +297,7 @@ class Searcher:
         seeds = np.lexsort((index.id_keys[docs], -scaled))[: cfg.neighbour_seeds]
         boost = np.zeros(len(docs))
         for j in seeds:
-            boost += scaled[j] * index.neighbours(int(docs[j]))[docs]
+            boost += scaled[j] * index.neighbours(int(docs[j]), among=docs)
         boost /= len(seeds)
         return scaled + cfg.neighbour_weight * boost
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import time
@@ -176,13 +177,56 @@ class SearchIndex:
         """Case ids as a numpy string array: the final tie-break of every ranking."""
         return self.cases.id_keys
 
-    def neighbours(self, i: int) -> np.ndarray:
-        """How much each case resembles case ``i``, in [0, 1] (``i`` itself: 1).
+    def neighbours(self, i: int, among: np.ndarray | None = None) -> np.ndarray:
+        """How much each case (or each of ``among``) resembles case ``i``, in [0, 1]
+        (``i`` itself: 1).
 
         Dense (best vector pair) and lexical (BM25 of case ``i``'s own terms) similarities
         are each standardised over the other cases, summed, and only above-average
         resemblance is kept. Used to pull in the top hit's closest relatives.
+
+        Above ``REINDEX_BELOW`` cases, with ``among`` given (a query's fused candidates),
+        only those are scored and standardised among themselves, from their vectors and
+        token counts, using case ``i``'s ``NEIGHBOUR_TERMS`` most telling terms (as Lucene's
+        MoreLikeThis does): O(candidates) instead of O(cases).
         """
+        if among is not None and len(self.cases) > REINDEX_BELOW:
+            return self._neighbours_among(i, np.asarray(among, np.int64))
+        full = self._all_neighbours(i)
+        return full if among is None else full[among]
+
+    def _neighbours_among(self, i: int, among: np.ndarray) -> np.ndarray:
+        dense_index = self.dense
+        seed = dense_index.row_vectors(np.flatnonzero(dense_index.owners == i))
+        rows, which = dense_index.rows_of(among)
+        dense = np.full(len(among), -np.inf)
+        if len(seed) and len(rows):
+            sims = (dense_index.row_vectors(rows) @ seed.T).max(axis=1)
+            np.maximum.at(dense, which, sims)
+        dense = np.where(np.isfinite(dense), dense, dense[np.isfinite(dense)].min(initial=0.0))
+        counts = Counter(self.tokens.terms(i, self.config.lexical_fields))
+        telling = sorted(counts, key=lambda t: (-counts[t] * self.lexical.idf(t), t))
+        telling = telling[:NEIGHBOUR_TERMS]
+        vocab = self.tokens.vocab.ids
+        lengths, tf = self.tokens.term_counts(
+            among, np.array([vocab[t] for t in telling]), self.config.lexical_fields
+        )
+        lexical = self.lexical.scores_from_counts(
+            telling, [counts[t] for t in telling], tf, lengths
+        )
+        self_pos = np.flatnonzero(among == i)
+        skip = int(self_pos[0]) if len(self_pos) else -1
+        total = _standardise(dense, skip) + _standardise(lexical, skip)
+        total = np.clip(total, 0.0, None)
+        if skip >= 0:
+            total[skip] = 0.0
+        top = total.max() if len(total) else 0.0
+        out = total / top if top > 0 else total
+        if skip >= 0:
+            out[skip] = 1.0
+        return out
+
+    def _all_neighbours(self, i: int) -> np.ndarray:
         cached = self._neighbours.get(i)
         if cached is not None:
             self._neighbours.move_to_end(i)
@@ -425,8 +469,9 @@ def _unique(cases: Sequence[Case]) -> list[Case]:
 
 
 def _standardise(values: np.ndarray, skip: int) -> np.ndarray:
-    """z-scores against the other entries (entry ``skip`` excluded from the statistics)."""
-    others = np.delete(values, skip)
+    """z-scores against the other entries (entry ``skip``, if any, excluded from the
+    statistics)."""
+    others = np.delete(values, skip) if skip >= 0 else values
     if len(others) < 2 or others.std() < 1e-12:
         return np.zeros_like(values)
     return (values - others.mean()) / others.std()
@@ -462,7 +507,9 @@ def _analyze_cases(
         return TokenTable(FIELDS, base.vocab).extended(_analyze_case(analyzer, c) for c in cases)
     size = ANALYSIS_CHUNK
     chunks = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
-    with ProcessPoolExecutor(workers) as pool:
+    # "spawn": workers start clean instead of sharing (and, page by page, copying) a
+    # forked copy of this process, which at 1M cases holds gigabytes of cases.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(_analyze_chunk, [analyzer.config] * len(chunks), chunks))
     return TokenTable.merged(FIELDS, parts)
 

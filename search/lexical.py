@@ -98,6 +98,24 @@ class LexicalIndex:
             out[self.n_base :] = self._tail_scores(list(Counter(term_counts).elements()))
         return out
 
+    def scores_from_counts(
+        self,
+        terms: Sequence[str],
+        weights: Sequence[float],
+        counts: np.ndarray,
+        lengths: np.ndarray,
+    ) -> np.ndarray:
+        """BM25 of a weighted query for documents given by their term counts and lengths
+        (``counts[d, j]``: occurrences of ``terms[j]`` in document d): the same Lucene
+        formula and collection statistics as ``scores``, for a few chosen documents."""
+        if not len(lengths):
+            return np.zeros(0)
+        avgdl = (self._avgdl * self.n_base + sum(n for _, n in self._tail)) / max(1, self.n_docs)
+        norm = self.k1 * ((1 - self.b) + self.b * np.asarray(lengths, np.float64) / avgdl)
+        idf = np.array([self.idf(t) for t in terms]) * np.asarray(weights, np.float64)
+        tf = np.asarray(counts, np.float64)
+        return (tf / (tf + norm[:, None]) * idf[None, :]).sum(axis=1)
+
     def _tail_scores(self, query_terms: Sequence[str]) -> np.ndarray:
         scores = np.zeros(len(self._tail), dtype=np.float64)
         avgdl = (self._avgdl * self.n_base + sum(n for _, n in self._tail)) / self.n_docs

@@ -140,10 +140,19 @@ def test_kizuki_ran_with_its_own_stages(quick_run):
     for ranked in r["metrics"]["sample_results"]:
         assert len(ranked) == 10 == len(set(ranked))
         assert all(i.startswith("syn-") for i in ranked)
+    b = res["kizuki-build"]
+    assert b["ok"], b["error"]
+    built = b["metrics"]
+    assert built["docs"] == SIZE and built["embedded_for_real_at_build"] == 0
+    assert built["dense_kind"] == "flat" and 0.0 <= built["dense_recall_at_10"] <= 1.0
+    assert built["dense_recall_at_10_ties"] >= built["dense_recall_at_10"]
+    for part in ("analysis", "bm25s", "faiss"):
+        assert _positive(built["build_parts_s"][part]), part
+    assert built["disk_bytes"] > 0 and built["tokens"] > SIZE
     k = res["kizuki"]
     assert k["ok"], k["error"]
     m = k["metrics"]
-    assert m["docs"] == SIZE and m["embedded_for_real_at_build"] == 0
+    assert m["docs"] == SIZE and _positive(m["rss_serving_mib"])
     assert _positive(m["query"]["p50_ms"])
     for stage in ("analysis", "embedding", "lexical", "dense", "fusion+explanations"):
         assert _positive(m["query_stages"][stage]["p50_ms"]), stage
@@ -151,7 +160,7 @@ def test_kizuki_ran_with_its_own_stages(quick_run):
     assert m["ingest_one"]["embedded_for_real"] == 1
     assert m["ingest_one"]["found_by_its_event"]
     assert m["ingest_batch"]["embedded_for_real"] == 0
-    assert m["snapshot"]["cases"] == SIZE and m["snapshot"]["disk_bytes"] > 0
+    assert m["snapshot"]["load_s"] > 0
     http = data["meta"]["http"]
     assert http["ok"], http["error"]
     for run in http["metrics"]["runs"].values():

@@ -149,3 +149,31 @@ def test_parallel_analysis_gives_the_same_tokens(seed_analyzer, monkeypatch):
     parallel = index_mod._analyze_cases(seed_analyzer, cases)
     assert len(parallel._segments) == 5
     assert [parallel.tokens(i) for i in range(44)] == [serial.tokens(i) for i in range(44)]
+
+
+def test_corpus_hash_chains_so_appends_hash_only_new_cases():
+    from search.index import corpus_sha256
+
+    cases = seed_cases()
+    whole = corpus_sha256(cases)
+    assert corpus_sha256(cases[10:], previous=corpus_sha256(cases[:10])) == whole
+    assert corpus_sha256(list(reversed(cases))) != whole  # order-sensitive
+    edited = cases[0].model_copy(update={"title": cases[0].title + "。"})
+    assert corpus_sha256([edited, *cases[1:]]) != whole
+
+
+def test_neighbours_among_candidates_agree_with_the_full_computation(seed_index, monkeypatch):
+    """Above REINDEX_BELOW only a query's candidates are scored (O(candidates)); on the seed
+    cases, with every case a candidate, each case's closest relative is the same."""
+    import search.index as index_mod
+
+    among = np.arange(44)
+    full = {i: seed_index.neighbours(i) for i in range(0, 44, 4)}
+    monkeypatch.setattr(index_mod, "REINDEX_BELOW", 10)
+    agree = 0
+    for i, expected in full.items():
+        got = seed_index.neighbours(i, among=among)
+        assert got[i] == 1.0 and got.min() >= 0.0 and got.shape == (44,)
+        others = [j for j in range(44) if j != i]
+        agree += int(np.argmax(got[others]) == np.argmax(expected[others]))
+    assert agree >= len(full) - 2

@@ -49,3 +49,14 @@ def test_weighted_scores_equal_repeated_terms():
     grown = LexicalIndex(DOCS[:4]).extended(DOCS[4:])
     query = ["不足", "設定", "不足", "証明書", "未知語"]
     assert np.allclose(grown.weighted_scores(Counter(query)), grown.scores(query), rtol=1e-6)
+
+
+def test_scores_from_counts_is_bm25_of_those_documents():
+    grown = LexicalIndex(DOCS[:4]).extended(DOCS[4:])
+    terms, weights = ["不足", "設定"], [2, 1]
+    counts = np.array([[d.count(t) for t in terms] for d in DOCS])
+    lengths = np.array([len(d) for d in DOCS])
+    got = grown.scores_from_counts(terms, weights, counts, lengths)
+    # The tail document is scored with the collection's statistics by both paths.
+    assert got[4] == pytest.approx(grown.scores(["不足", "不足", "設定"])[4], rel=1e-5)
+    assert got[2] > 0 and got[0] == 0

@@ -65,3 +65,17 @@ def test_merged_tables_map_onto_one_vocabulary(seed_analyzer):
 def test_vocabulary_ids_never_change():
     vocab = Vocabulary(["a", "b"])
     assert vocab.add("b") == 1 and vocab.add("c") == 2 and vocab.terms == ["a", "b", "c"]
+
+
+def test_term_counts_match_counting_by_hand(seed_analyzer):
+    per_case = _analysed(seed_analyzer, seed_cases()[:8])
+    table = TokenTable.build(FIELDS, per_case[:5]).extended(per_case[5:])  # two segments
+    fields = ("title", "event", "causes")
+    docs = np.array([6, 0, 3])
+    terms = [table.terms(0, fields)[0], table.terms(6, fields)[1], "≈no-such-term"]
+    ids = np.array([table.vocab.add(t) for t in terms])
+    lengths, counts = table.term_counts(docs, ids, fields)
+    for row, d in enumerate(docs):
+        words = table.terms(int(d), fields)
+        assert lengths[row] == len(words)
+        assert counts[row].tolist() == [words.count(t) for t in terms]
