@@ -225,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         # Inputs of the later stages; Sudachi tokens only feed the peers and the bm25s stage
         # (Kizuki analyses the cases itself), so a Kizuki-only run at 1M skips them.
         needed = {"generate", "vectors"}
-        if set(stages) & {"tokenize", "bm25s", "systems"}:
+        peers_here = "systems" in stages and n <= args.peer_max
+        if set(stages) & {"tokenize", "bm25s"} or peers_here:
             needed.add("tokenize")
         for name, target, kwargs in plan:
             base = "systems" if name.startswith("system:") else name.removesuffix("-build")

@@ -106,25 +106,6 @@ class DenseIndex:
             cached = self.__dict__["_view_codes"] = (names, codes)
         return cached
 
-    def rows_of(self, cases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The rows of each of ``cases``: (rows, position in ``cases`` of each row's case)."""
-        cases = np.asarray(cases, np.int64)
-        n = len(self.owners)
-        if self.__dict__.get("_identity") is None:
-            self._identity = bool(np.array_equal(self.owners, np.arange(n)))
-        if self._identity:  # one row per case, in case order
-            return cases, np.arange(len(cases))
-        if self.__dict__.get("_by_owner") is None or len(self._by_owner[0]) != n:
-            order = np.argsort(self.owners, kind="stable")
-            self._by_owner = (order, self.owners[order])
-        order, sorted_owners = self._by_owner
-        lo = np.searchsorted(sorted_owners, cases, side="left")
-        hi = np.searchsorted(sorted_owners, cases, side="right")
-        lens = hi - lo
-        which = np.repeat(np.arange(len(cases)), lens)
-        idx = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
-        return order[np.repeat(lo, lens) + idx], which
-
     @property
     def n_rows(self) -> int:
         return len(self.owners)

@@ -50,6 +50,8 @@ PARALLEL_ANALYSIS_ABOVE = 20_000
 ANALYSIS_CHUNK = 2_000
 #: Terms of a case used to find its lexical neighbours in a large index (MoreLikeThis: 25).
 NEIGHBOUR_TERMS = 32
+#: Nearest rows of a seed case searched for its dense neighbours.
+NEIGHBOUR_ROWS = 4096
 #: Neighbour vectors kept for reuse, in total floats (about 64 MB).
 NEIGHBOUR_CACHE_FLOATS = 16_000_000
 
@@ -196,14 +198,22 @@ class SearchIndex:
         return full if among is None else full[among]
 
     def _neighbours_among(self, i: int, among: np.ndarray) -> np.ndarray:
+        # Dense: the seed's nearest rows from faiss (the pages queries already touch; the
+        # candidates' own vectors are not read), best row per candidate; candidates beyond
+        # those rows count as the least similar.
         dense_index = self.dense
         seed = dense_index.row_vectors(np.flatnonzero(dense_index.owners == i))
-        rows, which = dense_index.rows_of(among)
-        dense = np.full(len(among), -np.inf)
-        if len(seed) and len(rows):
-            sims = (dense_index.row_vectors(rows) @ seed.T).max(axis=1)
-            np.maximum.at(dense, which, sims)
-        dense = np.where(np.isfinite(dense), dense, dense[np.isfinite(dense)].min(initial=0.0))
+        dense = np.full(len(among), np.nan)
+        if len(seed):
+            sims, hit = dense_index.row_scores(seed, n_rows=NEIGHBOUR_ROWS)
+            ok = hit >= 0
+            owners, sims = dense_index.owners[hit[ok]], sims[ok].astype(np.float64)
+            order = np.argsort(among)
+            at = np.minimum(np.searchsorted(among[order], owners), len(among) - 1)
+            mine = among[order][at] == owners
+            np.fmax.at(dense, order[at[mine]], sims[mine])
+        found = dense[np.isfinite(dense)]
+        dense = np.where(np.isfinite(dense), dense, found.min() if len(found) else 0.0)
         counts = Counter(self.tokens.terms(i, self.config.lexical_fields))
         telling = sorted(counts, key=lambda t: (-counts[t] * self.lexical.idf(t), t))
         telling = telling[:NEIGHBOUR_TERMS]
@@ -235,7 +245,7 @@ class SearchIndex:
         dense = np.full(n, np.nan, dtype=np.float64)
         rows = np.flatnonzero(self.dense.owners == i)
         if len(rows):
-            sims, hit = self.dense.row_scores(self.dense.row_vectors(rows), n_rows=4096)
+            sims, hit = self.dense.row_scores(self.dense.row_vectors(rows), n_rows=NEIGHBOUR_ROWS)
             valid = hit >= 0
             owners = self.dense.owners[hit[valid]]
             if len(rows) == 1 and len(np.unique(owners)) == len(owners):
@@ -515,8 +525,9 @@ def _analyze_cases(
 
 
 def _lexical(tokens: TokenTable, config: IndexConfig) -> LexicalIndex:
-    docs = list(tokens.documents(config.lexical_fields))
-    return LexicalIndex(docs, k1=config.bm25_k1, b=config.bm25_b)
+    fields = config.lexical_fields
+    docs = [tokens.term_ids(i, fields).tolist() for i in range(len(tokens))]
+    return LexicalIndex(docs, k1=config.bm25_k1, b=config.bm25_b, vocab=tokens.vocab.ids)
 
 
 def _embed_cases(cases, positions, embedder: Embedder, config: IndexConfig, cache):

@@ -27,12 +27,22 @@ import numpy as np
 class LexicalIndex:
     """Okapi BM25 (Lucene variant) over pre-analysed documents: bm25s bulk + added tail."""
 
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        docs: Sequence[Sequence[str]] | Sequence[list[int]],
+        k1: float = 1.2,
+        b: float = 0.75,
+        vocab: Mapping[str, int] | None = None,
+    ) -> None:
+        """``docs`` are term lists, or with ``vocab`` (term -> id, ids 0..n-1) term-id
+        lists, which spares bm25s a pass over every token (same scores)."""
         self.k1, self.b = k1, b
         self.n_base = len(docs)
         self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
         self._avgdl = float(np.mean([len(d) for d in docs])) if docs else 1.0
-        if docs:
+        if docs and vocab is not None:
+            self._bm25.index((list(docs), dict(vocab)), show_progress=False)
+        elif docs:
             self._bm25.index([list(d) for d in docs], show_progress=False)
         self._tail: list[tuple[Counter, int]] = []  # (term counts, length) per added document
         self._tail_df: Counter = Counter()

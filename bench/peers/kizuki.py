@@ -20,6 +20,7 @@ real query embedding.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -129,10 +130,18 @@ class KizukiSystem:
             self.embedder = ServedEmbedder(inner, passages)
             index = SearchIndex.build(cases, self.embedder, analyzer, config)
             self.embedder.passages.clear()  # only needed while building
+        if data.workdir is not None:
+            # Serve from the saved snapshot, as ``ensure_index`` does: cases, tokens and
+            # vectors stay on disk (memory-mapped), like the peers' on-disk tables.
+            index.save(data.workdir / "index")
+            del index
+            gc.collect()
+            index = SearchIndex.load(data.workdir / "index")
         self.index = index
         self.searcher = Searcher(index, self.embedder, analyzer, RankConfig())
 
     def search(self, query: Query, k: int = 10) -> list[str]:
+        self.searcher._memo.clear()  # a repeated text pays its lists again, like the peers
         if not self.real_queries:
             self.embedder.queries = {query.text: np.asarray(query.vector, np.float32)}
         response = self.searcher.search(query.text, k=k)
