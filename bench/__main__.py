@@ -40,6 +40,7 @@ STAGES = (
     "graph",
     "systems",
     "kizuki",
+    "kizuki-serve",
     "http",
 )
 
@@ -67,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [parse_size(s) for s in (FULL_SIZES if args.full else args.sizes).split(",") if s]
     basis = args.basis if args.basis is not None else (2048 if args.full else 128)
     basis = min(basis, max(sizes))
-    stages = [s.strip() for s in args.stages.split(",")] if args.stages else list(STAGES)
+    stages = (
+        [s.strip() for s in args.stages.split(",")]
+        if args.stages
+        else [s for s in STAGES if s != "kizuki-serve"]
+    )
     unknown = set(stages) - set(STAGES)
     if unknown:
         sys.exit(
@@ -201,15 +206,18 @@ def main(argv: list[str] | None = None) -> int:
                         {"name": name, "queries": str(queries_path), "max_s": args.query_seconds},
                     )
                 )
-        if "kizuki" in stages and "kizuki" in systems and n <= args.kizuki_max:
+        # kizuki-serve alone: the serve stage on the snapshot an earlier run kept
+        serve_only = "kizuki-serve" in stages and "kizuki" not in stages
+        if ("kizuki" in stages or serve_only) and "kizuki" in systems and n <= args.kizuki_max:
             common = {"seed": args.seed, "basis": deriver.basis, "cache_dir": args.cache_dir}
-            plan.append(
-                (
-                    "kizuki-build",
-                    "bench.kizuki_stages:build",
-                    {**common, "queries": str(queries_path)},
+            if not serve_only:
+                plan.append(
+                    (
+                        "kizuki-build",
+                        "bench.kizuki_stages:build",
+                        {**common, "queries": str(queries_path)},
+                    )
                 )
-            )
             plan.append(
                 (
                     "kizuki",
@@ -230,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             needed.add("tokenize")
         for name, target, kwargs in plan:
             base = "systems" if name.startswith("system:") else name.removesuffix("-build")
+            if name == "kizuki" and serve_only:
+                base = "kizuki-serve"
             if base not in stages and base not in needed:
                 continue
             if reused is not None and name in reused:
@@ -760,7 +770,8 @@ def _kizuki_ops_rows(data: dict):
                 "add_cases(1) → searchable",
                 one["seconds"],
                 None,
-                f"{one['embedded_for_real']} real embedding; found: {one['found_by_its_event']}"
+                f"{one['embedded_for_real']} real embedding; rank by its own event: "
+                f"{one.get('rank_by_its_event') or 'not in top 100'}"
                 + ("; re-indexed" if one.get("reindexed") else "; appended to tails"),
             ]
         )

@@ -50,6 +50,8 @@ PARALLEL_ANALYSIS_ABOVE = 20_000
 ANALYSIS_CHUNK = 2_000
 #: Terms of a case used to find its lexical neighbours in a large index (MoreLikeThis: 25).
 NEIGHBOUR_TERMS = 32
+#: Cases sampled (uniformly, fixed) to standardise resemblance in a large index.
+NEIGHBOUR_SAMPLE = 2048
 #: Nearest rows of a seed case searched for its dense neighbours.
 NEIGHBOUR_ROWS = 4096
 #: Neighbour vectors kept for reuse, in total floats (about 64 MB).
@@ -188,9 +190,10 @@ class SearchIndex:
         resemblance is kept. Used to pull in the top hit's closest relatives.
 
         Above ``REINDEX_BELOW`` cases, with ``among`` given (a query's fused candidates),
-        only those are scored and standardised among themselves, from their vectors and
-        token counts, using case ``i``'s ``NEIGHBOUR_TERMS`` most telling terms (as Lucene's
-        MoreLikeThis does): O(candidates) instead of O(cases).
+        only those are scored, standardised by a fixed uniform sample of the cases, from the
+        seed's nearest faiss rows and the candidates' token counts, using case ``i``'s
+        ``NEIGHBOUR_TERMS`` most telling terms (as Lucene's MoreLikeThis does):
+        O(candidates) instead of O(cases).
         """
         if among is not None and len(self.cases) > REINDEX_BELOW:
             return self._neighbours_among(i, np.asarray(among, np.int64))
@@ -198,43 +201,55 @@ class SearchIndex:
         return full if among is None else full[among]
 
     def _neighbours_among(self, i: int, among: np.ndarray) -> np.ndarray:
-        # Dense: the seed's nearest rows from faiss (the pages queries already touch; the
-        # candidates' own vectors are not read), best row per candidate; candidates beyond
-        # those rows count as the least similar.
-        dense_index = self.dense
-        seed = dense_index.row_vectors(np.flatnonzero(dense_index.owners == i))
-        dense = np.full(len(among), np.nan)
-        if len(seed):
-            sims, hit = dense_index.row_scores(seed, n_rows=NEIGHBOUR_ROWS)
-            ok = hit >= 0
-            owners, sims = dense_index.owners[hit[ok]], sims[ok].astype(np.float64)
-            order = np.argsort(among)
-            at = np.minimum(np.searchsorted(among[order], owners), len(among) - 1)
-            mine = among[order][at] == owners
-            np.fmax.at(dense, order[at[mine]], sims[mine])
-        found = dense[np.isfinite(dense)]
-        dense = np.where(np.isfinite(dense), dense, found.min() if len(found) else 0.0)
+        # The statistics of "the other cases" come from a fixed uniform sample of them (an
+        # unbiased estimate of what the full computation standardises by); resemblance is
+        # computed for the candidates and the sample only.
+        sample = self._statistics_sample()
+        docs = np.union1d(among, sample)
+        dense = self._dense_resemblance(i, docs)
         counts = Counter(self.tokens.terms(i, self.config.lexical_fields))
         telling = sorted(counts, key=lambda t: (-counts[t] * self.lexical.idf(t), t))
         telling = telling[:NEIGHBOUR_TERMS]
         vocab = self.tokens.vocab.ids
         lengths, tf = self.tokens.term_counts(
-            among, np.array([vocab[t] for t in telling]), self.config.lexical_fields
+            docs, np.array([vocab[t] for t in telling]), self.config.lexical_fields
         )
         lexical = self.lexical.scores_from_counts(
             telling, [counts[t] for t in telling], tf, lengths
         )
-        self_pos = np.flatnonzero(among == i)
-        skip = int(self_pos[0]) if len(self_pos) else -1
-        total = _standardise(dense, skip) + _standardise(lexical, skip)
+        reference = np.isin(docs, sample) & (docs != i)
+        total = _standardise_by(dense, reference) + _standardise_by(lexical, reference)
         total = np.clip(total, 0.0, None)
-        if skip >= 0:
-            total[skip] = 0.0
+        total[docs == i] = 0.0
         top = total.max() if len(total) else 0.0
         out = total / top if top > 0 else total
-        if skip >= 0:
-            out[skip] = 1.0
-        return out
+        out[docs == i] = 1.0
+        return out[np.searchsorted(docs, among)]
+
+    def _statistics_sample(self) -> np.ndarray:
+        n = len(self.cases)
+        if getattr(self, "_sample", None) is None or self._sample_n != n:
+            rng = np.random.default_rng(0)
+            self._sample = np.sort(rng.choice(n, min(n, NEIGHBOUR_SAMPLE), replace=False))
+            self._sample_n = n
+        return self._sample
+
+    def _dense_resemblance(self, i: int, docs: np.ndarray) -> np.ndarray:
+        """Case ``i``'s best vector similarity to each of ``docs`` (sorted), from its
+        nearest faiss rows (the pages queries already touch; the other cases' vectors are
+        not read); cases beyond those rows count as the least similar found."""
+        dense_index = self.dense
+        seed = dense_index.row_vectors(np.flatnonzero(dense_index.owners == i))
+        dense = np.full(len(docs), np.nan)
+        if len(seed):
+            sims, hit = dense_index.row_scores(seed, n_rows=NEIGHBOUR_ROWS)
+            ok = hit >= 0
+            owners, sims = dense_index.owners[hit[ok]], sims[ok].astype(np.float64)
+            at = np.minimum(np.searchsorted(docs, owners), len(docs) - 1)
+            mine = docs[at] == owners
+            np.fmax.at(dense, at[mine], sims[mine])
+        found = dense[np.isfinite(dense)]
+        return np.where(np.isfinite(dense), dense, found.min() if len(found) else 0.0)
 
     def _all_neighbours(self, i: int) -> np.ndarray:
         cached = self._neighbours.get(i)
@@ -478,10 +493,18 @@ def _unique(cases: Sequence[Case]) -> list[Case]:
     return list(by_id.values())
 
 
+def _standardise_by(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """z-scores against the entries marked in ``reference``."""
+    ref = values[reference]
+    if len(ref) < 2 or ref.std() < 1e-12:
+        return np.zeros_like(values)
+    return (values - ref.mean()) / ref.std()
+
+
 def _standardise(values: np.ndarray, skip: int) -> np.ndarray:
     """z-scores against the other entries (entry ``skip``, if any, excluded from the
     statistics)."""
-    others = np.delete(values, skip) if skip >= 0 else values
+    others = np.delete(values, skip)
     if len(others) < 2 or others.std() < 1e-12:
         return np.zeros_like(values)
     return (values - others.mean()) / others.std()
