@@ -51,7 +51,7 @@ ANALYSIS_CHUNK = 2_000
 #: Terms of a case used to find its lexical neighbours in a large index (MoreLikeThis: 25).
 NEIGHBOUR_TERMS = 32
 #: Cases sampled (uniformly, fixed) to standardise resemblance in a large index.
-NEIGHBOUR_SAMPLE = 2048
+NEIGHBOUR_SAMPLE = 1024
 #: Nearest rows of a seed case searched for its dense neighbours.
 NEIGHBOUR_ROWS = 4096
 #: Neighbour vectors kept for reuse, in total floats (about 64 MB).

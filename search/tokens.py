@@ -187,6 +187,9 @@ class TokenTable:
         lengths = np.zeros(len(docs), np.int64)
         counts = np.zeros((len(docs), len(wanted)), np.int64)
         codes = [self.field_names.index(f) for f in fields]
+        every_field = len(set(codes)) == len(self.field_names)
+        column = np.full(max(len(self.vocab), int(wanted.max(initial=-1)) + 1), -1, np.int64)
+        column[wanted] = np.arange(len(wanted))  # term id -> its column, -1 for the rest
         for s, seg in enumerate(self._segments):
             sel = np.flatnonzero((docs >= self._starts[s]) & (docs < self._starts[s + 1]))
             if not len(sel):
@@ -197,16 +200,15 @@ class TokenTable:
             total = int(lens.sum())
             owner = np.repeat(np.arange(len(sel)), lens)
             idx = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(lo, lens)
-            terms = np.asarray(seg.terms[idx], np.int64)
-            in_fields = np.isin(np.asarray(seg.fields[idx]), codes)
-            lengths[sel] = np.bincount(owner[in_fields], minlength=len(sel))
-            if len(wanted):
-                col = np.full(len(terms), -1)
-                order = np.argsort(wanted)
-                pos = np.searchsorted(wanted[order], terms)
-                pos = np.minimum(pos, len(wanted) - 1)
-                hit = in_fields & (wanted[order][pos] == terms)
-                col[hit] = order[pos[hit]]
+            col = column[seg.terms[idx]]
+            if every_field:
+                lengths[sel] = lens
+            else:
+                in_fields = np.isin(seg.fields[idx], codes)
+                lengths[sel] = np.bincount(owner[in_fields], minlength=len(sel))
+                col = np.where(in_fields, col, -1)
+            hit = col >= 0
+            if len(wanted) and hit.any():
                 flat = np.bincount(
                     owner[hit] * len(wanted) + col[hit], minlength=len(sel) * len(wanted)
                 )
