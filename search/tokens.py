@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,11 +168,6 @@ class TokenTable:
     def terms(self, i: int, fields: Sequence[str] | None = None) -> list[str]:
         vocab = self.vocab.terms
         return [vocab[t] for t in self.term_ids(i, fields).tolist()]
-
-    def documents(self, fields: Sequence[str]) -> Iterator[list[str]]:
-        """Every case's terms over ``fields``, as BM25 wants them."""
-        for i in range(len(self)):
-            yield self.terms(i, fields)
 
     def term_counts(
         self, docs: np.ndarray, term_ids: np.ndarray, fields: Sequence[str]
