@@ -13,7 +13,17 @@ from api.models import CaseSummary
 from api.snapshot import Snapshot
 from corpus.schema import Case
 from graph.build import HAS_CAUSE, case_causes, case_countermeasures
-from graph.navigate import CaseNeighbourhood, NodeRef, case_neighbourhood, ref
+from graph.navigate import (
+    CaseNeighbourhood,
+    CauseView,
+    CountermeasureView,
+    NodeRef,
+    UnknownNodeError,
+    case_neighbourhood,
+    cause_view,
+    countermeasure_view,
+    ref,
+)
 
 EXCERPT_CHARS = 140
 
@@ -70,6 +80,26 @@ def require_graph(snap: Snapshot) -> nx.MultiDiGraph:
     if snap.graph is None:
         raise ApiError(503, "graph_unavailable", "the knowledge graph is not available")
     return snap.graph
+
+
+def require_node(G: nx.MultiDiGraph, node_id: str) -> str:
+    if node_id not in G:
+        raise ApiError(404, "node_not_found", f"no graph node with id {node_id!r}")
+    return node_id
+
+
+def cause_or_404(snap: Snapshot, cause_id: str) -> CauseView:
+    try:
+        return cause_view(require_graph(snap), cause_id)
+    except UnknownNodeError as exc:
+        raise ApiError(404, "cause_not_found", str(exc)) from None
+
+
+def countermeasure_or_404(snap: Snapshot, countermeasure_id: str) -> CountermeasureView:
+    try:
+        return countermeasure_view(require_graph(snap), countermeasure_id)
+    except UnknownNodeError as exc:
+        raise ApiError(404, "countermeasure_not_found", str(exc)) from None
 
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:

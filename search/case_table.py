@@ -1,7 +1,7 @@
 """The indexed cases by position, in memory or read on demand from a snapshot file.
 
-A million ``Case`` objects would hold ~2-3 GB of Python strings that a query never reads
-(it shows k of them). A loaded snapshot therefore keeps only the case ids, the filter facets
+A million ``Case`` objects would hold gigabytes of Python strings that a query never
+reads (it shows k of them). A loaded snapshot therefore keeps only the case ids, the filter facets
 (sectors, theme) and the byte offset of each case in ``cases.jsonl``; a case is parsed when
 it is asked for (a small LRU keeps the recent ones). Cases added later live in memory after
 the stored ones, so a write never rewrites the bulk.
@@ -21,6 +21,13 @@ import numpy as np
 from corpus.schema import Case
 
 _CACHE_SIZE = 2048
+
+
+def _facets(cases) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """Each case's sectors, and its theme's id and label: what filters match."""
+    sectors = [tuple(c.sectors) for c in cases]
+    themes = [(c.theme.id, c.theme.label) if c.theme else () for c in cases]
+    return sectors, themes
 
 
 class _StoredCases:
@@ -80,12 +87,9 @@ class CaseTable(Sequence[Case]):
         self.ids += [c.id for c in self._memory]
         self._n_stored = n_stored
         stored_facets = facets or {"sectors": [], "themes": []}
-        self._sectors: list[tuple[str, ...]] = list(stored_facets["sectors"]) + [
-            tuple(c.sectors) for c in self._memory
-        ]
-        self._themes: list[tuple[str, ...]] = list(stored_facets["themes"]) + [
-            (c.theme.id, c.theme.label) if c.theme else () for c in self._memory
-        ]
+        sectors, themes = _facets(self._memory)
+        self._sectors: list[tuple[str, ...]] = list(stored_facets["sectors"]) + sectors
+        self._themes: list[tuple[str, ...]] = list(stored_facets["themes"]) + themes
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._id_keys: np.ndarray | None = None
 
@@ -150,10 +154,9 @@ class CaseTable(Sequence[Case]):
         table._n_stored = self._n_stored
         table._memory = self._memory + list(cases)
         table.ids = self.ids + [c.id for c in cases]
-        table._sectors = self._sectors + [tuple(c.sectors) for c in cases]
-        table._themes = self._themes + [
-            (c.theme.id, c.theme.label) if c.theme else () for c in cases
-        ]
+        sectors, themes = _facets(cases)
+        table._sectors = self._sectors + sectors
+        table._themes = self._themes + themes
         table._masks = {}
         table._id_keys = None
         if self._id_keys is not None:

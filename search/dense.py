@@ -3,14 +3,15 @@
 Index type by size (measured in ``bench``, numbers in bench/README.md):
 
 - below ``IVF_MIN_VECTORS`` an exact ``IndexFlatIP``: a query scans 50k vectors in ~3 ms on
-  one thread, needs no training and no tuning, and the 44-case seed index stays exact;
+  one thread (measured.md: 6.5 ms per 100k), needs no training and no tuning, and the
+  44-case seed index stays exact;
 - from there ``IndexIVFFlat`` with ``nlist ≈ 2·√n`` lists, trained on a seeded sample of
   ``TRAIN_PER_LIST`` vectors per list, probing ``nprobe = nlist / 8`` lists (1/8 of the
-  vectors scanned). On the benchmark's vectors, recall@10 against exact search was 0.988
-  at 100k (0.76 ms for the 1,000 rows a fused ranking asks for) and 1.000 at 1M (8.6 ms);
-  nlist/16 fell to 0.964 at 100k. Building 1M vectors took 56 s on 2 cores. HNSW reached
-  0.98 only with efConstruction 200 (minutes at 100k) and needs an efSearch above the
-  1,000 rows asked for.
+  vectors scanned). In ``python -m bench`` (``kizuki-build``), recall@10 against exact search
+  was 0.991 at 100k and 0.997 at 1M, and building the 1M index took 18 s; the dense stage
+  of a query took 1.8 ms p50 at 100k and 8.4 ms at 1M. HNSW reached 0.98 only with
+  efConstruction 200 (minutes at 100k) and needs an efSearch above the 1,000 rows a fused
+  ranking asks for.
 
 Rows added after the build (``with_rows``) go to a small exact index searched alongside the
 bulk, so a new case is searchable without touching the bulk; ``needs_rebuild`` tells the

@@ -80,14 +80,7 @@ class IndexConfig:
     """
 
     analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
-    lexical_fields: tuple[str, ...] = (
-        "title",
-        "event",
-        "causes",
-        "countermeasures",
-        "sectors",
-        "theme",
-    )
+    lexical_fields: tuple[str, ...] = FIELDS
     dense_views: tuple[str, ...] = ("title+event+causes",)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
@@ -257,37 +250,18 @@ class SearchIndex:
             self._neighbours.move_to_end(i)
             return cached
         n = len(self.cases)
-        dense = np.full(n, np.nan, dtype=np.float64)
-        rows = np.flatnonzero(self.dense.owners == i)
-        if len(rows):
-            sims, hit = self.dense.row_scores(self.dense.row_vectors(rows), n_rows=NEIGHBOUR_ROWS)
-            valid = hit >= 0
-            owners = self.dense.owners[hit[valid]]
-            if len(rows) == 1 and len(np.unique(owners)) == len(owners):
-                dense[owners] = sims[valid]  # one vector per case: nothing to take the best of
-            else:
-                for s_row, h_row in zip(sims, hit, strict=True):
-                    ok = h_row >= 0
-                    np.fmax.at(dense, self.dense.owners[h_row[ok]], s_row[ok])
-        # Cases beyond the nearest rows (large indexes only) count as least similar.
-        dense = np.nan_to_num(dense, nan=np.nanmin(dense) if np.isfinite(dense).any() else 0.0)
+        everyone = np.arange(n)
+        dense = self._dense_resemblance(i, everyone)
+        # The per-token sum the ranking was tuned with, to the last bit.
         terms = self.tokens.terms(i, self.config.lexical_fields)
-        if n > REINDEX_BELOW:
-            # A large index: the case's NEIGHBOUR_TERMS most telling terms (count x idf),
-            # each posting list read once, as Lucene's MoreLikeThis does.
-            counts = Counter(terms)
-            telling = sorted(counts, key=lambda t: (-counts[t] * self.lexical.idf(t), t))
-            query = {t: counts[t] for t in telling[:NEIGHBOUR_TERMS]}
-            lexical = self.lexical.weighted_scores(query).astype(np.float64)
-        else:  # the per-token sum the ranking was tuned with, to the last bit
-            lexical = self.lexical.scores(terms).astype(np.float64)
-        total = _standardise(dense, i) + _standardise(lexical, i)
+        lexical = self.lexical.scores(terms).astype(np.float64)
+        others = everyone != i
+        total = _standardise_by(dense, others) + _standardise_by(lexical, others)
         total = np.clip(total, 0.0, None)
         total[i] = 0.0
         top = total.max()
         out = total / top if top > 0 else total
         out[i] = 1.0
-        out = out.astype(np.float32) if n > REINDEX_BELOW else out
         self._neighbours[i] = out
         while len(self._neighbours) > max(1, min(4096, NEIGHBOUR_CACHE_FLOATS // max(1, n))):
             self._neighbours.popitem(last=False)
@@ -499,15 +473,6 @@ def _standardise_by(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     if len(ref) < 2 or ref.std() < 1e-12:
         return np.zeros_like(values)
     return (values - ref.mean()) / ref.std()
-
-
-def _standardise(values: np.ndarray, skip: int) -> np.ndarray:
-    """z-scores against the other entries (entry ``skip``, if any, excluded from the
-    statistics)."""
-    others = np.delete(values, skip)
-    if len(others) < 2 or others.std() < 1e-12:
-        return np.zeros_like(values)
-    return (values - others.mean()) / others.std()
 
 
 def _analyze_case(analyzer: Analyzer, case: Case) -> dict[str, list[Token]]:

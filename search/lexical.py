@@ -87,26 +87,9 @@ class LexicalIndex:
             out[self.n_base :] = self._tail_scores(query_terms)
         return out
 
-    def weighted_scores(self, term_counts: Mapping[str, float]) -> np.ndarray:
-        """Scores for a query given as distinct terms with their counts (a whole case as
-        the query, for its neighbours): each posting list is read once, not once per
-        repetition. Equal to ``scores`` of the repeated terms up to float rounding."""
-        out = np.zeros(self.n_docs, dtype=np.float32)
-        if not self.n_docs or not term_counts:
-            return out
-        if self.n_base:
-            vocab = getattr(self._bm25, "vocab_dict", None) or {}
-            data = self._bm25.scores["data"]
-            indices = self._bm25.scores["indices"]
-            indptr = self._bm25.scores["indptr"]
-            for term, count in term_counts.items():
-                tid = vocab.get(term)
-                if tid is not None:
-                    lo, hi = indptr[tid], indptr[tid + 1]
-                    out[indices[lo:hi]] += np.float32(count) * data[lo:hi]
-        if self._tail:
-            out[self.n_base :] = self._tail_scores(list(Counter(term_counts).elements()))
-        return out
+    def _collection_avgdl(self) -> float:
+        """Average document length over the bulk and the tail."""
+        return (self._avgdl * self.n_base + sum(n for _, n in self._tail)) / max(1, self.n_docs)
 
     def scores_from_counts(
         self,
@@ -120,7 +103,7 @@ class LexicalIndex:
         formula and collection statistics as ``scores``, for a few chosen documents."""
         if not len(lengths):
             return np.zeros(0)
-        avgdl = (self._avgdl * self.n_base + sum(n for _, n in self._tail)) / max(1, self.n_docs)
+        avgdl = self._collection_avgdl()
         norm = self.k1 * ((1 - self.b) + self.b * np.asarray(lengths, np.float64) / avgdl)
         idf = np.array([self.idf(t) for t in terms]) * np.asarray(weights, np.float64)
         tf = np.asarray(counts, np.float64)
@@ -128,7 +111,7 @@ class LexicalIndex:
 
     def _tail_scores(self, query_terms: Sequence[str]) -> np.ndarray:
         scores = np.zeros(len(self._tail), dtype=np.float64)
-        avgdl = (self._avgdl * self.n_base + sum(n for _, n in self._tail)) / self.n_docs
+        avgdl = self._collection_avgdl()
         idf = {t: self.idf(t) for t in set(query_terms)}
         for j, (counts, length) in enumerate(self._tail):
             norm = self.k1 * ((1 - self.b) + self.b * length / avgdl)

@@ -2,8 +2,8 @@
 
 A token is four numbers (term id, field, start, end), so a million cases' ~100 million
 tokens cost ~1.3 GB as arrays, and nothing once a saved table is memory-mapped: a query only
-touches the pages of the k cases it explains. (As Python ``Token`` objects the same tokens
-took ~2 GB per 100k cases, and a snapshot took 37 s to load.)
+touches the pages of the cases it reads. (Kept as Python ``Token`` objects, they were the
+likely bulk of the +2.4 GiB a 100k index took, and a 100k snapshot took 37 s to load.)
 
 A table is a list of segments (the bulk as loaded or built, plus small segments appended by
 ``extended``), so adding a case never copies the bulk. Term ids index one vocabulary that

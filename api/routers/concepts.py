@@ -7,18 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from api.dependencies import SnapshotDep
-from api.errors import ApiError
 from api.models import ERROR_RESPONSES, NOT_FOUND
-from api.views import require_graph
-from graph.navigate import (
-    CauseView,
-    ConceptSummary,
-    CountermeasureView,
-    UnknownNodeError,
-    cause_view,
-    countermeasure_view,
-    list_concepts,
-)
+from api.views import cause_or_404, countermeasure_or_404, require_graph
+from graph.navigate import CauseView, ConceptSummary, CountermeasureView, list_concepts
 
 router = APIRouter(tags=["causes and countermeasures"], responses=ERROR_RESPONSES)
 
@@ -39,10 +30,7 @@ def list_causes(snap: SnapshotDep) -> list[ConceptSummary]:
     summary="A cause: its cases (with sentences) and the countermeasures that address it",
 )
 def get_cause(cause_id: ConceptId, snap: SnapshotDep) -> CauseView:
-    try:
-        return cause_view(require_graph(snap), cause_id)
-    except UnknownNodeError as exc:
-        raise ApiError(404, "cause_not_found", str(exc)) from None
+    return cause_or_404(snap, cause_id)
 
 
 @router.get(
@@ -61,7 +49,4 @@ def list_countermeasures(snap: SnapshotDep) -> list[ConceptSummary]:
     summary="A countermeasure: the causes it addresses (ranked by support) and its cases",
 )
 def get_countermeasure(countermeasure_id: ConceptId, snap: SnapshotDep) -> CountermeasureView:
-    try:
-        return countermeasure_view(require_graph(snap), countermeasure_id)
-    except UnknownNodeError as exc:
-        raise ApiError(404, "countermeasure_not_found", str(exc)) from None
+    return countermeasure_or_404(snap, countermeasure_id)

@@ -10,7 +10,7 @@ from api.dependencies import SettingsDep, SnapshotDep
 from api.drawing import MAX_NODES, neighbourhood
 from api.errors import ApiError
 from api.models import ERROR_RESPONSES, NOT_FOUND
-from api.views import require_graph
+from api.views import require_graph, require_node
 
 router = APIRouter(tags=["graph"], responses=ERROR_RESPONSES)
 
@@ -37,6 +37,4 @@ def get_neighbourhood(
             422, "validation_error", f"depth: at most {settings.max_graph_depth} (got {depth})"
         )
     G = require_graph(snap)
-    if node_id not in G:
-        raise ApiError(404, "node_not_found", f"no graph node with id {node_id!r}")
-    return neighbourhood(G, node_id, depth)
+    return neighbourhood(G, require_node(G, node_id), depth)

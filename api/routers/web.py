@@ -25,9 +25,6 @@ from api.searching import check_request, run_search
 from api.web import render
 from graph import analytics
 from graph.navigate import (
-    UnknownNodeError,
-    cause_view,
-    countermeasure_view,
     list_concepts,
 )
 from search.index import case_fields
@@ -237,19 +234,13 @@ def countermeasures_page(request: Request, snap: SnapshotDep) -> HTMLResponse:
 
 @router.get("/ui/causes/{cause_id}", response_class=HTMLResponse)
 def cause_page(request: Request, cause_id: str, snap: SnapshotDep) -> HTMLResponse:
-    try:
-        view = cause_view(views.require_graph(snap), cause_id)
-    except UnknownNodeError as exc:
-        raise ApiError(404, "cause_not_found", str(exc)) from None
+    view = views.cause_or_404(snap, cause_id)
     return render(request, "concept.html", kind="cause", view=view, links=view.countermeasures)
 
 
 @router.get("/ui/countermeasures/{cm_id}", response_class=HTMLResponse)
 def countermeasure_page(request: Request, cm_id: str, snap: SnapshotDep) -> HTMLResponse:
-    try:
-        view = countermeasure_view(views.require_graph(snap), cm_id)
-    except UnknownNodeError as exc:
-        raise ApiError(404, "countermeasure_not_found", str(exc)) from None
+    view = views.countermeasure_or_404(snap, cm_id)
     return render(request, "concept.html", kind="countermeasure", view=view, links=view.causes)
 
 
@@ -267,8 +258,8 @@ def graph_page(
     G = views.require_graph(snap)
     if not node:
         node = snap.cases[0].id if snap.cases else ""
-    if node and node not in G:
-        raise ApiError(404, "node_not_found", f"no graph node with id {node!r}")
+    if node:
+        views.require_node(G, node)
     depth = min(depth, settings.max_graph_depth)
     data = G.nodes[node] if node else {}
     return render(

@@ -43,14 +43,6 @@ def test_empty_and_unknown_queries_score_zero():
     assert index.idf("未知語") == 0.0
 
 
-def test_weighted_scores_equal_repeated_terms():
-    from collections import Counter
-
-    grown = LexicalIndex(DOCS[:4]).extended(DOCS[4:])
-    query = ["不足", "設定", "不足", "証明書", "未知語"]
-    assert np.allclose(grown.weighted_scores(Counter(query)), grown.scores(query), rtol=1e-6)
-
-
 def test_scores_from_counts_is_bm25_of_those_documents():
     grown = LexicalIndex(DOCS[:4]).extended(DOCS[4:])
     terms, weights = ["不足", "設定"], [2, 1]
