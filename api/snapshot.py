@@ -218,10 +218,17 @@ def engines(settings: Settings) -> Engines:
 
 
 def _ensure_index(cases: list[Case], settings: Settings) -> Any:
+    from corpus.outside import outside_views
     from search.index import ensure_index
 
     eng = engines(settings)
-    return ensure_index(cases, settings, embedder=eng.embedder, analyzer=eng.analyzer)
+    return ensure_index(
+        cases,
+        settings,
+        embedder=eng.embedder,
+        analyzer=eng.analyzer,
+        outside=outside_views(cases),
+    )
 
 
 def _update_index(
@@ -230,6 +237,7 @@ def _update_index(
     """Grow/shrink the previous index (no re-embedding of kept cases), then save it so a
     restart loads it instead of rebuilding. Row order must follow the store's order, which
     holds because new cases are appended and removals keep the order of the rest."""
+    from corpus.outside import outside_views
     from search.embeddings import EmbeddingCache
 
     eng = engines(settings)
@@ -238,7 +246,9 @@ def _update_index(
     if added:
         cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
         try:
-            index = index.add_cases(added, eng.embedder, eng.analyzer, cache)
+            index = index.add_cases(
+                added, eng.embedder, eng.analyzer, cache, outside=outside_views(added)
+            )
         finally:
             cache.close()
     if index.ids != [c.id for c in cases]:

@@ -211,7 +211,7 @@ def _from_extraction(
     if not any(m.kind == CAUSE for m in out.mentions):
         # No cause sentence named a concept (or the case has none, e.g. an event-only
         # report): look for the cause in the event text instead.
-        from search.engine import split_sentences
+        from search.analysis import split_sentences
 
         for i, sentence in enumerate(split_sentences(case.event) or [case.event], start=1):
             best = {}

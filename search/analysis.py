@@ -236,6 +236,16 @@ class Analyzer:
         return found
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+|\n+")
+
+
+def split_sentences(text: str, min_chars: int = 8) -> list[str]:
+    """Sentences of a text (Japanese or English), dropping fragments shorter than
+    ``min_chars`` (list markers, stray parentheses)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p]
+    return [p for p in parts if len(p) >= min_chars]
+
+
 def _joined(morphs: list[_Morph]) -> tuple[str, dict[int, int], dict[int, int]]:
     """Concatenate normalised terms; map token boundaries in it back to text offsets.
 

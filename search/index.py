@@ -23,8 +23,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,33 +32,29 @@ import numpy as np
 
 from corpus.schema import Case
 from corpus.settings import Settings
-from search.analysis import Analyzer, AnalyzerConfig, Token
+from search.analysis import Analyzer, AnalyzerConfig, Token, split_sentences
 from search.case_table import CaseTable
 from search.dense import DenseIndex
 from search.embeddings import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
 from search.lexical import LexicalIndex
 from search.tokens import TokenTable, Vocabulary
 
-FORMAT_VERSION = 2
-FIELDS = ("title", "event", "causes", "countermeasures", "sectors", "theme")
+FORMAT_VERSION = 3
+#: The case's own searchable text (the "case" BM25 index).
+CASE_FIELDS = ("title", "event", "causes", "countermeasures", "sectors", "theme")
+#: Everything tokenised: the case's own text plus its outside views (``corpus.outside``).
+FIELDS = (*CASE_FIELDS, "outside")
 #: Below this many cases every change re-indexes everything (about a second): exact, simple.
 REINDEX_BELOW = 10_000
 #: Above this many cases a build analyses them in parallel processes.
 PARALLEL_ANALYSIS_ABOVE = 20_000
 #: Cases per task of the parallel analysis.
 ANALYSIS_CHUNK = 2_000
-#: Terms of a case used to find its lexical neighbours in a large index (MoreLikeThis: 25).
-NEIGHBOUR_TERMS = 32
-#: Cases sampled (uniformly, fixed) to standardise resemblance in a large index.
-NEIGHBOUR_SAMPLE = 1024
-#: Nearest rows of a seed case searched for its dense neighbours.
-NEIGHBOUR_ROWS = 4096
-#: Neighbour vectors kept for reuse, in total floats (about 64 MB).
-NEIGHBOUR_CACHE_FLOATS = 16_000_000
 
 
-def case_fields(case: Case) -> dict[str, str]:
-    """A case's searchable text by field: its text fields plus its sectors and theme label.
+def case_fields(case: Case, outside: Sequence[str] = ()) -> dict[str, str]:
+    """A case's searchable text by field: its text fields plus its sectors and theme label,
+    and its outside views (``corpus.outside``) joined by newlines.
 
     Sectors and theme are indexed as text too: a query naming the business
     (暗号資産交換業者, ネット証券) or the kind of failure (委託先に起因する障害) should meet them.
@@ -68,31 +63,53 @@ def case_fields(case: Case) -> dict[str, str]:
         **case.text_fields(),
         "sectors": "、".join(case.sectors),
         "theme": case.theme.label if case.theme else "",
+        "outside": "\n".join(outside),
     }
+
+
+#: Outside views by case id (``corpus.outside.outside_views``); cases without any are absent.
+Outside = Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True)
 class IndexConfig:
     """What text is indexed and how; every field is part of a snapshot's identity.
 
-    ``dense_views`` name the vectors each case gets: ``"event+causes"`` embeds those fields
-    joined; ``"causes[]"`` embeds each item of a list field as its own vector.
+    ``lexical`` names the BM25 indexes and the fields each one covers: ``case`` (the case's
+    own text) is the one explanations and term weights use. ``dense_views`` name the
+    vectors each case gets: ``"title+event+causes"`` embeds those fields joined;
+    ``"causes[]"`` embeds each item of a list field as its own vector; ``"sentences[]"``
+    each sentence of the event and each cause; ``"outside[]"`` each outside view.
     """
 
     analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
-    lexical_fields: tuple[str, ...] = FIELDS
-    dense_views: tuple[str, ...] = ("title+event+causes",)
+    lexical: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("case", CASE_FIELDS),
+        ("outside", ("outside",)),
+    )
+    dense_views: tuple[str, ...] = ("title+event+causes", "sentences[]", "outside[]")
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
 
     def __post_init__(self) -> None:
-        for name in self.lexical_fields:
-            if name not in FIELDS:
-                raise ValueError(f"unknown field {name!r}; fields are {FIELDS}")
+        names = [name for name, _ in self.lexical]
+        if not names or names[0] != "case":
+            raise ValueError("the first lexical index must be 'case'")
+        for _, fields in self.lexical:
+            for name in fields:
+                if name not in FIELDS:
+                    raise ValueError(f"unknown field {name!r}; fields are {FIELDS}")
         for view in self.dense_views:
+            if view in ("sentences[]", "outside[]"):
+                continue
             for name in view.removesuffix("[]").split("+"):
                 if name not in FIELDS:
                     raise ValueError(f"unknown field {name!r} in dense view {view!r}")
+
+    @property
+    def lexical_fields(self) -> tuple[str, ...]:
+        """The fields of the ``case`` index (the case's own text)."""
+        return self.lexical[0][1]
 
     def identity(self) -> dict:
         data = asdict(self)
@@ -100,8 +117,12 @@ class IndexConfig:
         return data
 
 
-def view_texts(case: Case, view: str) -> list[str]:
+def view_texts(case: Case, view: str, outside: Sequence[str] = ()) -> list[str]:
     """The texts a case contributes to one dense view (empty parts are skipped)."""
+    if view == "sentences[]":
+        return [*split_sentences(case.event), *(c for c in case.causes if c.strip())]
+    if view == "outside[]":
+        return [t for t in outside if t.strip()]
     if view.endswith("[]"):
         name = view[:-2]
         items = getattr(case, name) if name in ("causes", "countermeasures", "sectors") else None
@@ -113,13 +134,14 @@ def view_texts(case: Case, view: str) -> list[str]:
     return [text] if text.strip() else []
 
 
-def case_sha256(case: Case) -> bytes:
-    return hashlib.sha256(
-        json.dumps(case.to_json_dict(), ensure_ascii=False, sort_keys=True).encode()
-    ).digest()
+def case_sha256(case: Case, outside: Sequence[str] = ()) -> bytes:
+    data = case.to_json_dict()
+    if outside:
+        data = {**data, "outside": list(outside)}
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).digest()
 
 
-def corpus_sha256(cases: Sequence[Case], previous: str = "") -> str:
+def corpus_sha256(cases: Sequence[Case], previous: str = "", outside: Outside | None = None) -> str:
     """Order-sensitive hash of the cases' canonical JSON (index rows follow that order).
 
     A chain (each step hashes the previous digest and one case's), so appending cases only
@@ -127,7 +149,8 @@ def corpus_sha256(cases: Sequence[Case], previous: str = "") -> str:
     ``corpus_sha256(some + more)``."""
     digest = bytes.fromhex(previous) if previous else b""
     for case in cases:
-        digest = hashlib.sha256(digest + case_sha256(case)).digest()
+        views = outside.get(case.id, ()) if outside else ()
+        digest = hashlib.sha256(digest + case_sha256(case, views)).digest()
     return digest.hex()
 
 
@@ -150,20 +173,24 @@ class SearchIndex:
         self,
         cases: CaseTable | Sequence[Case],
         tokens: TokenTable,
-        lexical: LexicalIndex,
+        lexicals: Mapping[str, LexicalIndex],
         dense: DenseIndex,
         manifest: dict,
         config: IndexConfig,
         position: dict[str, int] | None = None,
+        outside: Outside | None = None,
     ) -> None:
         self.cases = cases if isinstance(cases, CaseTable) else CaseTable(list(cases))
         self.tokens = tokens
-        self.lexical = lexical
+        self.lexicals = dict(lexicals)
+        #: The ``case`` BM25 index: the case's own text (term weights, explanations).
+        self.lexical = self.lexicals["case"]
         self.dense = dense
+        #: Outside views by case id (their text is shown as evidence of a match).
+        self.outside: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (outside or {}).items()}
         self.manifest = manifest
         self.config = config
         self.position = position or {case_id: i for i, case_id in enumerate(self.cases.ids)}
-        self._neighbours: OrderedDict[int, np.ndarray] = OrderedDict()
 
     @property
     def ids(self) -> list[str]:
@@ -174,99 +201,6 @@ class SearchIndex:
         """Case ids as a numpy string array: the final tie-break of every ranking."""
         return self.cases.id_keys
 
-    def neighbours(self, i: int, among: np.ndarray | None = None) -> np.ndarray:
-        """How much each case (or each of ``among``) resembles case ``i``, in [0, 1]
-        (``i`` itself: 1).
-
-        Dense (best vector pair) and lexical (BM25 of case ``i``'s own terms) similarities
-        are each standardised over the other cases, summed, and only above-average
-        resemblance is kept. Used to pull in the top hit's closest relatives.
-
-        Above ``REINDEX_BELOW`` cases, with ``among`` given (a query's fused candidates),
-        only those are scored, standardised by a fixed uniform sample of the cases, from the
-        seed's nearest faiss rows and the candidates' token counts, using case ``i``'s
-        ``NEIGHBOUR_TERMS`` most telling terms (as Lucene's MoreLikeThis does):
-        O(candidates) instead of O(cases).
-        """
-        if among is not None and len(self.cases) > REINDEX_BELOW:
-            return self._neighbours_among(i, np.asarray(among, np.int64))
-        full = self._all_neighbours(i)
-        return full if among is None else full[among]
-
-    def _neighbours_among(self, i: int, among: np.ndarray) -> np.ndarray:
-        # The statistics of "the other cases" come from a fixed uniform sample of them (an
-        # unbiased estimate of what the full computation standardises by); resemblance is
-        # computed for the candidates and the sample only.
-        sample = self._statistics_sample()
-        docs = np.union1d(among, sample)
-        dense = self._dense_resemblance(i, docs)
-        counts = Counter(self.tokens.terms(i, self.config.lexical_fields))
-        telling = sorted(counts, key=lambda t: (-counts[t] * self.lexical.idf(t), t))
-        telling = telling[:NEIGHBOUR_TERMS]
-        vocab = self.tokens.vocab.ids
-        lengths, tf = self.tokens.term_counts(
-            docs, np.array([vocab[t] for t in telling]), self.config.lexical_fields
-        )
-        lexical = self.lexical.scores_from_counts(
-            telling, [counts[t] for t in telling], tf, lengths
-        )
-        reference = np.isin(docs, sample) & (docs != i)
-        total = _standardise_by(dense, reference) + _standardise_by(lexical, reference)
-        total = np.clip(total, 0.0, None)
-        total[docs == i] = 0.0
-        top = total.max() if len(total) else 0.0
-        out = total / top if top > 0 else total
-        out[docs == i] = 1.0
-        return out[np.searchsorted(docs, among)]
-
-    def _statistics_sample(self) -> np.ndarray:
-        n = len(self.cases)
-        if getattr(self, "_sample", None) is None or self._sample_n != n:
-            rng = np.random.default_rng(0)
-            self._sample = np.sort(rng.choice(n, min(n, NEIGHBOUR_SAMPLE), replace=False))
-            self._sample_n = n
-        return self._sample
-
-    def _dense_resemblance(self, i: int, docs: np.ndarray) -> np.ndarray:
-        """Case ``i``'s best vector similarity to each of ``docs`` (sorted), from its
-        nearest faiss rows (the pages queries already touch; the other cases' vectors are
-        not read); cases beyond those rows count as the least similar found."""
-        dense_index = self.dense
-        seed = dense_index.row_vectors(np.flatnonzero(dense_index.owners == i))
-        dense = np.full(len(docs), np.nan)
-        if len(seed):
-            sims, hit = dense_index.row_scores(seed, n_rows=NEIGHBOUR_ROWS)
-            ok = hit >= 0
-            owners, sims = dense_index.owners[hit[ok]], sims[ok].astype(np.float64)
-            at = np.minimum(np.searchsorted(docs, owners), len(docs) - 1)
-            mine = docs[at] == owners
-            np.fmax.at(dense, at[mine], sims[mine])
-        found = dense[np.isfinite(dense)]
-        return np.where(np.isfinite(dense), dense, found.min() if len(found) else 0.0)
-
-    def _all_neighbours(self, i: int) -> np.ndarray:
-        cached = self._neighbours.get(i)
-        if cached is not None:
-            self._neighbours.move_to_end(i)
-            return cached
-        n = len(self.cases)
-        everyone = np.arange(n)
-        dense = self._dense_resemblance(i, everyone)
-        # The per-token sum the ranking was tuned with, to the last bit.
-        terms = self.tokens.terms(i, self.config.lexical_fields)
-        lexical = self.lexical.scores(terms).astype(np.float64)
-        others = everyone != i
-        total = _standardise_by(dense, others) + _standardise_by(lexical, others)
-        total = np.clip(total, 0.0, None)
-        total[i] = 0.0
-        top = total.max()
-        out = total / top if top > 0 else total
-        out[i] = 1.0
-        self._neighbours[i] = out
-        while len(self._neighbours) > max(1, min(4096, NEIGHBOUR_CACHE_FLOATS // max(1, n))):
-            self._neighbours.popitem(last=False)
-        return out
-
     # -- building -----------------------------------------------------------------------
     @classmethod
     def build(
@@ -276,26 +210,38 @@ class SearchIndex:
         analyzer: Analyzer | None = None,
         config: IndexConfig | None = None,
         cache: EmbeddingCache | None = None,
+        outside: Outside | None = None,
     ) -> SearchIndex:
+        """Index ``cases``; ``outside`` gives the outside views of those that have them."""
         config = config or IndexConfig()
         analyzer = analyzer or Analyzer(config.analyzer)
         if analyzer.config != config.analyzer:
             raise ValueError("the analyzer's config differs from the index config's")
         cases = _unique(cases)
-        tokens = _analyze_cases(analyzer, cases)
-        vectors, owners, views = _embed_cases(cases, range(len(cases)), embedder, config, cache)
+        outside = _outside_of(cases, outside)
+        tokens = _analyze_cases(analyzer, cases, outside)
+        vectors, owners, views = _embed_cases(
+            cases, range(len(cases)), embedder, config, cache, outside
+        )
         dense = DenseIndex(vectors.reshape(-1, embedder.dim), owners, views)
         del vectors
-        manifest = cls._manifest(cases, embedder, analyzer, config)
-        return cls(cases, tokens, _lexical(tokens, config), dense, manifest, config)
+        manifest = cls._manifest(cases, embedder, analyzer, config, outside=outside)
+        return cls(
+            cases, tokens, _lexicals(tokens, config), dense, manifest, config, outside=outside
+        )
 
     @staticmethod
     def _manifest(
-        cases, embedder: Embedder, analyzer: Analyzer, config: IndexConfig, sha256: str = ""
+        cases,
+        embedder: Embedder,
+        analyzer: Analyzer,
+        config: IndexConfig,
+        sha256: str = "",
+        outside: Outside | None = None,
     ) -> dict:
         return {
             "format_version": FORMAT_VERSION,
-            "corpus_sha256": sha256 or corpus_sha256(cases),
+            "corpus_sha256": sha256 or corpus_sha256(cases, outside=outside),
             "n_cases": len(cases),
             "model": {
                 "id": embedder.model_id,
@@ -314,6 +260,7 @@ class SearchIndex:
         embedder: Embedder,
         analyzer: Analyzer,
         cache: EmbeddingCache | None = None,
+        outside: Outside | None = None,
     ) -> SearchIndex:
         """A new index with ``cases`` added (same id replaces); existing vectors are kept.
 
@@ -328,26 +275,38 @@ class SearchIndex:
         replaced = {c.id for c in new} & set(self.position)
         base = self.remove_cases(replaced) if replaced else self
         start = len(base.cases)
-        added = _analyze_cases(analyzer, new, vocab_from=base.tokens)
+        new_outside = _outside_of(new, outside)
+        added = _analyze_cases(analyzer, new, new_outside, vocab_from=base.tokens)
         tokens = base.tokens.extended_by(added)
         vectors, owners, views = _embed_cases(
-            new, range(start, start + len(new)), embedder, base.config, cache
+            new, range(start, start + len(new)), embedder, base.config, cache, new_outside
         )
         dense = base.dense.with_rows(vectors, owners, views)
         all_cases = base.cases.extended(new)
         small = len(all_cases) < REINDEX_BELOW
-        lexical = base.lexical.extended(
-            [added.terms(j, base.config.lexical_fields) for j in range(len(added))]
-        )
-        if small or lexical.n_tail > max(2_000, 0.05 * lexical.n_base):
-            lexical = _lexical(tokens, base.config)
+        lexicals = {
+            name: base.lexicals[name].extended([added.terms(j, fields) for j in range(len(added))])
+            for name, fields in base.config.lexical
+        }
+        bulk = lexicals["case"]
+        if small or bulk.n_tail > max(2_000, 0.05 * bulk.n_base):
+            lexicals = _lexicals(tokens, base.config)
         if small or dense.needs_rebuild():
             dense = dense.rebuilt()
-        sha = corpus_sha256(new, previous=base.manifest["corpus_sha256"])
+        sha = corpus_sha256(new, previous=base.manifest["corpus_sha256"], outside=new_outside)
         manifest = self._manifest(all_cases, embedder, analyzer, base.config, sha)
         position = dict(base.position)
         position.update((c.id, start + j) for j, c in enumerate(new))
-        return SearchIndex(all_cases, tokens, lexical, dense, manifest, base.config, position)
+        return SearchIndex(
+            all_cases,
+            tokens,
+            lexicals,
+            dense,
+            manifest,
+            base.config,
+            position,
+            {**base.outside, **new_outside},
+        )
 
     def remove_cases(self, case_ids: Iterable[str]) -> SearchIndex:
         """A new index without the given cases; nothing is re-embedded (all is re-indexed)."""
@@ -365,9 +324,17 @@ class SearchIndex:
         )
         cases = self.cases.subset(keep)
         tokens = self.tokens.subset(keep)
-        manifest = {**self.manifest, "corpus_sha256": corpus_sha256(cases), "n_cases": len(cases)}
+        outside = {c: v for c, v in self.outside.items() if c not in set(case_ids)}
+        sha = corpus_sha256(cases, outside=outside)
+        manifest = {**self.manifest, "corpus_sha256": sha, "n_cases": len(cases)}
         return SearchIndex(
-            cases, tokens, _lexical(tokens, self.config), dense, manifest, self.config
+            cases,
+            tokens,
+            _lexicals(tokens, self.config),
+            dense,
+            manifest,
+            self.config,
+            outside=outside,
         )
 
     def _check_model(self, embedder: Embedder) -> None:
@@ -386,8 +353,12 @@ class SearchIndex:
         try:
             self.cases.save(tmp)
             self.tokens.save(tmp / "tokens")
-            self.lexical.save(tmp / "lexical")
+            for name, lexical in self.lexicals.items():
+                lexical.save(tmp / "lexical" / name)
             self.dense.save(tmp / "dense")
+            (tmp / "outside.json").write_text(
+                json.dumps(self.outside, ensure_ascii=False), encoding="utf-8"
+            )
             # The manifest goes last: its presence marks a complete snapshot.
             (tmp / "manifest.json").write_text(
                 json.dumps(self.manifest, ensure_ascii=False, indent=2), encoding="utf-8"
@@ -412,20 +383,32 @@ class SearchIndex:
         cfg = manifest["config"]
         config = IndexConfig(
             analyzer=AnalyzerConfig(**{k: v for k, v in cfg["analyzer"].items() if v is not None}),
-            lexical_fields=tuple(cfg["lexical_fields"]),
+            lexical=tuple((name, tuple(fields)) for name, fields in cfg["lexical"]),
             dense_views=tuple(cfg["dense_views"]),
             bm25_k1=cfg["bm25_k1"],
             bm25_b=cfg["bm25_b"],
         )
-        lexical = LexicalIndex.load(directory / "lexical")
+        lexicals = {
+            name: LexicalIndex.load(directory / "lexical" / name) for name, _ in config.lexical
+        }
         dense = DenseIndex.load(directory / "dense")
-        return cls(cases, tokens, lexical, dense, manifest, config)
+        outside = json.loads((directory / "outside.json").read_text(encoding="utf-8"))
+        return cls(cases, tokens, lexicals, dense, manifest, config, outside=outside)
 
     def is_fresh_for(
-        self, cases: Sequence[Case], embedder: Embedder, analyzer: Analyzer, config: IndexConfig
+        self,
+        cases: Sequence[Case],
+        embedder: Embedder,
+        analyzer: Analyzer,
+        config: IndexConfig,
+        outside: Outside | None = None,
     ) -> bool:
-        """True when this snapshot was built from exactly these cases, model and settings."""
-        expected = self._manifest(_unique(cases), embedder, analyzer, config)
+        """True when this snapshot was built from exactly these cases, views, model and
+        settings."""
+        cases = _unique(cases)
+        expected = self._manifest(
+            cases, embedder, analyzer, config, outside=_outside_of(cases, outside)
+        )
         return self.manifest == json.loads(json.dumps(expected))  # tuples read back as lists
 
 
@@ -435,8 +418,11 @@ def ensure_index(
     embedder: Embedder | None = None,
     analyzer: Analyzer | None = None,
     config: IndexConfig | None = None,
+    outside: Outside | None = None,
 ) -> SearchIndex:
-    """Load the snapshot under ``settings.index_dir`` if it is fresh, else rebuild and save it."""
+    """Load the snapshot under ``settings.index_dir`` if it is fresh, else rebuild and save it.
+
+    ``outside`` are the cases' outside views (``corpus.outside.outside_views``)."""
     config = config or IndexConfig()
     embedder = embedder or load_embedder(settings)
     analyzer = analyzer or Analyzer(config.analyzer)
@@ -446,11 +432,11 @@ def ensure_index(
             index = SearchIndex.load(directory)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             index = None  # unreadable or from another format: rebuild below
-        if index is not None and index.is_fresh_for(cases, embedder, analyzer, config):
+        if index is not None and index.is_fresh_for(cases, embedder, analyzer, config, outside):
             return index
     cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
     try:
-        index = SearchIndex.build(cases, embedder, analyzer, config, cache)
+        index = SearchIndex.build(cases, embedder, analyzer, config, cache, outside)
     finally:
         cache.close()
     index.save(directory)
@@ -467,21 +453,27 @@ def _unique(cases: Sequence[Case]) -> list[Case]:
     return list(by_id.values())
 
 
-def _standardise_by(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """z-scores against the entries marked in ``reference``."""
-    ref = values[reference]
-    if len(ref) < 2 or ref.std() < 1e-12:
-        return np.zeros_like(values)
-    return (values - ref.mean()) / ref.std()
+def _outside_of(cases: Sequence[Case], outside: Outside | None) -> dict[str, tuple[str, ...]]:
+    """The outside views of ``cases`` only (cases without views are left out)."""
+    if not outside:
+        return {}
+    return {c.id: tuple(outside[c.id]) for c in cases if outside.get(c.id)}
 
 
-def _analyze_case(analyzer: Analyzer, case: Case) -> dict[str, list[Token]]:
-    return {name: analyzer.analyze(text) for name, text in case_fields(case).items() if text}
+def _analyze_case(
+    analyzer: Analyzer, case: Case, outside: Sequence[str] = ()
+) -> dict[str, list[Token]]:
+    fields = case_fields(case, outside)
+    return {name: analyzer.analyze(text) for name, text in fields.items() if text}
 
 
-def _analyze_chunk(config: AnalyzerConfig, cases: list[Case]) -> TokenTable:
+def _analyze_chunk(
+    config: AnalyzerConfig, cases: list[Case], outside: dict[str, tuple[str, ...]]
+) -> TokenTable:
     analyzer = _worker_analyzer(config)
-    return TokenTable.build(FIELDS, (_analyze_case(analyzer, c) for c in cases))
+    return TokenTable.build(
+        FIELDS, (_analyze_case(analyzer, c, outside.get(c.id, ())) for c in cases)
+    )
 
 
 _WORKER_ANALYZERS: dict = {}
@@ -495,34 +487,43 @@ def _worker_analyzer(config: AnalyzerConfig) -> Analyzer:
 
 
 def _analyze_cases(
-    analyzer: Analyzer, cases: Sequence[Case], vocab_from: TokenTable | None = None
+    analyzer: Analyzer,
+    cases: Sequence[Case],
+    outside: dict[str, tuple[str, ...]],
+    vocab_from: TokenTable | None = None,
 ) -> TokenTable:
     """Every case's tokens; large corpora are analysed by one process per core (Sudachi is
     most of a build's time), each returning compact arrays that are merged here."""
     workers = min(os.cpu_count() or 1, 8)
     if len(cases) <= PARALLEL_ANALYSIS_ABOVE or workers < 2 or vocab_from is not None:
         base = vocab_from or TokenTable(FIELDS, Vocabulary())
-        return TokenTable(FIELDS, base.vocab).extended(_analyze_case(analyzer, c) for c in cases)
+        return TokenTable(FIELDS, base.vocab).extended(
+            _analyze_case(analyzer, c, outside.get(c.id, ())) for c in cases
+        )
     size = ANALYSIS_CHUNK
     chunks = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
     # "spawn": workers start clean instead of sharing (and, page by page, copying) a
     # forked copy of this process, which at 1M cases holds gigabytes of cases.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = list(pool.map(_analyze_chunk, [analyzer.config] * len(chunks), chunks))
+        views = [{c.id: outside[c.id] for c in chunk if c.id in outside} for chunk in chunks]
+        parts = list(pool.map(_analyze_chunk, [analyzer.config] * len(chunks), chunks, views))
     return TokenTable.merged(FIELDS, parts)
 
 
-def _lexical(tokens: TokenTable, config: IndexConfig) -> LexicalIndex:
-    fields = config.lexical_fields
-    docs = [tokens.term_ids(i, fields).tolist() for i in range(len(tokens))]
-    return LexicalIndex(docs, k1=config.bm25_k1, b=config.bm25_b, vocab=tokens.vocab.ids)
+def _lexicals(tokens: TokenTable, config: IndexConfig) -> dict[str, LexicalIndex]:
+    """One BM25 index per ``config.lexical`` entry, over the fields it names."""
+    out = {}
+    for name, fields in config.lexical:
+        docs = [tokens.term_ids(i, fields).tolist() for i in range(len(tokens))]
+        out[name] = LexicalIndex(docs, k1=config.bm25_k1, b=config.bm25_b, vocab=tokens.vocab.ids)
+    return out
 
 
-def _embed_cases(cases, positions, embedder: Embedder, config: IndexConfig, cache):
+def _embed_cases(cases, positions, embedder: Embedder, config: IndexConfig, cache, outside):
     texts, owners, views = [], [], []
     for case, pos in zip(cases, positions, strict=True):
         for view in config.dense_views:
-            for text in view_texts(case, view):
+            for text in view_texts(case, view, outside.get(case.id, ())):
                 texts.append(text)
                 owners.append(pos)
                 views.append(view)

@@ -17,30 +17,28 @@ import typer
 from api.cli import CliError
 from corpus.settings import get_settings
 
-#: ``default`` is the product's ranking (hybrid + cause-aware); the others exist to compare.
-RANKERS = ("default", "hybrid", "lexical", "dense")
+#: ``default`` is the product's ranking (learned weights over every source, the graph's cause
+#: list included); the others rank the same candidates for comparison (``search.scorer``).
+RANKERS = ("default", "rrf", "lexical", "dense")
 
 
 RankerOption = Annotated[
     str,
     typer.Option(
-        "--ranker", help="default (hybrid + cause-aware), hybrid (no cause list), lexical or dense"
+        "--ranker",
+        help="default (learned, with the graph's cause list), rrf (unweighted fusion of every "
+        "source), lexical (BM25 of the case text) or dense (the case vector)",
     ),
 ]
 
 
 def _searcher(ranker: str):
-    from api.engine import get_plain_searcher, get_searcher
+    from api.engine import get_searcher
 
     if ranker not in RANKERS:
         raise CliError(f"--ranker must be one of {', '.join(RANKERS)}, not {ranker!r}")
-    settings = get_settings()
-    if ranker == "default":
-        return get_searcher(settings)
-    if ranker == "hybrid":  # lexical + dense fusion, without the graph's cause list
-        return get_plain_searcher(settings)
-    # "lexical" / "dense" are the rankers alone: no fusion, no neighbour expansion.
-    return get_plain_searcher(settings).with_config(mode=ranker, neighbour_weight=0.0)
+    searcher = get_searcher(get_settings())
+    return searcher if ranker == "default" else searcher.with_scorer(ranker)
 
 
 def _check_k(k: int) -> None:
@@ -108,60 +106,182 @@ def search(
                 typer.echo(f"{'':>38}{label}: {item[:70]}{'…' if len(item) > 70 else ''}")
 
 
+def _load_query_files(paths: list[Path]) -> list[tuple[str, object]]:
+    from search.evaluation import load_queries
+
+    out = []
+    seen: set[str] = set()
+    for path in paths:
+        try:
+            items = load_queries(path)
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if not items:
+            raise CliError(f"{path} holds no queries")
+        limit = get_settings().max_query_chars
+        for q in items:
+            if not q.query.strip() or len(q.query) > limit:
+                raise CliError(f"{path}: query {q.id} is empty or longer than {limit} characters")
+            if q.id in seen:
+                raise CliError(f"{path}: query id {q.id} appears twice")
+            seen.add(q.id)
+            out.append((path.stem, q))
+    return out
+
+
+def _collect(paths: list[Path]):
+    """Every query's candidates and signals, once, with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from search.validation import collect
+
+    items = _load_query_files(paths)
+    console = Console(stderr=True)
+    with console.status("loading the index and models…"):
+        ranker = _searcher("default")
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ranking queries", total=len(items))
+        extra = getattr(ranker, "extra", None)
+        runs = collect(
+            items, ranker.searcher if extra else ranker, extra, lambda: bar.advance(task)
+        )
+    return ranker, runs
+
+
+QueriesOption = Annotated[
+    list[Path],
+    typer.Option("--queries", help="JSONL: id, query, relevant (repeat for several files)"),
+]
+
+
 def evaluate(
-    queries: Annotated[Path, typer.Option("--queries", help="JSONL: id, query, relevant")],
+    queries: QueriesOption,
     k: Annotated[int, typer.Option("--k", help="results ranked per query")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
-    ranker: RankerOption = "default",
+    ranker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ranker",
+            help="default, rrf, lexical or dense; repeat to compare several in one table",
+        ),
+    ] = None,
+    cv: Annotated[
+        int,
+        typer.Option(
+            "--cv",
+            help="also retrain the learned ranking and no-match model with K folds and score "
+            "each query by models that never saw it (0: off)",
+        ),
+    ] = 0,
+    per_query: Annotated[
+        bool, typer.Option("--per-query", help="print each query's ranking with its grades")
+    ] = False,
 ) -> None:
     """Score the search on graded queries: nDCG@10, Recall@5, MRR, no-match accuracy."""
-    from search.evaluation import Ranked, load_queries, report, run_queries
+    from search.evaluation import report
+    from search.validation import cross_validate, curve, outcomes, queries_of
 
     _check_k(k)
-    try:
-        items = load_queries(queries)
-    except OSError as exc:
-        raise CliError(f"cannot read {queries}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    if not items:
-        raise CliError(f"{queries} holds no queries")
-    searcher = _searcher(ranker)
-    limit = get_settings().max_query_chars
-
-    def rank(text: str) -> Ranked:
-        if not text.strip() or len(text) > limit:
-            raise CliError(f"a query is empty or longer than {limit} characters")
-        response = searcher.search(text, k=k)
-        return Ranked([r.case_id for r in response.results], response.no_good_match)
-
+    names = list(dict.fromkeys(ranker or ["default"]))
+    for name in names:
+        if name not in RANKERS:
+            raise CliError(f"--ranker must be one of {', '.join(RANKERS)}, not {name!r}")
+    if cv == 1 or cv < 0:
+        raise CliError("--cv takes the number of folds (2 or more), or 0 for none")
     started = time.perf_counter()
-    runs = run_queries(items, rank)
-    out = report(items, runs)
-    out["ranker"] = ranker
-    out["seconds"] = round(time.perf_counter() - started, 3)
+    searcher, runs = _collect(queries)
+    items = queries_of(runs)
+    plain = getattr(searcher, "searcher", searcher)
+    reports, rankings = {}, {}
+    for name in names:
+        scorer = plain.scorer if name == "default" else plain.with_scorer(name).scorer
+        rankings[name] = outcomes(runs, scorer, plain.no_match)
+        reports[name] = report(items, rankings[name])
+    if cv:
+        graded = sum(1 for q in items if q.relevant)
+        if graded < cv or len(items) - graded < 1:
+            raise CliError("--cv needs at least as many graded queries as folds, and one without")
+        rankings["default (cv)"], probability = cross_validate(runs, k=cv)
+        reports["default (cv)"] = report(items, rankings["default (cv)"])
+        reports["default (cv)"]["curve"] = curve(runs, probability)
+    seconds = round(time.perf_counter() - started, 3)
     if as_json:
+        if len(reports) == 1:
+            out = {**reports[names[0]], "ranker": names[0], "seconds": seconds}
+        else:
+            out = {"rankers": reports, "seconds": seconds}
+        if per_query:
+            out["per_query"] = {
+                name: {qid: r.case_ids[:k] for qid, r in ranks.items()}
+                for name, ranks in rankings.items()
+            }
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"ranker: {ranker}   queries: {len(items)}   time: {out['seconds']:.1f}s")
-    typer.echo(f"{'subset':<16} {'n':>3} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6} {'FalseRej':>8}")
-    rows = [("all", out)]
-    for key in ("by_kind", "by_lang"):
-        rows += [(f"{key[3:]}={v}", m) for v, m in out.get(key, {}).items()]
-    for name, m in rows:
-        if not m["n"]:
-            continue
-        typer.echo(
-            f"{name:<16} {m['n']:>3} {m['ndcg@10']:>8.3f} {m['recall@5']:>6.3f} "
-            f"{m['mrr']:>6.3f} {m['false_rejection']:>8.3f}"
-        )
-    if out["none_accuracy"] is not None:
-        typer.echo(
-            f"none_accuracy: {out['none_accuracy']:.3f} over {out['n_none']} queries without "
-            f"analogues; false rejections: {out['false_rejection']:.3f} of {out['n']} graded"
-        )
+    typer.echo(f"queries: {len(items)}   time: {seconds:.1f}s")
+    typer.echo(
+        f"{'ranker':<14} {'subset':<18} {'n':>3} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6} "
+        f"{'FalseRej':>8} {'NoneAcc':>8}"
+    )
+    for name, out in reports.items():
+        rows = [("all", out)]
+        for key in ("by_kind", "by_lang"):
+            rows += [(f"{key[3:]}={v}", m) for v, m in out.get(key, {}).items()]
+        for subset, m in rows:
+            if not m["n"]:
+                continue
+            none = "-" if m["none_accuracy"] is None else f"{m['none_accuracy']:.3f}"
+            typer.echo(
+                f"{name:<14} {subset:<18} {m['n']:>3} {m['ndcg@10']:>8.3f} {m['recall@5']:>6.3f} "
+                f"{m['mrr']:>6.3f} {m['false_rejection']:>8.3f} {none:>8}"
+            )
+    if per_query:
+        for q in items:
+            typer.echo(f"\n{q.id}  {' '.join(q.query.split())[:90]}")
+            for name, ranks in rankings.items():
+                shown = [
+                    f"{c}({q.relevant[c]})" if c in q.relevant else c
+                    for c in ranks[q.id].case_ids[:k]
+                ]
+                flag = "  [no good match]" if ranks[q.id].no_good_match else ""
+                typer.echo(f"  {name:<14} {' '.join(shown)}{flag}")
+
+
+def train(
+    queries: QueriesOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="where to write the model")],
+) -> None:
+    """Learn the default ranking's weights and the no-match model from graded queries."""
+    import hashlib
+
+    from search.validation import train as fit
+
+    _, runs = _collect(queries)
+    provenance = {
+        "trained_on": [
+            {"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()[:16]}
+            for p in queries
+        ],
+        "command": "kizuki train " + " ".join(f"--queries {p.name}" for p in queries),
+    }
+    model = fit(runs, provenance)
+    try:
+        model.save(output)
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {output}: {len(model.scorer.weights)} weights from {len(runs)} queries")
 
 
 def register(app: typer.Typer) -> None:
     app.command("search")(search)
     app.command("eval")(evaluate)
+    app.command("train")(train)

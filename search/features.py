@@ -1,0 +1,198 @@
+"""Candidates and their features: every signal about a (query, case) pair as one number.
+
+Ranking is three phases, the way Vespa's rank profiles or Elasticsearch's learning-to-rank
+plugin are built: each *source* proposes its best cases (candidate generation), every
+candidate gets one row of *features* (this module), and one *scorer* turns a row into a
+score (``search.scorer``). A new signal is a new column here, never a special case in the
+searcher.
+
+Sources, each a ranked list over the index:
+
+- ``bm25:<name>`` for each BM25 index of ``IndexConfig.lexical``: ``case`` (the case's own
+  text) and ``outside`` (its outside views: how such a failure looks from outside);
+- ``cos:<group>`` for each group of dense views (``DENSE_GROUPS``): ``case`` (title + event
+  + causes as one vector), ``sentences`` (the best of the event's sentences and the causes)
+  and ``outside`` (the best outside view); a case's score is its best row's similarity.
+
+Each source gives two features: its score (BM25 divided by the list's best score, so that
+long and short queries weigh alike; cosine as it is) and its reciprocal rank ``k/(k+r)``
+(as in RRF; 0 when the case is not in the list). Callers may add further lists
+(``extra``: e.g. the graph's cases sharing the incident's likely causes) as sources of
+their own. Every feature is computed for the candidates only: O(depth), not O(cases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from search.analysis import Token
+from search.lists import RankedList, competition_ranks, top
+from search.index import SearchIndex
+
+#: Dense view groups: feature name -> the dense views (``IndexConfig.dense_views``) in it.
+DENSE_GROUPS: dict[str, tuple[str, ...]] = {
+    "case": ("title+event+causes",),
+    "sentences": ("sentences[]",),
+    "outside": ("outside[]",),
+}
+#: Indexes with at most this many vector rows score every row for each query.
+FULL_SCAN_ROWS = 4096
+#: The ``k`` of the reciprocal-rank features (RRF's usual 60).
+RRF_K = 60.0
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A pasted text as the ranking sees it: analysed once and embedded once."""
+
+    text: str
+    tokens: list[Token]
+    vector: np.ndarray  # the whole text's query vector
+    allowed: np.ndarray | None  # cases passing the filters (None: no filter)
+
+    @property
+    def terms(self) -> list[str]:
+        return [t.term for t in self.tokens]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The candidates of one query and their features (rows follow ``docs``)."""
+
+    docs: np.ndarray  # int64 case positions, ascending
+    names: tuple[str, ...]  # feature names, columns of ``values``
+    values: np.ndarray  # (len(docs), len(names)) float64
+    lists: Mapping[str, RankedList]  # each source's ranked list (raw scores)
+    best_view: Mapping[int, str]  # each candidate's most similar dense view group
+
+    def column(self, name: str) -> np.ndarray:
+        """One feature's values (zeros when this query has no such feature)."""
+        if name in self.names:
+            return self.values[:, self.names.index(name)]
+        return np.zeros(len(self.docs))
+
+    def raw(self, source: str) -> np.ndarray:
+        """A source's raw score for every candidate (its lowest listed score, or 0, when
+        the candidate is not in that list)."""
+        ranked = self.lists[source]
+        out = np.full(len(self.docs), float(ranked.scores.min()) if len(ranked) else 0.0)
+        if source.startswith("bm25:") or source.startswith("extra:"):
+            out[:] = 0.0
+        out[np.searchsorted(self.docs, ranked.docs)] = ranked.scores
+        return out
+
+
+def lexical_lists(index: SearchIndex, query: PreparedQuery, depth: int) -> dict[str, RankedList]:
+    """``bm25:<name>``: each BM25 index's cases with a non-zero score, best ``depth``."""
+    out = {}
+    for name, lexical in index.lexicals.items():
+        scores = lexical.scores(query.terms)
+        hits = scores > 0
+        if query.allowed is not None:
+            hits &= query.allowed
+        docs = np.flatnonzero(hits)
+        out[f"bm25:{name}"] = top(docs, scores[docs], index.id_keys, depth)
+    return out
+
+
+def dense_lists(
+    index: SearchIndex, query: PreparedQuery, depth: int
+) -> tuple[dict[str, RankedList], dict[int, str]]:
+    """``cos:<group>``: each dense view group's best ``depth`` cases by their best row,
+    and each listed case's best group (for explanations); one faiss call for all groups.
+
+    Small indexes score every row; larger ones the query's nearest rows (the filter is
+    applied inside faiss); a case one group's rows did not reach is left out of it."""
+    dense = index.dense
+    n = len(index.cases)
+    view_names, codes = dense.view_codes
+    group_of = np.full(len(view_names), -1)
+    groups = [g for g, views in DENSE_GROUPS.items() if set(views) & set(view_names)]
+    for j, g in enumerate(groups):
+        for v in DENSE_GROUPS[g]:
+            if v in view_names:
+                group_of[view_names.index(v)] = j
+    empty = RankedList(np.zeros(0, np.int64), np.zeros(0))
+    if not n or not groups:
+        return {f"cos:{g}": empty for g in groups}, {}
+    if dense.n_rows <= FULL_SCAN_ROWS:
+        sims, rows = dense.row_scores(query.vector[None, :])
+    else:
+        rows_per_case = max(1, round(dense.n_rows / n))
+        allowed_rows = query.allowed[dense.owners] if query.allowed is not None else None
+        sims, rows = dense.row_scores(query.vector[None, :], depth * rows_per_case, allowed_rows)
+    sims, rows = sims[0], rows[0]
+    valid = rows >= 0
+    sims, rows = sims[valid].astype(np.float64), rows[valid]
+    owners, group = dense.owners[rows], group_of[codes[rows]]
+    keep = group >= 0
+    if query.allowed is not None:
+        keep &= query.allowed[owners]
+    sims, owners, group = sims[keep], owners[keep], group[keep]
+    best = np.full((len(groups), n), -np.inf)
+    np.maximum.at(best, (group, owners), sims)
+    out = {}
+    for j, g in enumerate(groups):
+        docs = np.flatnonzero(np.isfinite(best[j]))
+        out[f"cos:{g}"] = top(docs, best[j, docs], index.id_keys, depth)
+    best_group = {}
+    listed = np.unique(owners)
+    if len(listed):
+        winner = np.argmax(best[:, listed], axis=0)
+        best_group = {int(d): groups[int(j)] for d, j in zip(listed, winner, strict=True)}
+    return out, best_group
+
+
+def extra_list(
+    index: SearchIndex, scores: Mapping[str, float], allowed: np.ndarray | None, depth: int
+) -> RankedList:
+    """A caller's ``case_id -> score`` list (higher is better) as a ranked list."""
+    position = index.position
+    pairs = [(position[d], float(s)) for d, s in scores.items() if d in position and s > 0]
+    docs = np.array([p for p, _ in pairs], np.int64)
+    values = np.array([s for _, s in pairs], np.float64)
+    if allowed is not None and len(docs):
+        keep = allowed[docs]
+        docs, values = docs[keep], values[keep]
+    return top(docs, values, index.id_keys, depth)
+
+
+def candidates(
+    index: SearchIndex,
+    query: PreparedQuery,
+    depth: int,
+    extra: Mapping[str, Mapping[str, float]] | None = None,
+) -> Candidates:
+    """Every source's list, the union of their cases, and the feature matrix."""
+    lists = lexical_lists(index, query, depth)
+    dense, best_view = dense_lists(index, query, depth)
+    lists.update(dense)
+    for name, scores in (extra or {}).items():
+        lists[f"extra:{name}"] = extra_list(index, scores, query.allowed, depth)
+    parts = [r.docs for r in lists.values() if len(r)]
+    docs = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    for source, ranked in lists.items():
+        value, recip = np.zeros(len(docs)), np.zeros(len(docs))
+        if len(ranked):
+            at = np.searchsorted(docs, ranked.docs)
+            if source.startswith("cos:"):
+                value[:] = ranked.scores.min()  # unlisted: as low as the list goes
+                value[at] = ranked.scores
+            else:
+                peak = ranked.scores.max()
+                value[at] = ranked.scores / peak if peak > 0 else 0.0
+            recip[at] = RRF_K / (RRF_K + competition_ranks(ranked.scores))
+        names += [source, f"{source}:rr"]
+        columns += [value, recip]
+    values = np.stack(columns, axis=1) if columns else np.zeros((len(docs), 0))
+    return Candidates(docs, tuple(names), values, lists, best_view)
+
+
+def source_names(candidates_: Sequence[Candidates]) -> list[str]:
+    """Every feature name seen over several queries, in first-seen order."""
+    return list(dict.fromkeys(n for c in candidates_ for n in c.names))
