@@ -132,6 +132,7 @@ class Engines:
     taxonomy: Any
     annotations: Any
     extractor: Any
+    signs: Any
     seed: Mapping[str, Case]
 
     @classmethod
@@ -139,6 +140,7 @@ class Engines:
         from api.engine import get_analyzer, get_embedder
         from corpus import seed_cases
         from graph.annotations import load_annotations
+        from graph.signs import CauseSigns
         from graph.taxonomy import load_taxonomy
         from search.embeddings import QueryMemo
 
@@ -155,6 +157,7 @@ class Engines:
             taxonomy=taxonomy,
             annotations=annotations,
             extractor=_load_extractor(taxonomy, settings, embedder, analyzer, annotations),
+            signs=CauseSigns.load(taxonomy, analyzer),
             seed=MappingProxyType({c.id: c for c in seed}),
         )
 
@@ -309,6 +312,6 @@ def _build_derived(
         finally:
             cache.close()
         graph_cache.save(graph_dir, key, graph)
-    ranker = CauseAwareSearcher(searcher, graph, eng.extractor)
+    ranker = CauseAwareSearcher(searcher, graph, eng.signs)
     extras = {"ranker": ranker, "extractor": eng.extractor, "export_cache": {}}
     return searcher, graph, extras

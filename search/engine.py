@@ -13,7 +13,7 @@ threshold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from search.analysis import Analyzer, Token
 from search.confidence import NoMatchModel, signals
 from search.embeddings import Embedder
-from search.features import Candidates, PreparedQuery, candidates
+from search.features import Candidates, Extras, PreparedQuery, candidates
 from search.index import SearchIndex, case_fields
 from search.scorer import LinearScorer, RankerModel, builtin_scorers
 from search.synonyms import CONCEPT_PREFIX
@@ -150,11 +150,9 @@ class Searcher:
         allowed = self.index.cases.mask(sectors, themes) if (sectors or themes) else None
         return PreparedQuery(text, self.analyzer.analyze(text), vector, allowed)
 
-    def candidates(
-        self, query: PreparedQuery, extra: Mapping[str, Mapping[str, float]] | None = None
-    ) -> Candidates:
+    def candidates(self, query: PreparedQuery, extras: Extras | None = None) -> Candidates:
         """Each source's candidates and their features (what a scorer and training see)."""
-        return candidates(self.index, query, self.config.depth, extra)
+        return candidates(self.index, query, self.config.depth, extras.sources if extras else None)
 
     def search(
         self,
@@ -162,28 +160,26 @@ class Searcher:
         k: int = 10,
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
-        extra: Mapping[str, Mapping[str, float]] | None = None,
+        extras: Extras | None = None,
     ) -> SearchResponse:
         """Best analogues of ``text``, best first, at most ``k``.
 
-        ``extra`` are further named ``case_id -> score`` lists (higher is better), each a
-        source with its own features, e.g. the graph layer's cases sharing the likely
-        causes; the scorer weighs them by name (absent names weigh nothing)."""
+        ``extras`` are what another layer adds (``search.features.Extras``): further named
+        sources, e.g. the graph's cases sharing the likely causes, which the scorer weighs
+        by name (absent names weigh nothing), and signals for the no-good-match model."""
         if k < 1:
             raise ValueError("k must be at least 1")
-        return self.rank(self.prepare(text, sectors, themes), k, extra)
+        return self.rank(self.prepare(text, sectors, themes), k, extras)
 
     def rank(
-        self,
-        query: PreparedQuery,
-        k: int = 10,
-        extra: Mapping[str, Mapping[str, float]] | None = None,
+        self, query: PreparedQuery, k: int = 10, extras: Extras | None = None
     ) -> SearchResponse:
         """``search`` for a query already prepared."""
-        cands = self.candidates(query, extra)
+        cands = self.candidates(query, extras)
         scores = self.scorer.score(cands)
         order = np.lexsort((self.index.id_keys[cands.docs], -np.round(scores, 9)))[:k]
-        p, strength = self.no_match.judge(signals(self.index, query.terms, cands))
+        extra_signals = extras.signals if extras else None
+        p, strength = self.no_match.judge(signals(self.index, query.terms, cands, extra_signals))
         if not len(order):
             strength = "none"
         lexical = cands.raw("bm25:case")

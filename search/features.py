@@ -16,7 +16,10 @@ Sources, each a ranked list over the index:
 
 Each source gives two features: its score (BM25 divided by the list's best score, so that
 long and short queries weigh alike; cosine as it is) and its reciprocal rank ``k/(k+r)``
-(as in RRF; 0 when the case is not in the list). Callers may add further lists
+(as in RRF; 0 when the case is not in the list). A case without outside views (any case
+not bundled: imported, edited) has no ``outside`` evidence either way; its own text
+stands in for it (its ``bm25:case`` / ``cos:case`` features fill its ``outside`` ones), so
+that it competes on equal terms with the bundled cases. Callers may add further lists
 (``extra``: e.g. the graph's cases sharing the incident's likely causes) as sources of
 their own. Every feature is computed for the candidates only: O(depth), not O(cases).
 """
@@ -24,13 +27,13 @@ their own. Every feature is computed for the candidates only: O(depth), not O(ca
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from search.analysis import Token
-from search.lists import RankedList, competition_ranks, top
 from search.index import SearchIndex
+from search.lists import RankedList, competition_ranks, top
 
 #: Dense view groups: feature name -> the dense views (``IndexConfig.dense_views``) in it.
 DENSE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -56,6 +59,18 @@ class PreparedQuery:
     @property
     def terms(self) -> list[str]:
         return [t.term for t in self.tokens]
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What another layer adds to a query (the graph: cases holding the causes the report
+    points to, and whether it reads like an incident the corpus does not cover).
+
+    ``sources`` are named ``case_id -> score`` lists (higher is better), each a source with
+    its own features; ``signals`` are named numbers for the no-good-match model."""
+
+    sources: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    signals: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,6 +204,14 @@ def candidates(
             recip[at] = RRF_K / (RRF_K + competition_ranks(ranked.scores))
         names += [source, f"{source}:rr"]
         columns += [value, recip]
+    missing = ~index.has_outside[docs] if len(docs) else np.zeros(0, bool)
+    if missing.any():
+        for kind in ("bm25", "cos"):
+            own, outside = f"{kind}:case", f"{kind}:outside"
+            if own in names and outside in names:
+                for suffix in ("", ":rr"):
+                    a, b = names.index(own + suffix), names.index(outside + suffix)
+                    columns[b] = np.where(missing, columns[a], columns[b])
     values = np.stack(columns, axis=1) if columns else np.zeros((len(docs), 0))
     return Candidates(docs, tuple(names), values, lists, best_view)
 

@@ -191,6 +191,11 @@ class SearchIndex:
         self.manifest = manifest
         self.config = config
         self.position = position or {case_id: i for i, case_id in enumerate(self.cases.ids)}
+        #: Which cases have outside views (by position).
+        self.has_outside = np.zeros(len(self.cases), bool)
+        for case_id in self.outside:
+            if case_id in self.position:
+                self.has_outside[self.position[case_id]] = True
 
     @property
     def ids(self) -> list[str]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from search.confidence import NoMatchModel, fit_no_match, operating_curve, signals
 from search.evaluation import Query, Ranked
-from search.features import Candidates
+from search.features import Candidates, Extras, PreparedQuery
 from search.learn import Judged, choose_c, fit_weights, folds
 from search.scorer import LinearScorer, RankerModel
 
@@ -42,18 +42,20 @@ class QueryRun:
 def collect(
     queries: Iterable[tuple[str, Query]],
     searcher,
-    extra: Callable[[str], Mapping[str, Mapping[str, float]]] | None = None,
+    extras: Callable[[PreparedQuery], Extras] | None = None,
     progress: Callable[[], None] | None = None,
 ) -> list[QueryRun]:
-    """Candidates and signals of every ``(group, query)``; ``extra`` gives a query's extra
-    sources (the graph's cause list), ``progress`` is called after each query."""
+    """Candidates and signals of every ``(group, query)``; ``extras`` gives what another
+    layer adds to a query (the graph's cause source), ``progress`` is called after each."""
     out = []
     index = searcher.index
     for group, query in queries:
         prepared = searcher.prepare(query.query)
-        cands = searcher.candidates(prepared, extra(query.query) if extra else None)
+        more = extras(prepared) if extras else None
+        cands = searcher.candidates(prepared, more)
         ids = index.id_keys[cands.docs]
-        out.append(QueryRun(query, group, cands, ids, signals(index, prepared.terms, cands)))
+        x = signals(index, prepared.terms, cands, more.signals if more else None)
+        out.append(QueryRun(query, group, cands, ids, x))
         if progress:
             progress()
     return out
@@ -95,7 +97,9 @@ def train(runs: Sequence[QueryRun], provenance: Mapping | None = None) -> Ranker
     graded = [_judged(r, names) for r in runs if r.query.relevant]
     c = choose_c(graded)
     weights = fit_weights(graded, c)
-    scorer = LinearScorer("default", {n: round(float(w), 6) for n, w in zip(names, weights)})
+    scorer = LinearScorer(
+        "default", {n: round(float(w), 6) for n, w in zip(names, weights, strict=True)}
+    )
     meta = {**(provenance or {}), "C": c, "queries": len(runs), "graded": len(graded)}
     return RankerModel(scorer, _no_match(runs).to_dict(), meta)
 
@@ -117,7 +121,7 @@ def cross_validate(
         train_runs = [r for i, p in enumerate(parts) if i != j for r in p]
         graded = [_judged(r, names) for r in train_runs if r.query.relevant]
         weights = fit_weights(graded, choose_c(graded, seed=seed))
-        scorer = LinearScorer("cv", dict(zip(names, weights.tolist())))
+        scorer = LinearScorer("cv", dict(zip(names, weights.tolist(), strict=True)))
         no_match = _no_match(train_runs)
         for r in held:
             p = no_match.probability(r.signals)

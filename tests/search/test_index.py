@@ -8,16 +8,24 @@ import numpy as np
 import pytest
 
 from corpus import seed_cases
+from corpus.outside import outside_views
 from corpus.settings import Settings
 from search.dense import IVF_MIN_VECTORS
 from search.engine import Searcher
-from search.index import SearchIndex, ensure_index
+from search.index import IndexConfig, SearchIndex, ensure_index, view_texts
 
 QUERY = "ネットバンキングでワンタイムパスワードの認証エラーが出てログインできない"
 
 
 def _top(index, embedder, analyzer, k=5):
     return [r.case_id for r in Searcher(index, embedder, analyzer).search(QUERY, k=k).results]
+
+
+def _texts(cases, outside=None) -> list[str]:
+    """Every text the cases' dense views embed (what a cold build asks the model for)."""
+    views = IndexConfig().dense_views
+    outside = outside or {}
+    return [t for c in cases for v in views for t in view_texts(c, v, outside.get(c.id, ()))]
 
 
 def test_snapshot_has_a_manifest(seed_index, seed_settings):
@@ -45,7 +53,14 @@ def test_fresh_snapshot_is_loaded_without_embedding(
     seed_index, seed_settings, seed_analyzer, counting
 ):
     counting = counting()
-    again = ensure_index(seed_cases(), seed_settings, embedder=counting, analyzer=seed_analyzer)
+    cases = seed_cases()
+    again = ensure_index(
+        cases,
+        seed_settings,
+        embedder=counting,
+        analyzer=seed_analyzer,
+        outside=outside_views(cases),
+    )
     assert counting.passages == 0
     assert again.manifest == json.loads(json.dumps(seed_index.manifest))
 
@@ -56,15 +71,18 @@ def test_stale_snapshot_is_rebuilt(seed_analyzer, tmp_path, counting):
     other = counting("test/another-model")
     counting = counting()
     first = ensure_index(cases, settings, embedder=counting, analyzer=seed_analyzer)
-    assert counting.passages == 6 and first.manifest["n_cases"] == 6
+    before = _texts(cases)
+    assert counting.passages == len(set(before)) and first.manifest["n_cases"] == 6
 
-    # Corpus changed: one case edited -> rebuilt, and only the edited text is embedded.
-    edited = cases[0].model_copy(update={"event": cases[0].event + " 追記。"})
+    # Corpus changed: one case edited -> rebuilt, and only the edited texts are embedded.
+    edited = cases[0].model_copy(update={"event": cases[0].event + " 追記の一文を加えた。"})
     rebuilt = ensure_index(
         [edited, *cases[1:]], settings, embedder=counting, analyzer=seed_analyzer
     )
-    assert counting.passages == 7
-    assert rebuilt.cases[0].event.endswith("追記。")
+    changed = set(_texts([edited])) - set(before)
+    assert len(changed) == 2  # the title+event+causes view and the new sentence
+    assert counting.passages == len(set(before)) + len(changed)
+    assert rebuilt.cases[0].event.endswith("追記の一文を加えた。")
     assert rebuilt.manifest["corpus_sha256"] != first.manifest["corpus_sha256"]
     on_disk = json.loads((settings.index_dir / "manifest.json").read_text())
     assert on_disk["corpus_sha256"] == rebuilt.manifest["corpus_sha256"]
@@ -72,7 +90,7 @@ def test_stale_snapshot_is_rebuilt(seed_analyzer, tmp_path, counting):
     # Model changed: the snapshot must not be used with vectors of another model.
     again = ensure_index([edited, *cases[1:]], settings, embedder=other, analyzer=seed_analyzer)
     assert again.manifest["model"]["id"] == "test/another-model"
-    assert other.passages == 6
+    assert other.passages == len(set(_texts([edited, *cases[1:]])))
 
 
 def test_corrupt_snapshot_is_rebuilt(seed_embedder, seed_analyzer, tmp_path):
@@ -81,7 +99,7 @@ def test_corrupt_snapshot_is_rebuilt(seed_embedder, seed_analyzer, tmp_path):
     ensure_index(cases, settings, embedder=seed_embedder, analyzer=seed_analyzer)
     (settings.index_dir / "dense" / "vectors.npy").write_bytes(b"garbage")
     index = ensure_index(cases, settings, embedder=seed_embedder, analyzer=seed_analyzer)
-    assert len(index.cases) == 3 and index.dense.vectors.shape == (3, 384)
+    assert len(index.cases) == 3 and index.dense.vectors.shape == (len(_texts(cases)), 384)
 
 
 def test_add_and_remove_cases_do_not_reembed(seed_index, seed_embedder, seed_analyzer, counting):
@@ -90,16 +108,20 @@ def test_add_and_remove_cases_do_not_reembed(seed_index, seed_embedder, seed_ana
         update={"id": "test-new-1", "event": "SSL証明書の期限切れでサイトが表示されない。"}
     )
     grown = seed_index.add_cases([new], counting, seed_analyzer)
-    assert counting.passages == 1  # only the new case's one view
+    assert counting.passages == len(set(_texts([new])))  # only the new case's views
     assert len(grown.cases) == 45 and grown.position["test-new-1"] == 44
     assert len(seed_index.cases) == 44  # the original is untouched (searches may use it)
     hits = Searcher(grown, seed_embedder, seed_analyzer).search("SSL証明書の期限切れ", k=3)
     assert "test-new-1" in [r.case_id for r in hits.results]
 
+    embedded = counting.passages
     shrunk = grown.remove_cases(["test-new-1", "fsa2019-27"])
-    assert counting.passages == 1
+    assert counting.passages == embedded
     assert {"test-new-1", "fsa2019-27"}.isdisjoint(shrunk.position)
-    assert len(shrunk.cases) == 43 and len(shrunk.dense.vectors) == 43
+    kept = [c for c in seed_cases() if c.id != "fsa2019-27"]
+    rows = len(_texts(kept, outside_views(kept)))
+    assert len(shrunk.cases) == 43 and len(shrunk.dense.vectors) == rows
+    assert "fsa2019-27" not in shrunk.outside and "fsa2019-01" in shrunk.outside
     assert set(int(o) for o in shrunk.dense.owners) == set(range(43))
     assert _top(shrunk, seed_embedder, seed_analyzer, k=44).count("fsa2019-27") == 0
 
@@ -123,8 +145,10 @@ def test_large_index_appends_new_cases_to_tails(
         update={"id": "test-new-ssl", "event": "SSL証明書の期限切れで取引先との通信が停止した。"}
     )
     grown = seed_index.add_cases([new], counting, seed_analyzer)
-    assert counting.passages == 1
-    assert grown.lexical.n_tail == 1 and grown.dense.n_tail == 1
+    rows = len(_texts([new]))
+    assert counting.passages == len(set(_texts([new])))
+    assert grown.lexical.n_tail == 1 and grown.dense.n_tail == rows
+    assert all(lexical.n_tail == 1 for lexical in grown.lexicals.values())
     assert grown.lexical._bm25 is seed_index.lexical._bm25  # the bulk is shared, not rebuilt
     assert (
         _top(grown, seed_embedder, seed_analyzer, k=3)[0]
@@ -134,7 +158,7 @@ def test_large_index_appends_new_cases_to_tails(
     assert "test-new-ssl" in [r.case_id for r in hits.results]
     grown.save(tmp_path / "snap")
     loaded = SearchIndex.load(tmp_path / "snap")
-    assert loaded.lexical.n_tail == 1 and loaded.dense.n_tail == 1
+    assert loaded.lexical.n_tail == 1 and loaded.dense.n_tail == rows
     again = Searcher(loaded, seed_embedder, seed_analyzer).search("SSL証明書の期限切れ", k=3)
     assert [r.case_id for r in again.results] == [r.case_id for r in hits.results]
 
@@ -143,10 +167,11 @@ def test_parallel_analysis_gives_the_same_tokens(seed_analyzer, monkeypatch):
     import search.index as index_mod
 
     cases = seed_cases()
-    serial = index_mod._analyze_cases(seed_analyzer, cases)
+    outside = outside_views(cases)
+    serial = index_mod._analyze_cases(seed_analyzer, cases, outside)
     monkeypatch.setattr(index_mod, "PARALLEL_ANALYSIS_ABOVE", 10)
     monkeypatch.setattr(index_mod, "ANALYSIS_CHUNK", 10)
-    parallel = index_mod._analyze_cases(seed_analyzer, cases)
+    parallel = index_mod._analyze_cases(seed_analyzer, cases, outside)
     assert len(parallel._segments) == 5
     assert [parallel.tokens(i) for i in range(44)] == [serial.tokens(i) for i in range(44)]
 
@@ -162,18 +187,16 @@ def test_corpus_hash_chains_so_appends_hash_only_new_cases():
     assert corpus_sha256([edited, *cases[1:]]) != whole
 
 
-def test_neighbours_among_candidates_agree_with_the_full_computation(seed_index, monkeypatch):
-    """Above REINDEX_BELOW only a query's candidates are scored (O(candidates)); on the seed
-    cases, with every case a candidate, each case's closest relative is the same."""
-    import search.index as index_mod
+def test_outside_views_are_indexed_and_change_the_snapshot(seed_index):
+    """Outside views are part of a case's identity: their text is tokenised into the
+    ``outside`` field and BM25 index, embedded as ``outside[]`` rows, and hashed."""
+    from search.index import corpus_sha256
 
-    among = np.arange(44)
-    full = {i: seed_index.neighbours(i) for i in range(0, 44, 4)}
-    monkeypatch.setattr(index_mod, "REINDEX_BELOW", 10)
-    agree = 0
-    for i, expected in full.items():
-        got = seed_index.neighbours(i, among=among)
-        assert got[i] == 1.0 and got.min() >= 0.0 and got.shape == (44,)
-        others = [j for j in range(44) if j != i]
-        agree += int(np.argmax(got[others]) == np.argmax(expected[others]))
-    assert agree >= len(full) - 2
+    cases = seed_cases()
+    i = seed_index.position["fsa2019-27"]
+    assert seed_index.outside["fsa2019-27"] == outside_views(cases)["fsa2019-27"]
+    assert "outside" in {f for f, _ in seed_index.tokens.tokens(i).items()}
+    assert (seed_index.lexicals["outside"].scores(["証明書"])[i]) > 0
+    rows = np.flatnonzero(seed_index.dense.owners == i)
+    assert sum(seed_index.dense.views[r] == "outside[]" for r in rows) == 6
+    assert corpus_sha256(cases, outside=outside_views(cases)) != corpus_sha256(cases)
