@@ -62,6 +62,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "field_countermeasures": ("対策", "Countermeasures"),
     "field_sectors": ("業態", "Sectors"),
     "field_theme": ("テーマ", "Theme"),
+    "field_outside": ("想定される見え方", "How it looks from outside"),
+    "outside_note": (
+        "Kizuki が事例ごとに書き添えた補助記述（報告書の本文ではありません）",
+        "written by Kizuki's team for this case; not the report's text",
+    ),
     "field_source": ("出典", "Source"),
     "origin": ("登録元", "Origin"),
     "origin_seed": ("同梱コーパス", "bundled corpus"),

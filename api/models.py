@@ -61,11 +61,13 @@ class SearchRequest(BaseModel):
 
 class Span(BaseModel):
     field: str = Field(
-        description="`title`, `event`, `causes`, `countermeasures`, `sectors` or `theme`"
+        description="`title`, `event`, `causes`, `countermeasures`, `sectors`, `theme` or "
+        "`outside` (the hit's `outside_match`)"
     )
     start: int = Field(
         description="offset in that field's text as `search.index.case_fields` gives it "
-        "(causes/countermeasures joined by \\n, sectors by 、, the theme's label)"
+        "(causes/countermeasures joined by \\n, sectors by 、, the theme's label; for "
+        "`outside`, in `outside_match`)"
     )
     end: int
 
@@ -89,6 +91,12 @@ class SearchHit(BaseModel):
     sectors: list[str]
     theme: Theme | None = None
     matched_fields: list[str]
+    outside_match: str | None = Field(
+        default=None,
+        description="the case's outside view (how such a failure looks from outside, "
+        "written by Kizuki's team, not the report's text) that shares most terms with the "
+        "query, when the match came partly through one",
+    )
     shared_terms: list[SharedTerm]
     causes: list[str]
     countermeasures: list[str]

@@ -51,6 +51,7 @@ def run_search(snap: Snapshot, req: SearchRequest) -> SearchResult:
                 sectors=list(r.sectors),
                 theme=case.theme if case else None,
                 matched_fields=list(r.matched_fields),
+                outside_match=r.outside_match,
                 shared_terms=[
                     SharedTerm(
                         term=t.term,

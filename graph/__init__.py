@@ -33,7 +33,6 @@ _EXPORTS: dict[str, str] = {
     # graph.ranking
     "CauseAwareSearcher": "graph.ranking",
     "cause_ranking": "graph.ranking",
-    "compare_rankings": "graph.ranking",
     # graph.analytics
     "recurring_causes": "graph.analytics",
     "recurring_by": "graph.analytics",

@@ -53,7 +53,8 @@ class SharedTerm(BaseModel):
     via_synonym: bool
     weight: float  # BM25 idf: rarer terms say more
     query_spans: list[tuple[int, int]]
-    case_spans: dict[str, list[tuple[int, int]]]  # field name -> spans in that field's text
+    #: field name -> spans in that field's text; ``outside`` spans are in ``outside_match``
+    case_spans: dict[str, list[tuple[int, int]]]
 
 
 class SearchResult(BaseModel):
@@ -68,6 +69,9 @@ class SearchResult(BaseModel):
     event: str
     matched_fields: list[str]
     dense_view: str | None  # the dense view group that resembled the query most
+    #: The case's outside view (how such a failure looks from outside, written by Kizuki's
+    #: team) sharing most terms with the query, when the match came partly through one.
+    outside_match: str | None = None
     shared_terms: list[SharedTerm]
     causes: list[str]
     countermeasures: list[str]
@@ -234,6 +238,7 @@ class Searcher:
                 )
             )
         shared.sort(key=lambda s: (-s.weight, s.query_spans[0]))
+        outside_match = _best_outside_view(shared, index.outside.get(case.id, ()))
         matched = sorted(field_weight, key=lambda f: -field_weight[f])
         if view:
             fields = case_fields(case, index.outside.get(case.id, ()))
@@ -253,10 +258,33 @@ class Searcher:
             event=case.event,
             matched_fields=matched,
             dense_view=view,
+            outside_match=outside_match,
             shared_terms=shared,
             causes=list(case.causes),
             countermeasures=list(case.countermeasures),
         )
+
+
+def _best_outside_view(shared: list[SharedTerm], views: Sequence[str]) -> str | None:
+    """The outside view holding the most shared terms; each term's ``outside`` spans are
+    rewritten to that view's own offsets (spans in the other views are dropped)."""
+    if not views:
+        return None
+    starts = np.cumsum([0, *(len(v) + 1 for v in views)])  # views joined by "\n"
+    hits = np.zeros(len(views))
+    for term in shared:
+        for start, _ in term.case_spans.get("outside", []):
+            hits[np.searchsorted(starts, start, side="right") - 1] += term.weight
+    if not hits.any():
+        return None
+    best = int(np.argmax(hits))
+    lo, hi = int(starts[best]), int(starts[best]) + len(views[best])
+    for term in shared:
+        spans = term.case_spans.pop("outside", None)
+        kept = [(s - lo, e - lo) for s, e in spans or [] if lo <= s and e <= hi]
+        if kept:
+            term.case_spans["outside"] = kept
+    return views[best]
 
 
 def _term_spans(tokens: list[Token]) -> dict[str, list[tuple[int, int]]]:

@@ -208,43 +208,6 @@ def recommend_cmd(
             typer.echo(f"        {e.case_id}: 「{_short(e.countermeasure)}」")
 
 
-@graph_app.command("ranking-eval")
-def ranking_eval_cmd(
-    queries: Annotated[Path, typer.Option("--queries", help="JSONL: id, query, relevant")],
-    k: Annotated[int, typer.Option("--k", help="results ranked per query")] = 10,
-    as_json: Annotated[bool, _JSON_OPT] = False,
-) -> None:
-    """Score search with and without the cause-aware ranking on the same graded queries."""
-    from graph.ranking import compare_rankings
-    from search.evaluation import load_queries
-
-    try:
-        items = load_queries(queries)
-    except OSError as exc:
-        raise CliError(f"cannot read {queries}: {exc.strerror or exc}") from None
-    if not items:
-        raise CliError(f"{queries} holds no queries")
-    snap = _snapshot()
-    out = compare_rankings(items, {"search": snap.searcher, "cause-aware": snap.ranker}, k)
-    if as_json:
-        return _dump(out)
-    typer.echo(f"{'ranking':<12} {'subset':<14} {'n':>3} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6}")
-    for name, m in out.items():
-        rows = [("all", m)] + [
-            (f"{key[3:]}={v}", sub)
-            for key in ("by_kind", "by_lang")
-            for v, sub in m.get(key, {}).items()
-        ]
-        for subset, r in rows:
-            if r["n"]:
-                typer.echo(
-                    f"{name:<12} {subset:<14} {r['n']:>3} {r['ndcg@10']:>8.3f} "
-                    f"{r['recall@5']:>6.3f} {r['mrr']:>6.3f}"
-                )
-        if m["none_accuracy"] is not None:
-            typer.echo(f"{name:<12} none accuracy {m['none_accuracy']:.3f} ({m['n_none']} queries)")
-
-
 @graph_app.command("eval")
 def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations."""

@@ -133,6 +133,7 @@ def _hit_view(snap, hit: SearchHit) -> dict[str, Any]:
         "countermeasures": segment_lines(
             fields.get("countermeasures", ""), spans["countermeasures"]
         ),
+        "outside": segments(hit.outside_match, spans["outside"]) if hit.outside_match else None,
         "terms": hit.shared_terms[:12],
     }
 

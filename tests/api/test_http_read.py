@@ -76,7 +76,7 @@ def test_search_finds_a_case_from_its_own_text_and_explains_it(client):
     assert top["matched_fields"] and top["shared_terms"]
     assert top["cause_nodes"], "the case's cause concepts come from the graph"
     # Every highlight span points at real text in the named field of that case.
-    fields = case_fields(case)
+    fields = {**case_fields(case), "outside": top["outside_match"] or ""}
     for term in top["shared_terms"]:
         for span in term["spans"]:
             text = fields[span["field"]]

@@ -38,6 +38,8 @@ def test_explanations(seed_searcher, seed_index):
     assert top.causes == case.causes and top.countermeasures == case.countermeasures
     fields = case_fields(case, seed_index.outside.get(case.id, ()))
     assert top.matched_fields and set(top.matched_fields) <= set(fields)
+    assert top.outside_match in seed_index.outside[case.id]
+    fields["outside"] = top.outside_match  # outside spans point into the matched view
     assert top.shared_terms
     normalized = {t.normalized for t in top.shared_terms}
     assert "ワンタイムパスワード" in normalized  # via the synonym group: OTP in the case
