@@ -76,9 +76,12 @@ class CaseStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        try:
+            with self._connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreDamaged(f"{self.path}: cannot be opened: {exc}") from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
