@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from corpus.schema import Case, Theme, check_text
 from graph.navigate import CaseNeighbourhood, NodeRef
@@ -77,8 +77,10 @@ class SearchRequest(BaseModel):
         "characters (default 5000)",
         examples=["夜間バッチが終わらず、朝のオンライン開始が遅れてATMが使えなかった。"],
     )
-    k: StrictInt = Field(
-        default=10, description="how many similar cases, an integer 1..`max_k` (default 100)"
+    k: int = Field(
+        default=10,
+        description="how many similar cases, an integer 1..`max_k` (default 100); a string, "
+        "a boolean or a fraction is refused",
     )
     sectors: list[FilterValue] | None = Field(
         default=None, max_length=50, description="only cases of these sectors (labels)"
@@ -91,6 +93,16 @@ class SearchRequest(BaseModel):
     @classmethod
     def _clean_text(cls, value):
         return _clean(value)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _integer_only(cls, value):
+        # JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("k must be an integer")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("k must be an integer")
+        return int(value)
 
 
 class Span(BaseModel):

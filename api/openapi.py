@@ -14,7 +14,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from corpus.schema import CASE_ID_SCHEMA_PATTERN, CLEAN_TEXT_SCHEMA_PATTERN, MAX_ID_CHARS
+from corpus.schema import (
+    CASE_ID_SCHEMA_PATTERN,
+    MAX_ID_CHARS,
+    NONBLANK_TEXT_SCHEMA_PATTERN,
+)
 from corpus.settings import Settings
 
 
@@ -42,7 +46,7 @@ def _complete(schema: dict[str, Any], settings: Settings) -> None:
         search["text"].update(
             minLength=1,
             maxLength=settings.max_query_chars,
-            pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$",
+            pattern=NONBLANK_TEXT_SCHEMA_PATTERN,
         )
     if "k" in search:
         search["k"].update(minimum=1, maximum=settings.max_k)
@@ -50,7 +54,7 @@ def _complete(schema: dict[str, Any], settings: Settings) -> None:
         field = search.get(name, {})
         for option in field.get("anyOf", [field]):
             if option.get("type") == "array":
-                option.setdefault("items", {}).update(pattern=CLEAN_TEXT_SCHEMA_PATTERN)
+                option.setdefault("items", {}).update(pattern=NONBLANK_TEXT_SCHEMA_PATTERN)
 
     bounds = {
         "limit": {"minimum": 1, "maximum": settings.max_page_size},

@@ -39,6 +39,12 @@ CASE_ID_RULE = (
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 #: The same rule as a JSON-schema pattern for text fields.
 CLEAN_TEXT_SCHEMA_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+#: Clean text with at least one character that is not white space (required fields are
+#: stripped, so blank text counts as empty).
+NONBLANK_TEXT_SCHEMA_PATTERN = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+    r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+)
 
 
 def text_problem(value: str) -> str | None:
@@ -74,7 +80,10 @@ def case_id_problem(value: object) -> str | None:
 
 #: JSON-schema annotations of a text field and of a list of texts (validation is in code).
 _TEXT = {"pattern": CLEAN_TEXT_SCHEMA_PATTERN}
-_ITEM = Annotated[str, Field(json_schema_extra={**_TEXT, "maxLength": MAX_FIELD_CHARS})]
+_NONBLANK = {"pattern": NONBLANK_TEXT_SCHEMA_PATTERN}
+_ITEM = Annotated[
+    str, Field(json_schema_extra={**_NONBLANK, "minLength": 1, "maxLength": MAX_FIELD_CHARS})
+]
 _ITEMS = {"maxItems": MAX_LIST_ITEMS}
 
 
@@ -100,7 +109,7 @@ class Theme(_Strict):
         json_schema_extra={"pattern": CASE_ID_SCHEMA_PATTERN},
         description="1-64 characters of ASCII letters, digits, '_', '.', '-'",
     )
-    label: str = Field(min_length=1, max_length=200, json_schema_extra=_TEXT)
+    label: str = Field(min_length=1, max_length=200, json_schema_extra=_NONBLANK)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -116,7 +125,7 @@ class Theme(_Strict):
 class Source(_Strict):
     """Where a case's text came from, so a reader can check it against the original."""
 
-    report: str = Field(min_length=1, max_length=500, json_schema_extra=_TEXT)
+    report: str = Field(min_length=1, max_length=500, json_schema_extra=_NONBLANK)
     year: int | None = None
     lines: tuple[int, int] | None = None  # 1-based, inclusive, in the seed text
 
@@ -145,7 +154,7 @@ class Case(_Strict):
     theme: Theme | None = None
     title: str = Field(default="", max_length=MAX_FIELD_CHARS, json_schema_extra=_TEXT)
     sectors: list[_ITEM] = Field(default_factory=list, json_schema_extra=_ITEMS)
-    event: str = Field(min_length=1, max_length=MAX_FIELD_CHARS, json_schema_extra=_TEXT)
+    event: str = Field(min_length=1, max_length=MAX_FIELD_CHARS, json_schema_extra=_NONBLANK)
     causes: list[_ITEM] = Field(default_factory=list, json_schema_extra=_ITEMS)
     countermeasures: list[_ITEM] = Field(default_factory=list, json_schema_extra=_ITEMS)
     source: Source | None = None
