@@ -13,9 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
+from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
 from api.limits import BodySizeLimitMiddleware
+from api.openapi import declare_limits
 from api.routers import analytics, cases, concepts, export, graph, health, search, web
 from api.service import KizukiService
+from api.workpool import WorkPool
 from corpus.settings import Settings, get_settings
 
 log = logging.getLogger("kizuki.api")
@@ -30,9 +33,16 @@ Similar-incident search and a cause ↔ countermeasure knowledge graph over the 
 failure cases that Japanese financial institutions reported to the FSA (2019).
 
 * Every error is a JSON body `{"error": {"code", "message"}}` with a 4xx/5xx status.
-* Limits (defaults; see `GET /health` for the values in force): request body 2,000,000
-  bytes (413 above), search text 5,000 characters, `k` 1..100, 1,000 cases per
-  `POST /cases`, page size 200, graph depth 3 (422 above).
+* Limits (the values in force are in this schema and in `GET /health`): request body
+  2,000,000 bytes (413 above), JSON nesting depth 32 (400 above), search text 5,000
+  characters (of which the first 1,500 characters / 16 sentences are analysed), `k`
+  1..100 (an integer), 1,000 cases per `POST /cases`, page size 200, graph depth 3 (422
+  above). Text must not contain control characters (other than tab and line breaks) or
+  lone surrogates (422). Case ids: 1-64 of `[A-Za-z0-9_.-]`, starting with a letter or
+  digit, never starting with `cause.`, `cm.`, `sector.` or `theme.` (422).
+* Clients without the API key get 600 requests a minute per address (429 with
+  `Retry-After` above). Searches run on a bounded pool: when it is full, or a search
+  takes over 30 s, the answer is 503 with `Retry-After`.
 * Writes (`POST /cases`, `DELETE /cases/{id}`) need the API key configured with
   `KIZUKI_API_KEY`, sent as `X-API-Key` or `Authorization: Bearer`; without a configured
   key the server refuses writes.
@@ -57,6 +67,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
+            app.state.search_pool.shutdown()
 
     app = FastAPI(
         title="Kizuki (気づき) API",
@@ -66,13 +77,25 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     )
     app.state.settings = settings
     app.state.service = service
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.state.search_pool = WorkPool(
+        settings.search_workers, settings.search_queue, settings.search_timeout_s
+    )
+    # Added innermost first: the last one added wraps all the others.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        timeout_s=settings.body_timeout_s,
+    )
+    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(MethodsMiddleware)
+    app.add_middleware(CatchAllMiddleware)
     install_error_handlers(app)
 
     for module in (health, search, cases, concepts, graph, analytics, export):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    declare_limits(app, settings)
     return app
 
 

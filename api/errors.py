@@ -40,6 +40,15 @@ class ApiError(StarletteHTTPException):
         return self
 
 
+class ErrorJSONResponse(JSONResponse):
+    """Error bodies are ASCII JSON: whatever a client sent, the error can be encoded."""
+
+    def render(self, content: Any) -> bytes:
+        import json
+
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
@@ -98,7 +107,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
             return render_error_page(request, status, code, message)
         headers = extra.pop("headers", None)
-        return JSONResponse(error_body(code, message, **extra), status_code=status, headers=headers)
+        return ErrorJSONResponse(
+            error_body(code, message, **extra), status_code=status, headers=headers
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

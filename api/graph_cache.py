@@ -3,7 +3,10 @@
 The saved file is used only when its key matches: the exact cases (the index's corpus
 hash), the embedding model, the taxonomy and annotation files and the graph package's own
 code. Anything else — a new case, an edited taxonomy, a changed extractor — makes it
-stale and the graph is rebuilt from the store. Writes are atomic (temp file + rename).
+stale and the graph is rebuilt from the store. Writes are atomic (temp file, fsync,
+rename). The file's first line is a header with the key and the sha256 and size of the
+graph that follows, so a truncated or altered file is detected and rebuilt, never served;
+temporary files that a killed process left behind are removed on load.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ import networkx as nx
 
 log = logging.getLogger("kizuki.graph_cache")
 
-FORMAT = 2
+FORMAT = 3
 #: node-link field names that cannot clash with attribute names (edges carry a ``source``
 #: attribute — annotation or extraction — which the default field name would overwrite).
 _LINK_KEYS = {"source": "_u", "target": "_v", "key": "_key", "name": "_id", "edges": "edges"}
@@ -50,27 +55,90 @@ def graph_key(index_manifest: dict[str, Any], similar_k: int) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def load(directory: Path, key: str) -> nx.MultiDiGraph | None:
+def load(
+    directory: Path, key: str, report: Callable[[str], None] | None = None
+) -> nx.MultiDiGraph | None:
+    """The saved graph when it matches ``key`` and its checksum; None otherwise."""
+    say = report or (lambda line: None)
+    removed = clean_debris(directory)
+    if removed:
+        say(f"removed crash debris beside the graph: {', '.join(removed)}")
     path = directory / "graph.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = path.read_bytes()
+    except OSError:
         return None
-    if data.get("key") != key:
+    head, _, body = raw.partition(b"\n")
+    try:
+        header = json.loads(head)
+        if not isinstance(header, dict):
+            raise ValueError("no header")
+    except ValueError:
+        say("saved graph unreadable; rebuilding it from the store")
+        return None
+    if header.get("format") != FORMAT or header.get("key") != key:
+        return None  # stale: not an error
+    if len(body) != header.get("size") or hashlib.sha256(body).hexdigest() != header.get("sha256"):
+        say(f"saved graph {path} fails its checksum; rebuilding it from the store")
+        log.warning("saved graph %s fails its checksum; rebuilding", path)
         return None
     try:
-        return nx.node_link_graph(data["graph"], directed=True, multigraph=True, **_LINK_KEYS)
+        data = json.loads(body)
+        return nx.node_link_graph(data, directed=True, multigraph=True, **_LINK_KEYS)
     except (KeyError, TypeError, ValueError, nx.NetworkXError):
-        log.warning("saved graph unreadable; rebuilding")
+        say("saved graph unreadable; rebuilding it from the store")
         return None
 
 
 def save(directory: Path, key: str, G: nx.MultiDiGraph) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    payload = {"key": key, "graph": nx.node_link_data(G, **_LINK_KEYS)}
-    tmp = directory / f".graph.json.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, directory / "graph.json")
+    body = json.dumps(nx.node_link_data(G, **_LINK_KEYS), ensure_ascii=False, default=str).encode(
+        "utf-8"
+    )
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }
+    tmp = directory / f".graph.json.tmp-{os.getpid()}-{threading.get_ident()}"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(json.dumps(header).encode("utf-8") + b"\n" + body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, directory / "graph.json")
+    finally:
+        tmp.unlink(missing_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def clean_debris(directory: Path) -> list[str]:
+    """Temporary graph files of processes that are no longer running."""
+    removed = []
+    for path in directory.glob(".graph.json.tmp-*"):
+        try:
+            pid = int(path.name.removeprefix(".graph.json.tmp-").split("-")[0])
+        except ValueError:
+            pid = None
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        if pid == os.getpid():
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from corpus.schema import Case, Theme
+from corpus.schema import Case, Theme, check_text
 from graph.navigate import CaseNeighbourhood, NodeRef
 from graph.recommend import LikelyCause, RecommendedCountermeasure
 
@@ -25,10 +25,30 @@ class ErrorResponse(BaseModel):
 
 #: OpenAPI entries for the error responses every endpoint may give.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "malformed request (e.g. invalid JSON)"},
+    400: {
+        "model": ErrorResponse,
+        "description": "malformed request (invalid JSON, not UTF-8, nested too deeply)",
+    },
+    408: {"model": ErrorResponse, "description": "the request body arrived too slowly"},
     413: {"model": ErrorResponse, "description": "request body over the size limit"},
-    422: {"model": ErrorResponse, "description": "a field is missing, invalid or over a limit"},
+    422: {
+        "model": ErrorResponse,
+        "description": "a field is missing, invalid or over a limit (including text with "
+        "control characters or lone surrogates)",
+    },
+    429: {
+        "model": ErrorResponse,
+        "description": "too many requests from this address without the API key; see `Retry-After`",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    },
     500: {"model": ErrorResponse, "description": "server error (details only in the log)"},
+    503: {
+        "model": ErrorResponse,
+        "description": "still starting, busy (search queue full), a search over its time "
+        "limit, or a write that could not be indexed for a server-side reason; see "
+        "`Retry-After` where given",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    },
 }
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such id"}}
 WRITE_ERRORS = {
@@ -42,6 +62,13 @@ WRITE_ERRORS = {
 FilterValue = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+def _clean(value):
+    for item in value if isinstance(value, list) else (value,):
+        if isinstance(item, str):
+            check_text(item)
+    return value
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -50,13 +77,32 @@ class SearchRequest(BaseModel):
         "characters (default 5000)",
         examples=["夜間バッチが終わらず、朝のオンライン開始が遅れてATMが使えなかった。"],
     )
-    k: int = Field(default=10, description="how many similar cases, 1..`max_k` (default 100)")
+    k: int = Field(
+        default=10,
+        description="how many similar cases, an integer 1..`max_k` (default 100); a string, "
+        "a boolean or a fraction is refused",
+    )
     sectors: list[FilterValue] | None = Field(
         default=None, max_length=50, description="only cases of these sectors (labels)"
     )
     themes: list[FilterValue] | None = Field(
         default=None, max_length=50, description="only cases of these themes (ids or labels)"
     )
+
+    @field_validator("text", "sectors", "themes")
+    @classmethod
+    def _clean_text(cls, value):
+        return _clean(value)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _integer_only(cls, value):
+        # JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("k must be an integer")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("k must be an integer")
+        return int(value)
 
 
 class Span(BaseModel):
@@ -105,7 +151,12 @@ class SearchHit(BaseModel):
 
 
 class SearchResult(BaseModel):
-    query: str
+    query: str = Field(description="the text that was analysed (see `truncated`)")
+    truncated: bool = Field(
+        default=False,
+        description="true when only the first `max_query_work_chars` characters / "
+        "`max_query_sentences` sentences of the text were analysed",
+    )
     k: int
     no_good_match: bool = Field(description="true when no case is a real analogue")
     confidence: float
@@ -163,19 +214,49 @@ class DeleteResult(BaseModel):
 
 class Limits(BaseModel):
     max_request_bytes: int
+    max_json_depth: int
     max_query_chars: int
+    max_query_work_chars: int
+    max_query_sentences: int
     max_k: int
     max_cases_per_request: int
     max_page_size: int
+    max_offset: int
     max_depth: int
+    search_workers: int
+    search_queue: int
+    search_timeout_s: float
+    rate_limit_per_minute: int
+    rate_limit_burst: int
+
+
+class SkippedCase(BaseModel):
+    id: str
+    reason: str
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(
+        description="`ok`, or `degraded` when stored cases are skipped or the saved index "
+        "or graph had to be rebuilt (see `skipped_cases` and `events`)"
+    )
     cases: int
     store_version: int
     snapshot_built_at: float
     snapshot_build_seconds: float
     graph: dict[str, int] | None = None
     writes_enabled: bool
+    skipped_cases: list[SkippedCase] = Field(
+        default_factory=list, description="stored cases that cannot be served, and why"
+    )
+    events: list[str] = Field(
+        default_factory=list,
+        description="problems met since start: corrupt snapshot files rebuilt, crash debris "
+        "removed",
+    )
+    index_verified: bool | None = Field(
+        default=None,
+        description="the index files matched their checksums (false while a large index is "
+        "still being checked in the background)",
+    )
     limits: Limits

@@ -3,6 +3,8 @@ likely causes and recommended countermeasures for the pasted incident."""
 
 from __future__ import annotations
 
+import re
+
 from api.errors import ApiError
 from api.models import SearchHit, SearchRequest, SearchResult, SharedTerm, Span
 from api.snapshot import Snapshot
@@ -15,6 +17,25 @@ from graph.recommend import recommend
 NEIGHBOURS = 5
 LIMIT_CAUSES = 5
 LIMIT_COUNTERMEASURES = 5
+
+
+#: Where a sentence ends (as ``graph.extract.split_sentences`` cuts).
+_SENTENCE_END = re.compile(r"[。！？!?]+|\n+")
+
+
+def work_text(text: str, max_chars: int, max_sentences: int) -> tuple[str, bool]:
+    """The part of a pasted text that is analysed: at most ``max_chars`` characters and
+    ``max_sentences`` sentences, cut at a sentence end where one is in reach; and whether
+    anything was left out. Bounds the work of one query whatever its length."""
+    cut = len(text)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if len(ends) >= max_sentences and ends[max_sentences - 1] < cut:
+        cut = ends[max_sentences - 1]
+    if cut > max_chars:
+        within = [e for e in ends if e <= max_chars]
+        cut = within[-1] if within and within[-1] >= max_chars // 2 else max_chars
+    kept = text[:cut].rstrip()
+    return kept, len(kept) < len(text.rstrip())
 
 
 def check_request(req: SearchRequest, settings: Settings) -> SearchRequest:
@@ -32,8 +53,14 @@ def check_request(req: SearchRequest, settings: Settings) -> SearchRequest:
     return req
 
 
-def run_search(snap: Snapshot, req: SearchRequest) -> SearchResult:
-    text = req.text.strip()
+def run_search(
+    snap: Snapshot, req: SearchRequest, settings: Settings | None = None
+) -> SearchResult:
+    text, truncated = req.text.strip(), False
+    if settings is not None:
+        text, truncated = work_text(
+            text, settings.max_query_work_chars, settings.max_query_sentences
+        )
     response = snap.ranker.search(
         text, k=req.k, sectors=req.sectors or None, themes=req.themes or None
     )
@@ -88,6 +115,7 @@ def run_search(snap: Snapshot, req: SearchRequest) -> SearchResult:
         likely, cms = rec.likely_causes, rec.countermeasures
     return SearchResult(
         query=text,
+        truncated=truncated,
         k=req.k,
         no_good_match=bool(response.no_good_match),
         confidence=round(float(response.confidence), 4),

@@ -6,11 +6,17 @@ The store (SQLite, WAL) is the single source of truth. Everything searchable or 
 works on it alone, so a search that runs during an ingest sees the old state or the new
 one, never a half-built one.
 
-A write is committed to the store first; only then is the next snapshot built (the index
-grows incrementally, the graph is rebuilt) and swapped in under the write lock. The write
-is acknowledged after the swap, so the next search sees it. If the process dies between
-commit and swap, the next start finds the saved index stale (its fingerprint no longer
-matches the store) and rebuilds it from the store.
+A write is validated for everything derived from it *before* it is committed: under the
+write lock the next snapshot (index grown incrementally, graph rebuilt) is built in memory
+from the store's state plus the new cases; only if that succeeds is the write committed,
+with a check that the store is still at the version the snapshot was built from (another
+process may write too). Then the snapshot is saved and swapped in, and the write is
+acknowledged, so the next search sees it. A write whose cases cannot be indexed or linked
+stores nothing. If the process dies between commit and save, the next start finds the
+saved index stale (its fingerprint no longer matches the store) and rebuilds it.
+
+At start the store is checked first (a lost write-ahead log, ``PRAGMA quick_check``);
+stored rows that cannot be served are reported (log and ``/health``) and skipped.
 """
 
 from __future__ import annotations
@@ -20,14 +26,32 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from api.snapshot import Snapshot, build_snapshot, read_state, update_snapshot
+from api.snapshot import (
+    NotIndexable,
+    Snapshot,
+    StoreState,
+    build_snapshot,
+    persist_snapshot,
+    read_state,
+    update_snapshot,
+)
 from corpus.schema import Case
 from corpus.settings import Settings
-from corpus.store import CaseStore, DuplicateCaseError
+from corpus.store import CaseStore, DuplicateCaseError, StoreChanged, StoreDamaged, wal_problem
 
 log = logging.getLogger("kizuki.service")
 
-__all__ = ["DuplicateCaseError", "IndexingFailed", "KizukiService", "ServiceNotReady"]
+__all__ = [
+    "DuplicateCaseError",
+    "IndexingFailed",
+    "KizukiService",
+    "NotIndexable",
+    "ServiceNotReady",
+    "StoreDamaged",
+]
+
+#: Attempts at a write when another process keeps changing the store under it.
+WRITE_ATTEMPTS = 3
 
 
 class ServiceNotReady(RuntimeError):
@@ -35,7 +59,8 @@ class ServiceNotReady(RuntimeError):
 
 
 class IndexingFailed(RuntimeError):
-    """A write was committed but the next snapshot could not be built (retried later)."""
+    """The next snapshot could not be built for a reason on the server's side (a full
+    disk, the store busy with another writer): nothing was stored; retry later."""
 
 
 def _default_seed() -> list[Case]:
@@ -51,10 +76,19 @@ class KizukiService:
         self, settings: Settings, seed: Callable[[], Iterable[Case]] | None = _default_seed
     ) -> None:
         self.settings = settings
+        # Before the store is opened: opening it would rebuild the log's index.
+        problem = wal_problem(settings.store_path)
+        if problem:
+            raise StoreDamaged(f"{settings.store_path}: {problem}")
         self.store = CaseStore(settings.store_path)
+        if settings.store_check:
+            self.store.check()
         self._seed = seed
         self._write_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
+        #: Problems met since start (corrupt files rebuilt, …), newest last, for /health.
+        self.events: list[str] = []
+        self.index_verified: bool | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -66,13 +100,53 @@ class KizukiService:
         with self._write_lock:
             self._snapshot = build_snapshot(self._read_store(), self.settings)
         snap = self._snapshot
+        self._note(snap)
         log.info(
             "serving %d cases (store version %d) built in %.1f s",
             len(snap.cases),
             snap.store_version,
             snap.build_seconds,
         )
+        if getattr(snap.index, "fully_verified", True):
+            self.index_verified = True
+        else:
+            self.index_verified = False
+            threading.Thread(
+                target=self._verify_index, args=(snap,), name="kizuki-verify", daemon=True
+            ).start()
         return snap
+
+    def _note(self, snap: Snapshot) -> None:
+        for row in snap.skipped:
+            log.error("stored case %r is not served: %s", row["id"], row["reason"])
+        for event in snap.events:
+            log.warning("%s", event)
+            self.events.append(event)
+        del self.events[:-20]
+
+    def _verify_index(self, snap: Snapshot) -> None:
+        """Hash a large snapshot's files in the background; rebuild it on a mismatch."""
+        try:
+            problem = snap.index.verify_files()
+        except OSError as exc:
+            problem = str(exc)
+        if problem is None:
+            self.index_verified = True
+            return
+        message = f"index snapshot fails its checksums ({problem}); rebuilding it from the store"
+        log.error("%s", message)
+        self.events.append(message)
+        with self._write_lock:
+            link = self.settings.index_dir
+            if link.is_symlink():
+                link.unlink()  # the next build cannot load it, so it rebuilds
+            try:
+                new = build_snapshot(self._read_store(), self.settings)
+            except Exception:
+                log.exception("rebuilding the index failed; still serving the loaded one")
+                return
+            self._snapshot = new
+            self.index_verified = True
 
     @property
     def ready(self) -> bool:
@@ -89,17 +163,58 @@ class KizukiService:
     # -- writes ---------------------------------------------------------------------------
 
     def add_cases(self, cases: list[Case]) -> Snapshot:
-        """Commit new cases durably, then serve them; the whole batch or nothing is stored."""
+        """Validate, commit durably, then serve new cases; the whole batch or nothing.
+
+        Raises ``DuplicateCaseError`` (an id is taken), ``NotIndexable`` (the cases cannot
+        be indexed or linked into the graph) or ``IndexingFailed`` (a server-side failure);
+        in each case nothing is stored.
+        """
         with self._write_lock:
-            self.store.add_cases(cases, origin="api")  # committed (fsync) when this returns
-            return self._refresh_locked()
+            for _ in range(WRITE_ATTEMPTS):
+                state = self._read_store()
+                taken = {c.id for c in state.cases} | {row["id"] for row in state.skipped}
+                seen: set[str] = set()
+                for case in cases:
+                    if case.id in taken:
+                        raise DuplicateCaseError(f"case id {case.id!r} already exists")
+                    if case.id in seen:
+                        raise DuplicateCaseError(f"case id {case.id!r} appears twice in the batch")
+                    seen.add(case.id)
+                origins = {**state.origins, **{c.id: "api" for c in cases}}
+                candidate = StoreState(
+                    state.version + 1, [*state.cases, *cases], origins, state.skipped
+                )
+                new = self._derive(candidate, must_serve=[c.id for c in cases])
+                try:
+                    # committed (fsync) when this returns
+                    self.store.add_cases(cases, origin="api", expected_version=state.version)
+                except StoreChanged:
+                    continue  # another process wrote meanwhile: derive again from its state
+                return self._swap(new)
+            raise IndexingFailed("the store kept changing under the write (another writer)")
 
     def delete_case(self, case_id: str) -> bool:
         with self._write_lock:
-            if not self.store.delete_case(case_id):
-                return False
-            self._refresh_locked()
-            return True
+            for _ in range(WRITE_ATTEMPTS):
+                state = self._read_store()
+                stored = {c.id for c in state.cases} | {row["id"] for row in state.skipped}
+                if case_id not in stored:
+                    return False
+                candidate = StoreState(
+                    state.version + 1,
+                    [c for c in state.cases if c.id != case_id],
+                    {k: v for k, v in state.origins.items() if k != case_id},
+                    tuple(row for row in state.skipped if row["id"] != case_id),
+                )
+                new = self._derive(candidate)
+                try:
+                    if not self.store.delete_case(case_id, expected_version=state.version):
+                        return False
+                except StoreChanged:
+                    continue
+                self._swap(new)
+                return True
+            raise IndexingFailed("the store kept changing under the write (another writer)")
 
     def refresh_if_stale(self) -> bool:
         """Pick up writes made by another process (e.g. ``kizuki corpus import``)."""
@@ -114,8 +229,32 @@ class KizukiService:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _read_store(self) -> tuple[int, list[Case], dict[str, str]]:
+    def _read_store(self) -> StoreState:
         return read_state(self.store)
+
+    def _derive(self, candidate: StoreState, must_serve: list[str] = ()) -> Snapshot:
+        """The snapshot of a state that is not committed yet (nothing written to disk)."""
+        try:
+            new = update_snapshot(self._snapshot, candidate, self.settings, persist=False)
+        except Exception as exc:
+            log.exception("a write cannot be indexed or linked; nothing was stored")
+            if isinstance(exc, OSError | MemoryError):
+                raise IndexingFailed(str(exc)) from exc
+            raise NotIndexable(f"{type(exc).__name__}: {exc}"[:500]) from exc
+        missing = [cid for cid in must_serve if cid not in new.by_id]
+        if missing:
+            why = {row["id"]: row["reason"] for row in new.skipped}
+            raise NotIndexable(f"case {missing[0]!r} cannot be served: {why.get(missing[0])}")
+        return new
+
+    def _swap(self, new: Snapshot) -> Snapshot:
+        """Save the committed state's snapshot, then serve it (one reference assignment)."""
+        try:
+            persist_snapshot(new, self.settings)
+        except Exception:  # served from memory now; a restart rebuilds the stale files
+            log.exception("saving the snapshot failed; it will be rebuilt on the next start")
+        self._snapshot = new
+        return new
 
     def _refresh_locked(self) -> Snapshot:
         started = time.perf_counter()
@@ -137,6 +276,7 @@ class KizukiService:
                 )
                 raise IndexingFailed(str(exc)) from exc
         self._snapshot = new  # one reference assignment: readers see old or new
+        self._note(new)
         log.info(
             "snapshot swapped: %d cases, store version %d, %.2f s",
             len(new.cases),

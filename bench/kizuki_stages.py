@@ -361,6 +361,10 @@ def http(
     with tempfile.TemporaryDirectory(prefix="kizuki-bench-serve-") as data_dir:
         env = {**os.environ, "KIZUKI_CACHE_DIR": str(SERVICE_CACHE)}
         env.pop("KIZUKI_API_KEY", None)
+        # Throughput of the search path itself: the per-address rate limit (all load comes
+        # from 127.0.0.1) is off and the search queue holds every concurrent client.
+        env["KIZUKI_RATE_LIMIT_PER_MINUTE"] = "0"
+        env["KIZUKI_SEARCH_QUEUE"] = "1000"
         if omp_threads:
             env["OMP_NUM_THREADS"] = str(omp_threads)
         cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve"]

@@ -9,6 +9,7 @@ text came from. Field names and their order are part of the corpus file format
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,24 +18,114 @@ MAX_ID_CHARS = 64
 MAX_FIELD_CHARS = 20_000
 MAX_LIST_ITEMS = 100
 
+#: A case id: 1-64 characters of ASCII letters, digits, ``_``, ``.``, ``-``, starting with a
+#: letter or digit, and not in a namespace of the graph's other node types.
 CASE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+#: Node-id prefixes of the knowledge graph's concept, sector and theme nodes. Every
+#: non-case node key starts with one of them (its type), so these namespaces are reserved:
+#: no case id may start with one (compared case-insensitively).
+RESERVED_ID_PREFIXES = ("cause.", "cm.", "sector.", "theme.")
+_RESERVED_KINDS = ("cause", "countermeasure", "sector", "theme")
+#: The same rule as a JSON-schema pattern (no look-ahead, so generators can use it).
+CASE_ID_SCHEMA_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+CASE_ID_RULE = (
+    "1-64 characters of ASCII letters, digits, '_', '.' and '-', starting with a letter or "
+    "digit, no surrounding spaces, and not starting with a reserved prefix "
+    "(cause., cm., sector., theme.)"
+)
+
+#: Characters refused in any text: C0 controls except tab, line feed and carriage return,
+#: DEL, C1 controls, and lone surrogates (which cannot be encoded as UTF-8 at all).
+_BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The same rule as a JSON-schema pattern for text fields.
+CLEAN_TEXT_SCHEMA_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+#: Clean text with at least one character that is not white space (required fields are
+#: stripped, so blank text counts as empty).
+NONBLANK_TEXT_SCHEMA_PATTERN = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+    r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+)
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` is not clean text (None when it is): the first bad character named."""
+    bad = _BAD_CHAR.search(value)
+    if bad is None:
+        return None
+    char = bad.group()
+    kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
+    return f"contains {kind} (U+{ord(char):04X}) at position {bad.start()}"
+
+
+def check_text(value: str) -> str:
+    """``value`` unchanged, or ValueError naming the first character that is not allowed."""
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def case_id_problem(value: object) -> str | None:
+    """Why ``value`` is not a valid case id (None when it is)."""
+    if not isinstance(value, str):
+        return "id must be a string"
+    if not CASE_ID_PATTERN.match(value):
+        return f"id must be {CASE_ID_RULE}"
+    lowered = value.lower()
+    for prefix, kind in zip(RESERVED_ID_PREFIXES, _RESERVED_KINDS, strict=True):
+        if lowered.startswith(prefix):
+            return f"id must not start with {prefix!r}: that namespace belongs to the graph's {kind} nodes"
+    return None
+
+
+#: JSON-schema annotations of a text field and of a list of texts (validation is in code).
+_TEXT = {"pattern": CLEAN_TEXT_SCHEMA_PATTERN}
+_NONBLANK = {"pattern": NONBLANK_TEXT_SCHEMA_PATTERN}
+_ITEM = Annotated[
+    str, Field(json_schema_extra={**_NONBLANK, "minLength": 1, "maxLength": MAX_FIELD_CHARS})
+]
+_ITEMS = {"maxItems": MAX_LIST_ITEMS}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text(cls, value):
+        """No control characters or lone surrogates in any text (see ``text_problem``)."""
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, str):
+                check_text(item)
+        return value
+
 
 class Theme(_Strict):
     """The report section a case belongs to (e.g. ``third_party`` / サードパーティに起因する障害)."""
 
-    id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
-    label: str = Field(min_length=1, max_length=200)
+    id: str = Field(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        json_schema_extra={"pattern": CASE_ID_SCHEMA_PATTERN},
+        description="1-64 characters of ASCII letters, digits, '_', '.', '-'",
+    )
+    label: str = Field(min_length=1, max_length=200, json_schema_extra=_NONBLANK)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _valid_id(cls, value):
+        if isinstance(value, str) and not CASE_ID_PATTERN.match(value):
+            raise ValueError(
+                "theme id must be 1-64 characters of ASCII letters, digits, '_', '.', '-' "
+                "starting with a letter or digit, no surrounding spaces"
+            )
+        return value
 
 
 class Source(_Strict):
     """Where a case's text came from, so a reader can check it against the original."""
 
-    report: str = Field(min_length=1, max_length=500)
+    report: str = Field(min_length=1, max_length=500, json_schema_extra=_NONBLANK)
     year: int | None = None
     lines: tuple[int, int] | None = None  # 1-based, inclusive, in the seed text
 
@@ -56,23 +147,25 @@ def _clean_items(items: list[str], field: str) -> list[str]:
 class Case(_Strict):
     """One incident case. Field order is the JSONL key order."""
 
-    id: str
+    id: str = Field(
+        json_schema_extra={"pattern": CASE_ID_SCHEMA_PATTERN, "maxLength": MAX_ID_CHARS},
+        description=f"case id: {CASE_ID_RULE}",
+    )
     theme: Theme | None = None
-    title: str = Field(default="", max_length=MAX_FIELD_CHARS)
-    sectors: list[str] = Field(default_factory=list)
-    event: str = Field(min_length=1, max_length=MAX_FIELD_CHARS)
-    causes: list[str] = Field(default_factory=list)
-    countermeasures: list[str] = Field(default_factory=list)
+    title: str = Field(default="", max_length=MAX_FIELD_CHARS, json_schema_extra=_TEXT)
+    sectors: list[_ITEM] = Field(default_factory=list, json_schema_extra=_ITEMS)
+    event: str = Field(min_length=1, max_length=MAX_FIELD_CHARS, json_schema_extra=_NONBLANK)
+    causes: list[_ITEM] = Field(default_factory=list, json_schema_extra=_ITEMS)
+    countermeasures: list[_ITEM] = Field(default_factory=list, json_schema_extra=_ITEMS)
     source: Source | None = None
 
-    @field_validator("id")
+    @field_validator("id", mode="before")
     @classmethod
-    def _valid_id(cls, value: str) -> str:
-        if not CASE_ID_PATTERN.match(value):
-            raise ValueError(
-                "id must be 1-64 characters of letters, digits, '_', '.', '-' "
-                "and start with a letter or digit"
-            )
+    def _valid_id(cls, value):
+        # Checked before the model's whitespace stripping: an id is never trimmed silently.
+        problem = case_id_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("sectors")

@@ -45,6 +45,34 @@ class Settings(BaseSettings):
     max_import_bytes: int = 50_000_000
     max_page_size: int = 200
     max_graph_depth: int = 3
+    #: Deepest nesting of arrays and objects accepted in a JSON body (400 above).
+    max_json_depth: int = 32
+    #: Offsets past this are refused (422): paging that deep is a scan, not a page.
+    max_offset: int = 1_000_000
+
+    #: Work per query: the ranking and the cause extraction use at most this many
+    #: characters and sentences of a pasted text (the rest is not analysed; the response
+    #: says so). e5's window is 512 tokens, about 700 characters of Japanese.
+    max_query_work_chars: int = 1_500
+    max_query_sentences: int = 16
+
+    #: Searches run on this many worker threads (0: one per CPU core) ...
+    search_workers: int = 0
+    #: ... with at most this many more waiting; beyond that: 503 with Retry-After.
+    search_queue: int = 8
+    #: A search still running after this many seconds is answered with 503 (it finishes
+    #: in the background and keeps its worker until then, so the bound stays honest).
+    search_timeout_s: float = 30.0
+    #: Seconds a client may take to send its request body (408 after).
+    body_timeout_s: float = 30.0
+
+    #: Requests per minute per client address for clients without the API key (0: off),
+    #: with bursts of up to ``rate_limit_burst``; 429 with Retry-After beyond it.
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 60
+
+    #: Run ``PRAGMA quick_check`` on the store when the server starts.
+    store_check: bool = True
 
     @property
     def store_path(self) -> Path:

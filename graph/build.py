@@ -3,8 +3,12 @@
 One ``networkx.MultiDiGraph``; every node has ``type``, ``label_ja`` and ``label_en``.
 
 Nodes (ids)
-    case (the case id), cause / countermeasure (taxonomy concept ids), sector
-    (``sector.<slug>``), theme (``theme.<theme id>``).
+    case (the case id), cause / countermeasure (taxonomy concept ids, ``cause.…`` /
+    ``cm.…``), sector (``sector.<slug>``), theme (``theme.<theme id>``).
+    Node keys are typed: a key's prefix says its type (``key_type``), every node's
+    ``type`` attribute agrees with it, and case ids may not use those prefixes
+    (``corpus.schema.RESERVED_ID_PREFIXES``), so a case can never be, or merge into, a
+    concept, sector or theme node. ``build_graph`` refuses a case whose id breaks that.
 Edges (the edge key is the edge type, so there is at most one edge of a type per pair)
     ``has_cause`` case→cause and ``adopted`` case→countermeasure, with the evidence
     sentence(s) of the case, ``provenance`` = ``annotation`` (hand annotation, the product's data)
@@ -78,6 +82,36 @@ THEME_NAMES: dict[str, str] = {
     "product_understanding": "Poor understanding of product characteristics",
     "design_basics": "Basic design considerations overlooked",
 }
+
+
+_KEY_PREFIXES = (("cause.", CAUSE), ("cm.", COUNTERMEASURE), ("sector.", SECTOR), ("theme.", THEME))
+
+
+def key_type(key: str) -> str:
+    """The node type a graph key belongs to, from its prefix alone (no prefix: a case)."""
+    lowered = key.lower()
+    for prefix, node_type in _KEY_PREFIXES:
+        if lowered.startswith(prefix):
+            return node_type
+    return CASE
+
+
+def case_key_problem(case_id: str) -> str | None:
+    """Why ``case_id`` cannot be a case node's key (None when it can)."""
+    owner = key_type(case_id)
+    if owner != CASE:
+        return f"case id {case_id!r} is in the namespace of {owner} nodes"
+    return None
+
+
+def _add_typed_node(G: nx.MultiDiGraph, key: str, node_type: str, **attrs: Any) -> None:
+    if key_type(key) != node_type:
+        raise ValueError(f"{node_type} node {key!r} does not carry its type's key prefix")
+    if key in G:
+        raise ValueError(
+            f"{node_type} node {key!r} collides with an existing {G.nodes[key]['type']} node"
+        )
+    G.add_node(key, type=node_type, **attrs)
 
 
 def sector_node_id(sector: str) -> str:
@@ -274,9 +308,10 @@ def build_graph(
     for concept in concepts:
         kind = _get(concept, "kind")
         parent = _get(concept, "parent")
-        G.add_node(
+        _add_typed_node(
+            G,
             _get(concept, "id"),
-            type=CAUSE if kind == CAUSE else COUNTERMEASURE,
+            CAUSE if kind == CAUSE else COUNTERMEASURE,
             label_ja=_get(concept, "label_ja", "") or "",
             label_en=_get(concept, "label_en", "") or "",
             definition=_get(concept, "definition", "") or "",
@@ -290,9 +325,13 @@ def build_graph(
             G.add_edge(_get(concept, "id"), parent, key=BROADER, type=BROADER)
 
     for case in cases:
-        G.add_node(
+        problem = case_key_problem(case.id)
+        if problem:
+            raise ValueError(f"case {case.id}: {problem}")
+        _add_typed_node(
+            G,
             case.id,
-            type=CASE,
+            CASE,
             label_ja=_case_label(case),
             label_en=case.id,
             title=case.title,
@@ -305,14 +344,15 @@ def build_graph(
             node = sector_node_id(sector)
             if node not in G:
                 english = SECTOR_NAMES.get(_norm_sector(sector), (None, sector))[1]
-                G.add_node(node, type=SECTOR, label_ja=sector, label_en=english)
+                _add_typed_node(G, node, SECTOR, label_ja=sector, label_en=english)
             G.add_edge(case.id, node, key=IN_SECTOR, type=IN_SECTOR)
         if case.theme is not None:
             node = theme_node_id(case.theme.id)
             if node not in G:
-                G.add_node(
+                _add_typed_node(
+                    G,
                     node,
-                    type=THEME,
+                    THEME,
                     label_ja=case.theme.label,
                     label_en=THEME_NAMES.get(
                         case.theme.id, case.theme.id.replace("_", " ").capitalize()

@@ -22,8 +22,7 @@ import json
 import multiprocessing
 import os
 import shutil
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from corpus.schema import Case
 from corpus.settings import Settings
+from search import snapshot_files
 from search.analysis import Analyzer, AnalyzerConfig, Token, split_sentences
 from search.case_table import CaseTable
 from search.dense import DenseIndex
@@ -50,6 +50,13 @@ REINDEX_BELOW = 10_000
 PARALLEL_ANALYSIS_ABOVE = 20_000
 #: Cases per task of the parallel analysis.
 ANALYSIS_CHUNK = 2_000
+#: Snapshots up to this size are hashed in full when loaded; larger ones by size only,
+#: and hashed by a background pass (``SearchIndex.verify_files``).
+VERIFY_INLINE_BYTES = 256 * 1024 * 1024
+
+
+class CorruptSnapshot(ValueError):
+    """A saved snapshot's files do not match the checksums in its manifest."""
 
 
 def case_fields(case: Case, outside: Sequence[str] = ()) -> dict[str, str]:
@@ -350,11 +357,11 @@ class SearchIndex:
 
     # -- snapshots ----------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
-        """Write the snapshot atomically: a half-written directory never replaces a good one."""
+        """Write the snapshot as a new version and serve it at ``directory`` in one atomic
+        step (``search.snapshot_files``): a half-written snapshot is never served, and a
+        crash leaves the old or the new one. The manifest records every file's checksum."""
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}-{time.time_ns()}")
-        tmp.mkdir()
+        tmp = snapshot_files.new_version_dir(directory)
         try:
             self.cases.save(tmp)
             self.tokens.save(tmp / "tokens")
@@ -365,24 +372,32 @@ class SearchIndex:
                 json.dumps(self.outside, ensure_ascii=False), encoding="utf-8"
             )
             # The manifest goes last: its presence marks a complete snapshot.
-            (tmp / "manifest.json").write_text(
-                json.dumps(self.manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+            manifest = {**self.manifest, "files": snapshot_files.checksums(tmp)}
+            (tmp / snapshot_files.MANIFEST).write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
             )
-            old = directory.with_name(f".{directory.name}.old-{os.getpid()}-{time.time_ns()}")
-            if directory.exists():
-                directory.rename(old)
-            tmp.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
+            snapshot_files.publish(tmp, directory)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if snapshot_files.current_version(directory) != tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
             raise
 
     @classmethod
-    def load(cls, directory: str | Path) -> SearchIndex:
+    def load(cls, directory: str | Path, verify: str = "sizes") -> SearchIndex:
+        """Load a saved snapshot, after checking its files against the manifest.
+
+        ``verify``: ``"sizes"`` (presence and size of every file), ``"full"`` (sha256 of
+        every file too) or ``"none"``. A mismatch raises ``CorruptSnapshot``.
+        """
         directory = Path(directory)
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"index snapshot format {manifest.get('format_version')} unsupported")
+        files = manifest.pop("files", None)
+        if verify != "none":
+            problem = snapshot_files.verify(directory, files, full=verify == "full")
+            if problem:
+                raise CorruptSnapshot(f"index snapshot {directory}: {problem}")
         cases = CaseTable.load(directory)
         tokens = TokenTable.load(directory / "tokens")
         cfg = manifest["config"]
@@ -398,7 +413,18 @@ class SearchIndex:
         }
         dense = DenseIndex.load(directory / "dense")
         outside = json.loads((directory / "outside.json").read_text(encoding="utf-8"))
-        return cls(cases, tokens, lexicals, dense, manifest, config, outside=outside)
+        index = cls(cases, tokens, lexicals, dense, manifest, config, outside=outside)
+        index.files = files
+        index.source_dir = directory.resolve()
+        return index
+
+    def verify_files(self) -> str | None:
+        """Hash every file of the snapshot this index was loaded from against its manifest
+        (the full check that a large snapshot defers to a background pass)."""
+        directory = getattr(self, "source_dir", None)
+        if directory is None:
+            return None
+        return snapshot_files.verify(directory, getattr(self, "files", None), full=True)
 
     def is_fresh_for(
         self,
@@ -424,19 +450,37 @@ def ensure_index(
     analyzer: Analyzer | None = None,
     config: IndexConfig | None = None,
     outside: Outside | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> SearchIndex:
-    """Load the snapshot under ``settings.index_dir`` if it is fresh, else rebuild and save it.
+    """Load the snapshot under ``settings.index_dir`` if it is fresh and intact, else
+    rebuild and save it. Crash debris beside it is removed first. ``report`` is told
+    (one line each) about debris removed and about a snapshot found corrupt and rebuilt.
+    ``outside`` are the cases' outside views (``corpus.outside.outside_views``).
 
-    ``outside`` are the cases' outside views (``corpus.outside.outside_views``)."""
+    Files are verified by size always, and by checksum when the snapshot is at most
+    ``VERIFY_INLINE_BYTES``; a larger one is marked ``fully_verified = False`` so that
+    the caller can hash it in the background (``SearchIndex.verify_files``).
+    """
     config = config or IndexConfig()
     embedder = embedder or load_embedder(settings)
     analyzer = analyzer or Analyzer(config.analyzer)
     directory = settings.index_dir
+    say = report or (lambda line: None)
+    removed = snapshot_files.clean_debris(directory)
+    if removed:
+        say(f"removed crash debris beside the index: {', '.join(removed)}")
     if (directory / "manifest.json").exists():
+        index = None
         try:
-            index = SearchIndex.load(directory)
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError):
-            index = None  # unreadable or from another format: rebuild below
+            files = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            size = snapshot_files.total_bytes(files.get("files") or {})
+            full = size <= VERIFY_INLINE_BYTES
+            index = SearchIndex.load(directory, verify="full" if full else "sizes")
+            index.fully_verified = full
+        except CorruptSnapshot as exc:
+            say(f"{exc}; rebuilding it from the store")
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as exc:
+            say(f"index snapshot unreadable ({type(exc).__name__}); rebuilding it from the store")
         if index is not None and index.is_fresh_for(cases, embedder, analyzer, config, outside):
             return index
     cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
@@ -446,7 +490,9 @@ def ensure_index(
         cache.close()
     index.save(directory)
     # The saved form serves with less memory: cases, tokens and vectors stay on disk.
-    return SearchIndex.load(directory)
+    loaded = SearchIndex.load(directory, verify="none")
+    loaded.fully_verified = True
+    return loaded
 
 
 # -- helpers ------------------------------------------------------------------------------

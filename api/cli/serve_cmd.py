@@ -57,7 +57,12 @@ def serve(
     typer.echo(f"Kizuki: starting on {url} (data: {settings.data_dir}) ...")
     if settings.api_key is None:
         typer.echo("Writes are disabled: set KIZUKI_API_KEY to enable POST/DELETE /cases.")
-    app = create_app(settings)
+    from corpus.store import StoreDamaged
+
+    try:
+        app = create_app(settings)
+    except StoreDamaged as exc:
+        raise CliError(str(exc)) from None
     app.state.public_url = url
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
 

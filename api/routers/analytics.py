@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query
 
 from api import views
 from api.dependencies import SnapshotDep
+from api.jsonbody import JsonRoute
 from api.models import ERROR_RESPONSES
 from graph import analytics
 
-router = APIRouter(prefix="/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/analytics", tags=["analytics"], responses=ERROR_RESPONSES, route_class=JsonRoute
+)
 
 LevelQ = Annotated[
     Literal["concept", "group"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api import views
 from api.dependencies import ServiceDep, SettingsDep, SnapshotDep, WriteAccess
 from api.errors import ApiError, validation_details, validation_message
+from api.jsonbody import JsonRoute, parse_json
 from api.models import (
     ERROR_RESPONSES,
     NOT_FOUND,
@@ -19,13 +19,14 @@ from api.models import (
     CaseDetail,
     CasePage,
     DeleteResult,
+    ErrorResponse,
     IngestResult,
 )
-from api.service import IndexingFailed
+from api.service import IndexingFailed, NotIndexable
 from corpus.schema import CASE_ID_PATTERN, MAX_ID_CHARS, Case
 from corpus.store import DuplicateCaseError
 
-router = APIRouter(tags=["cases"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["cases"], responses=ERROR_RESPONSES, route_class=JsonRoute)
 
 CaseId = Annotated[str, Path(description="case id, e.g. `fsa2019-01`", max_length=MAX_ID_CHARS)]
 
@@ -40,7 +41,9 @@ def check_case_id(case_id: str) -> str:
 def list_cases(
     snap: SnapshotDep,
     settings: SettingsDep,
-    offset: Annotated[int, Query(ge=0, description="skip this many matching cases")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, description="skip this many matching cases (≤ `max_offset`)")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, description="page size (1..`max_page_size`, 200)")] = 50,
     sector: Annotated[str | None, Query(max_length=200, description="only this sector")] = None,
     theme: Annotated[str | None, Query(max_length=200, description="only this theme id")] = None,
@@ -55,6 +58,8 @@ def list_cases(
         raise ApiError(
             422, "validation_error", f"limit: at most {settings.max_page_size} cases per page"
         )
+    if offset > settings.max_offset:
+        raise ApiError(422, "validation_error", f"offset: at most {settings.max_offset}")
     matching = views.filter_cases(snap, sector=sector, theme=theme, origin=origin, q=q)
     page = matching[offset : offset + limit]
     return CasePage(
@@ -93,12 +98,20 @@ _CASE_BODY_SCHEMA = {
     status_code=201,
     response_model=IngestResult,
     dependencies=[WriteAccess],
-    responses={**WRITE_ERRORS, 409: {"description": "a case id already exists"}},
+    responses={
+        **WRITE_ERRORS,
+        409: {"model": ErrorResponse, "description": "a case id already exists"},
+    },
     summary="Add one case or a list of cases (needs the API key)",
     description=(
         "The body is one case or a JSON array of cases in the corpus schema. The batch is "
-        "validated, committed to the store in one transaction (all or nothing), indexed and "
-        "linked into the graph before the response is sent: the next search sees it. "
+        "validated — including everything derived from it: the index and the graph are "
+        "built with the new cases first — then committed to the store in one transaction "
+        "(all or nothing) and served before the response is sent: the next search sees it. "
+        "A batch that cannot be indexed or linked is refused with 422 `not_indexable` and "
+        "nothing is stored. Case ids: 1-64 of `[A-Za-z0-9_.-]`, starting with a letter or "
+        "digit, not starting with `cause.`, `cm.`, `sector.` or `theme.` (the graph's other "
+        "node types), never trimmed. "
         "At most `max_cases_per_request` (1000) cases and `max_request_bytes` (2 MB) per request."
     ),
     openapi_extra={
@@ -109,17 +122,24 @@ _CASE_BODY_SCHEMA = {
     },
 )
 async def add_cases(request: Request, service: ServiceDep, settings: SettingsDep) -> IngestResult:
-    raw = await request.body()  # bounded by the body-size middleware
-    cases = parse_cases(raw, settings.max_cases_per_request)
+    payload = await request.json()  # bounded by the body-size middleware; parse_json
+    cases = cases_from(payload, settings.max_cases_per_request)
     try:
         snap = await run_in_threadpool(service.add_cases, cases)
     except DuplicateCaseError as exc:
         raise ApiError(409, "duplicate_case", str(exc)) from None
+    except NotIndexable as exc:
+        raise ApiError(
+            422,
+            "not_indexable",
+            f"nothing was stored: the cases cannot be indexed or linked into the graph ({exc})",
+        ) from None
     except IndexingFailed:
         raise ApiError(
             503,
             "indexing_failed",
-            "the cases were stored but could not be indexed yet; the server keeps retrying",
+            "nothing was stored: the index could not be updated (server side); retry later",
+            headers={"Retry-After": "5"},
         ) from None
     return IngestResult(
         added=[case.id for case in cases],
@@ -128,12 +148,13 @@ async def add_cases(request: Request, service: ServiceDep, settings: SettingsDep
     )
 
 
-def parse_cases(raw: bytes, max_cases: int) -> list[Case]:
-    """JSON bytes → validated cases, with errors that name the case and field at fault."""
-    try:
-        payload: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"invalid JSON body: {exc}") from None
+def parse_cases(raw: bytes, max_cases: int, max_depth: int = 32) -> list[Case]:
+    """JSON bytes → validated cases (``parse_json``, then ``cases_from``)."""
+    return cases_from(parse_json(raw, max_depth), max_cases)
+
+
+def cases_from(payload: Any, max_cases: int) -> list[Case]:
+    """A parsed body → validated cases, with errors that name the case and field at fault."""
     single = isinstance(payload, dict)
     items = [payload] if single else payload
     if not isinstance(items, list):
@@ -174,9 +195,12 @@ def delete_case(case_id: CaseId, service: ServiceDep) -> DeleteResult:
     check_case_id(case_id)
     try:
         deleted = service.delete_case(case_id)
-    except IndexingFailed:
+    except (IndexingFailed, NotIndexable):
         raise ApiError(
-            503, "indexing_failed", "the case was deleted but the index is not updated yet"
+            503,
+            "indexing_failed",
+            "nothing was deleted: the index could not be updated; retry later",
+            headers={"Retry-After": "5"},
         ) from None
     if not deleted:
         raise ApiError(404, "case_not_found", f"no case with id {case_id!r}")

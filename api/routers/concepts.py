@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from api.dependencies import SnapshotDep
+from api.jsonbody import JsonRoute
 from api.models import ERROR_RESPONSES, NOT_FOUND
 from api.views import cause_or_404, countermeasure_or_404, require_graph
 from graph.navigate import CauseView, ConceptSummary, CountermeasureView, list_concepts
 
-router = APIRouter(tags=["causes and countermeasures"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    tags=["causes and countermeasures"], responses=ERROR_RESPONSES, route_class=JsonRoute
+)
 
 ConceptId = Annotated[
     str, Path(max_length=200, description="concept id, e.g. `cause.test.insufficient`")

@@ -14,11 +14,12 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from api.dependencies import SnapshotDep
+from api.jsonbody import JsonRoute
 from api.models import ERROR_RESPONSES
 from api.views import require_graph
 from graph import export as graph_export
 
-router = APIRouter(tags=["export"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["export"], responses=ERROR_RESPONSES, route_class=JsonRoute)
 
 Format = Literal["json", "graphml", "neo4j"]
 

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Path, Query
 from api.dependencies import SettingsDep, SnapshotDep
 from api.drawing import MAX_NODES, neighbourhood
 from api.errors import ApiError
+from api.jsonbody import JsonRoute
 from api.models import ERROR_RESPONSES, NOT_FOUND
 from api.views import require_graph, require_node
 
-router = APIRouter(tags=["graph"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["graph"], responses=ERROR_RESPONSES, route_class=JsonRoute)
 
 
 @router.get(

@@ -4,28 +4,45 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.dependencies import SettingsDep, SnapshotDep
-from api.models import Health, Limits
+from api.dependencies import ServiceDep, SettingsDep, SnapshotDep
+from api.jsonbody import JsonRoute
+from api.models import ERROR_RESPONSES, Health, Limits
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 
 def limits_of(settings) -> Limits:
     return Limits(
         max_request_bytes=settings.max_request_bytes,
+        max_json_depth=settings.max_json_depth,
         max_query_chars=settings.max_query_chars,
+        max_query_work_chars=settings.max_query_work_chars,
+        max_query_sentences=settings.max_query_sentences,
         max_k=settings.max_k,
         max_cases_per_request=settings.max_cases_per_request,
         max_page_size=settings.max_page_size,
+        max_offset=settings.max_offset,
         max_depth=settings.max_graph_depth,
+        search_workers=settings.search_workers,
+        search_queue=settings.search_queue,
+        search_timeout_s=settings.search_timeout_s,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        rate_limit_burst=settings.rate_limit_burst,
     )
 
 
-@router.get("/health", response_model=Health, summary="Service status and limits")
-def health(snap: SnapshotDep, settings: SettingsDep) -> Health:
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Service status and limits",
+    responses={503: ERROR_RESPONSES[503], 500: ERROR_RESPONSES[500]},
+)
+def health(snap: SnapshotDep, settings: SettingsDep, service: ServiceDep) -> Health:
     graph = snap.graph
+    events = list(service.events)
+    degraded = bool(snap.skipped) or any("rebuild" in e for e in events)
     return Health(
-        status="ok",
+        status="degraded" if degraded else "ok",
         cases=len(snap.cases),
         store_version=snap.store_version,
         snapshot_built_at=snap.built_at,
@@ -36,5 +53,8 @@ def health(snap: SnapshotDep, settings: SettingsDep) -> Health:
             else None
         ),
         writes_enabled=bool(settings.api_key and settings.api_key.get_secret_value()),
+        skipped_cases=[dict(row) for row in snap.skipped],
+        events=events,
+        index_verified=service.index_verified,
         limits=limits_of(settings),
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.dependencies import SettingsDep, SnapshotDep
+from api.jsonbody import JsonRoute
 from api.models import ERROR_RESPONSES, SearchRequest, SearchResult
 from api.searching import check_request, run_search
 
-router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["search"], responses=ERROR_RESPONSES, route_class=JsonRoute)
 
 
 @router.post(
@@ -20,9 +21,14 @@ router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
         "embeddings + the graph's cause-aware list, fused). Each result explains itself: "
         "score, matched fields and the shared terms with their spans in the case's fields "
         "(list fields are joined by newlines). `no_good_match` is true when no case stands "
-        "out as a real analogue. Limits: `text` 1..5000 characters, `k` 1..100 (defaults; "
-        "see `GET /health`)."
+        "out as a real analogue. Limits: `text` 1..5000 characters, of which the first 1500 "
+        "characters and 16 sentences are analysed (`truncated` says so), `k` 1..100 "
+        "(defaults; see `GET /health`). Searches run on a bounded pool: 503 with "
+        "`Retry-After` when it is full or a search runs over its time limit."
     ),
 )
-def search(req: SearchRequest, snap: SnapshotDep, settings: SettingsDep) -> SearchResult:
-    return run_search(snap, check_request(req, settings))
+async def search(
+    req: SearchRequest, snap: SnapshotDep, settings: SettingsDep, request: Request
+) -> SearchResult:
+    checked = check_request(req, settings)
+    return await request.app.state.search_pool.run(run_search, snap, checked, settings)

@@ -13,12 +13,12 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from api import views
 from api.dependencies import SettingsDep, SnapshotDep
 from api.errors import ApiError, validation_details, validation_message
 from api.highlight import segment_lines, segments
+from api.jsonbody import JsonRoute
 from api.models import SearchHit, SearchRequest
 from api.routers.cases import check_case_id
 from api.searching import check_request, run_search
@@ -29,7 +29,7 @@ from graph.navigate import (
 )
 from search.index import case_fields
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=JsonRoute)
 
 K_CHOICES = (5, 10, 20, 30)
 FIELDS = ("title", "event", "causes", "countermeasures")
@@ -102,7 +102,7 @@ async def home_search(request: Request, snap: SnapshotDep, settings: SettingsDep
     except ApiError as exc:
         context["error"] = exc.detail
         return render(request, "search.html", status_code=exc.status_code, **context)
-    result = await run_in_threadpool(run_search, snap, req)
+    result = await request.app.state.search_pool.run(run_search, snap, req, settings)
     context["result"] = result
     context["hits"] = [_hit_view(snap, hit) for hit in result.results]
     return render(request, "search.html", **context)

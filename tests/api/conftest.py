@@ -37,12 +37,18 @@ def spawn(tmp_path, server, cache_dir):
     """Start extra servers on clones of the freshly seeded data dir; all stopped at the end."""
     started: list[Server] = []
 
-    def _spawn(data_dir: Path | None = None, api_key: str | None = API_KEY) -> Server:
+    def _spawn(
+        data_dir: Path | None = None,
+        api_key: str | None = API_KEY,
+        env: dict[str, str] | None = None,
+        start: bool = True,
+    ) -> Server:
         if data_dir is None:
             data_dir = clone_data_dir(server.template, tmp_path / f"data{len(started)}")
-        srv = Server(data_dir, cache_dir, api_key, log=tmp_path / f"server{len(started)}.log")
+        log = tmp_path / f"server{len(started)}.log"
+        srv = Server(data_dir, cache_dir, api_key, log=log, env=env)
         started.append(srv)
-        return srv.start()
+        return srv.start() if start else srv
 
     yield _spawn
     for srv in started:

@@ -25,13 +25,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ServerExited(RuntimeError):
+    def __init__(self, returncode: int, log: str) -> None:
+        super().__init__(f"server exited with {returncode}:\n{log}")
+        self.returncode = returncode
+        self.output = log
+
+
 class Server:
     """One ``kizuki serve`` process; ``url`` is set once it answers ``/health``."""
 
     def __init__(
-        self, data_dir: Path, cache_dir: Path, api_key: str | None = API_KEY, log: Path = None
+        self,
+        data_dir: Path,
+        cache_dir: Path,
+        api_key: str | None = API_KEY,
+        log: Path = None,
+        env: dict[str, str] | None = None,
     ):
         self.data_dir = data_dir
+        # Every test client comes from 127.0.0.1: the per-address rate limit is off unless
+        # a test turns it on (tests/api/test_reliability.py checks it).
+        self.env = {"KIZUKI_RATE_LIMIT_PER_MINUTE": "0", **(env or {})}
         self.cache_dir = cache_dir
         self.api_key = api_key
         self.port = free_port()
@@ -51,6 +66,7 @@ class Server:
             TRANSFORMERS_OFFLINE="1",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.env)
         if self.api_key is not None:
             env["KIZUKI_API_KEY"] = self.api_key
         cmd = [
@@ -70,7 +86,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+                raise ServerExited(self.proc.returncode, self.log())
             try:
                 if httpx.get(self.url + "/health", timeout=2).status_code == 200:
                     return self
@@ -122,7 +138,7 @@ def clone_data_dir(src: Path, dst: Path) -> Path:
     ):
         source.backup(target)
     for name in ("index", "graph"):
-        if (src / name).is_dir():
+        if (src / name).is_dir():  # index: a link to its current version; copied as files
             shutil.copytree(src / name, dst / name)
     return dst
 

@@ -27,11 +27,20 @@ def test_health_reports_corpus_graph_and_limits(client):
     assert body["writes_enabled"] is True
     assert body["limits"] == {
         "max_request_bytes": 2_000_000,
+        "max_json_depth": 32,
         "max_query_chars": 5_000,
+        "max_query_work_chars": 1_500,
+        "max_query_sentences": 16,
         "max_k": 100,
         "max_cases_per_request": 1_000,
         "max_page_size": 200,
+        "max_offset": 1_000_000,
         "max_depth": 3,
+        "search_workers": 0,
+        "search_queue": 8,
+        "search_timeout_s": 30.0,
+        "rate_limit_per_minute": 0,  # on by default (600); the test servers turn it off
+        "rate_limit_burst": 60,
     }
 
 
