@@ -157,7 +157,7 @@ def test_kizuki_ran_with_its_own_stages(quick_run):
     for stage in ("analysis", "embedding", "lexical", "dense", "features+scoring+explanations"):
         assert _positive(m["query_stages"][stage]["p50_ms"]), stage
     # A new case is embedded for real and is searchable right after add_cases.
-    assert m["ingest_one"]["embedded_for_real"] == 1
+    assert m["ingest_one"]["embedded_for_real"] >= 1  # its views: case, sentences
     assert m["ingest_one"]["found_by_its_event"]
     assert m["ingest_batch"]["embedded_for_real"] == 0
     assert m["snapshot"]["load_s"] > 0
