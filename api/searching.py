@@ -61,9 +61,14 @@ def run_search(
         text, truncated = work_text(
             text, settings.max_query_work_chars, settings.max_query_sentences
         )
-    response = snap.ranker.search(
-        text, k=req.k, sectors=req.sectors or None, themes=req.themes or None
-    )
+    ranker = snap.ranker
+    sectors, themes = req.sectors or None, req.themes or None
+    depth = max(req.k, NEIGHBOURS)  # the likely causes read the best NEIGHBOURS cases
+    if hasattr(ranker, "analyse"):  # one analysis and one embedding for both panels
+        full, tags = ranker.analyse(text, k=depth, sectors=sectors, themes=themes)
+    else:
+        full, tags = ranker.search(text, k=depth, sectors=sectors, themes=themes), {}
+    response = full.model_copy(update={"results": full.results[: req.k]})
     hits = []
     for r in response.results:
         case = snap.by_id.get(r.case_id)
@@ -105,12 +110,11 @@ def run_search(
         rec = recommend(
             snap.graph,
             text,
-            snap.extractor,
-            snap.searcher,
+            tags,
+            full,
             k=NEIGHBOURS,
             limit_causes=LIMIT_CAUSES,
             limit_countermeasures=LIMIT_COUNTERMEASURES,
-            response=response,
         )
         likely, cms = rec.likely_causes, rec.countermeasures
     return SearchResult(

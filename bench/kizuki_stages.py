@@ -310,7 +310,7 @@ def _recommend(searcher, texts: list[str], max_s: float) -> dict:
         from corpus import seed_cases
         from corpus.settings import Settings
         from graph.build import build_graph
-        from graph.recommend import recommend
+        from graph.recommend import recommend, sign_evidence
 
         settings = Settings(data_dir=Path(tempfile.gettempdir()), cache_dir=SERVICE_CACHE)
         eng = Engines.load(settings)
@@ -321,9 +321,11 @@ def _recommend(searcher, texts: list[str], max_s: float) -> dict:
     lat = []
     deadline = time.perf_counter() + max_s
     for text in texts[:50]:
-        response = searcher.search(text, k=K)  # not timed: recommend reuses it
+        query = searcher.prepare(text)  # not timed: the search already did this
+        response = searcher.rank(query, k=K)
         start = time.perf_counter()
-        recommend(G, text, eng.extractor, searcher, response=response)
+        matches = eng.signs.match(query.terms)
+        recommend(G, text, sign_evidence(G, query, matches), response)
         lat.append((time.perf_counter() - start) * 1000)
         if time.perf_counter() > deadline:
             break

@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "recommend": "graph.recommend",
     "likely_causes": "graph.recommend",
     "recommend_countermeasures": "graph.recommend",
-    "text_cause_tags": "graph.recommend",
+    "sign_evidence": "graph.recommend",
     # graph.ranking
     "CauseAwareSearcher": "graph.ranking",
     "cause_ranking": "graph.ranking",

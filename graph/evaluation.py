@@ -134,7 +134,7 @@ def evaluate(
     variants: tuple[str, ...] = tuple(VARIANTS),
     annotations: Annotations | None = None,
     taxonomy: Taxonomy | None = None,
-    embedder: object | None | str = "auto",
+    embedder: object | None = None,
     threshold: float | None = None,
     base: ConceptExtractor | None = None,
 ) -> dict[str, EvalResult]:

@@ -166,9 +166,9 @@ class ConceptExtractor:
         taxonomy: Taxonomy | None = None,
         examples: Sequence[Example] | None = None,
         *,
-        embedder: object | None | str = "auto",
+        embedder: object | None = None,
         analyzer: object | None = None,
-        cache: object | None | str = "auto",
+        cache: object | None = None,
         use_patterns: bool = True,
         use_examples: bool = True,
         use_definitions: bool = True,
@@ -186,18 +186,6 @@ class ConceptExtractor:
             examples = examples_from(load_annotations(taxonomy=self.taxonomy))
         self.examples = list(examples or [])
         if _features is None:
-            from corpus.settings import get_settings
-
-            if embedder == "auto":
-                from search.embeddings import load_embedder
-
-                uses_vectors = use_examples or use_definitions
-                embedder = load_embedder(get_settings()) if uses_vectors else None
-            if cache == "auto":
-                from search.embeddings import EmbeddingCache
-
-                path = get_settings().embedding_cache_dir / "embeddings.sqlite3"
-                cache = EmbeddingCache(path) if embedder is not None else None
             if analyzer is None:
                 from search.analysis import Analyzer
 

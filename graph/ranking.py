@@ -24,7 +24,8 @@ from typing import Any
 import networkx as nx
 
 from graph.build import HAS_CAUSE, edges_of_type
-from graph.signs import CauseSigns
+from graph.recommend import TextEvidence, sign_evidence
+from graph.signs import CauseSigns, SignMatch
 from search.features import Extras
 
 #: The name of the graph's source among the searcher's features (``extra:causes``).
@@ -81,14 +82,31 @@ class CauseAwareSearcher:
     def with_scorer(self, name: str) -> CauseAwareSearcher:
         return CauseAwareSearcher(self.searcher.with_scorer(name), self.graph, self.signs)
 
-    def extras(self, query: Any) -> Extras:
+    def extras(self, query: Any, matches: Sequence[SignMatch] | None = None) -> Extras:
         """The graph's source and signal for a prepared query (``PreparedQuery``)."""
-        matches = self.signs.match(query.terms)
+        if matches is None:
+            matches = self.signs.match(query.terms)
         causes = {m.concept: m.score for m in matches}
         return Extras(
             sources={SOURCE: cause_ranking(self.graph, causes, self._holders)},
             signals={"out_of_scope": self.signs.out_of_scope(query.terms)},
         )
+
+    def analyse(
+        self,
+        text: str,
+        k: int = 10,
+        sectors: Sequence[str] | None = None,
+        themes: Sequence[str] | None = None,
+    ) -> tuple[Any, dict[str, list[TextEvidence]]]:
+        """One search of ``text`` and the causes its report points to, with evidence (what
+        ``graph.recommend.recommend`` takes): analysed once, embedded once."""
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        query = self.searcher.prepare(text, sectors, themes)
+        matches = self.signs.match(query.terms)
+        response = self.searcher.rank(query, k, self.extras(query, matches))
+        return response, sign_evidence(self.graph, query, matches)
 
     def search(
         self,

@@ -3,9 +3,10 @@
 Two sources of evidence are combined, because a pasted incident often only describes
 symptoms while its nearest past cases carry the recorded causes:
 
-* **text**: the extractor tags the incident's own sentences (the rule of
-  ``ConceptExtractor.tag_incident``); ``t(c)`` = the highest confidence of cause ``c`` over
-  the sentences (0 when untagged);
+* **text**: the causes the report points to, read from the taxonomy's observable signs
+  (``graph.signs``, the same match the ranking uses: no model, no second embedding);
+  ``t(c)`` = the match's margin relative to the best match (0 when not matched), with the
+  incident's sentence sharing most of the sign's terms as evidence;
 * **neighbours**: the top ``k`` similar cases from the search engine;
   ``n(c) = Σ_j w_j · [c ∈ causes(j)] / Σ_j w_j`` with ``w_j = 1 / rank_j`` (so the
   closest case counts most; ``weighting="score"`` uses the search score instead, which
@@ -20,21 +21,22 @@ Countermeasures: ``score(m) = Σ_c score(c) · strength(m → c)`` over the like
 was recorded against it). Each comes with the cases and sentences behind it, the
 incident's similar cases first.
 
-The incident's likely causes never come from anything but the extractor and the search
+The incident's likely causes never come from anything but the signs and the search
 results: relevance labels of evaluation queries are not an input here.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import networkx as nx
 from pydantic import BaseModel
 
 from graph.build import CAUSE, MITIGATES, case_causes
-from graph.extract import split_sentences
 from graph.navigate import MitigationCase, NodeRef, SimilarCase, ref
+from search.analysis import split_sentences
 
 
 class TextEvidence(BaseModel):
@@ -81,59 +83,56 @@ class Recommendation(BaseModel):
     countermeasures: list[RecommendedCountermeasure]
 
 
-def text_cause_tags(G: nx.MultiDiGraph, text: str, extractor: Any) -> dict[str, list[TextEvidence]]:
-    """Cause concept → the incident's sentences the extractor tagged with it, best first.
+def sign_evidence(G: nx.MultiDiGraph, query: Any, matches: Sequence[Any]) -> dict[str, list]:
+    """Cause concept → one ``TextEvidence``: the incident's sentence sharing most of the
+    matched sign's terms, with the match's strength relative to the best match (0..1].
 
-    Same rule as ``ConceptExtractor.tag_incident`` (concepts at or above the extractor's
-    threshold, else the single best one), but sentence by sentence, so that every likely
-    cause can quote the sentence of the incident it was read from.
-    """
-    out: dict[str, list[TextEvidence]] = defaultdict(list)
-    if extractor is None:
+    ``query`` is the search's prepared query (its tokens carry spans in the text), so the
+    report is not analysed again; ``matches`` are ``graph.signs.SignMatch``."""
+    out: dict[str, list[TextEvidence]] = {}
+    if not matches:
         return out
-    threshold = float(getattr(extractor, "threshold", 0.0))
-    rows: list[TextEvidence] = []
-    concepts: list[str] = []
+    text = query.text
+    bounds, pos = [], 0
     for sentence in split_sentences(text):
-        if hasattr(extractor, "scores"):
-            scored = extractor.scores(sentence, CAUSE).items()
-        else:  # any extractor with the documented tag() interface
-            scored = (
-                (t.concept_id, (t.confidence, t.evidence)) for t in extractor.tag(sentence, CAUSE)
-            )
-        for concept, (confidence, why) in scored:
-            if concept in G and G.nodes[concept].get("type") == CAUSE and confidence > 0:
-                concepts.append(concept)
-                rows.append(
-                    TextEvidence(sentence=sentence, confidence=float(confidence), why=str(why))
-                )
-    kept = [(c, r) for c, r in zip(concepts, rows, strict=True) if r.confidence >= threshold]
-    if not kept and rows:
-        kept = [max(zip(concepts, rows, strict=True), key=lambda cr: cr[1].confidence)]
-    for concept, row in kept:
-        out[concept].append(row)
-    for evs in out.values():
-        evs.sort(key=lambda e: -e.confidence)
+        start = text.find(sentence, pos)
+        if start < 0:
+            continue
+        bounds.append((start, start + len(sentence), sentence))
+        pos = start + len(sentence)
+    top = max(m.score for m in matches)
+    for m in matches:
+        if m.concept not in G or G.nodes[m.concept].get("type") != CAUSE:
+            continue
+        shared = {}
+        for t in query.tokens:
+            if t.term in m.terms:
+                for start, end, sentence in bounds:
+                    if start <= t.start < end:
+                        shared[sentence] = shared.get(sentence, 0) + 1
+        sentence = max(shared, key=shared.get) if shared else (bounds[0][2] if bounds else text)
+        out[m.concept] = [
+            TextEvidence(sentence=sentence, confidence=m.score / top, why=f"sign: {m.sign}")
+        ]
     return out
 
 
 def likely_causes(
     G: nx.MultiDiGraph,
-    text: str,
-    extractor: Any,
+    tags: Mapping[str, list[TextEvidence]],
     response: Any,
     k: int = 5,
     alpha: float = 0.5,
     min_score: float = 0.05,
     weighting: str = "rank",
 ) -> list[LikelyCause]:
-    """Likely causes of ``text`` given the searcher's ``response`` for it (see module doc).
+    """Likely causes given the text's evidence (``sign_evidence``) and the searcher's
+    ``response`` for the same text (see module doc).
 
     ``weighting``: ``"rank"`` weighs the j-th neighbour by 1/j, ``"score"`` by its score.
     """
     if weighting not in ("score", "rank"):
         raise ValueError("weighting must be 'score' or 'rank'")
-    tags = text_cause_tags(G, text, extractor)
     neighbours = []
     if response is not None and not getattr(response, "no_good_match", False):
         for result in response.results:
@@ -230,22 +229,20 @@ def recommend_countermeasures(
 def recommend(
     G: nx.MultiDiGraph,
     text: str,
-    extractor: Any,
-    searcher: Any,
+    tags: Mapping[str, list[TextEvidence]],
+    response: Any,
     k: int = 5,
     alpha: float = 0.5,
     limit_causes: int = 5,
     limit_countermeasures: int = 5,
-    response: Any = None,
     weighting: str = "rank",
 ) -> Recommendation:
     """Likely causes and recommended countermeasures for a pasted incident, with evidence.
 
-    Pass ``response`` (the searcher's answer for ``text``) to avoid searching twice.
+    ``tags`` and ``response`` come from one search of ``text``
+    (``graph.ranking.CauseAwareSearcher.analyse``): nothing is analysed or embedded again.
     """
-    if response is None:
-        response = searcher.search(text, k=max(k, 10))
-    causes = likely_causes(G, text, extractor, response, k=k, alpha=alpha, weighting=weighting)
+    causes = likely_causes(G, tags, response, k=k, alpha=alpha, weighting=weighting)
     similar = [
         SimilarCase(case=ref(G, r.case_id), score=float(r.score), rank=i)
         for i, r in enumerate((r for r in response.results if r.case_id in G), start=1)

@@ -45,6 +45,7 @@ class SignMatch:
     concept: str
     score: float  # how far its best sign stands above the field (0..)
     sign: str
+    terms: frozenset[str] = frozenset()  # the sign's analysed terms (to find the evidence)
 
 
 #: Prefix of the out-of-scope kinds among the concepts (they are not taxonomy causes).
@@ -88,6 +89,7 @@ class CauseSigns:
         # Two BM25 collections, so that adding out-of-scope kinds leaves the causes' term
         # weights (and their matches) exactly as they were.
         terms = [analyzer.terms(t) for t in self.texts]
+        self._terms = [frozenset(t) for t in terms]
         outside_row = self._outside[self._owners]
         self._rows = [np.flatnonzero(~outside_row), np.flatnonzero(outside_row)]
         self._indexes = [LexicalIndex([terms[i] for i in rows]) for rows in self._rows]
@@ -132,5 +134,6 @@ class CauseSigns:
         for j in ranked[:top]:
             margin = float(best[j] - floor)
             if margin > 0:
-                out.append(SignMatch(self.concepts[j], margin, self.texts[int(arg[j])]))
+                row = int(arg[j])
+                out.append(SignMatch(self.concepts[j], margin, self.texts[row], self._terms[row]))
         return out

@@ -184,7 +184,8 @@ def recommend_cmd(
     if len(text) > settings.max_query_chars:
         raise CliError(f"the incident text is longer than {settings.max_query_chars} characters")
     snap = _snapshot()  # the same inputs as POST /search's recommendations
-    result = recommend(snap.graph, text, snap.extractor, snap.searcher, k=k)
+    response, tags = snap.ranker.analyse(text, k=max(k, 10))
+    result = recommend(snap.graph, text, tags, response, k=k)
     if as_json:
         return _dump(result.model_dump(mode="json"))
     if result.no_good_match:
@@ -213,7 +214,8 @@ def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations."""
     from graph.evaluation import evaluate
 
-    results = evaluate()
+    # The data dir's embedder and vector cache (one settings object, passed down).
+    results = evaluate(base=_snapshot().extractor)
     if as_json:
         return _dump({name: r.to_dict() for name, r in results.items()})
     typer.echo("leave-one-case-out over the 44 annotated seed cases (micro-averaged)")

@@ -28,10 +28,10 @@ def annotations(seed, taxonomy):
 
 
 @pytest.fixture(scope="session")
-def extractor(taxonomy):
+def extractor(taxonomy, seed_embedder):
     from graph.extract import ConceptExtractor
 
-    return ConceptExtractor(taxonomy)
+    return ConceptExtractor(taxonomy, embedder=seed_embedder)
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +48,18 @@ def seed_graph(seed, taxonomy, annotations, extractor, seed_searcher):
     from graph.build import build_graph
 
     return build_graph(seed, taxonomy, annotations, extractor=extractor, searcher=seed_searcher)
+
+
+@pytest.fixture(scope="session")
+def signs(taxonomy, seed_analyzer):
+    from graph.signs import CauseSigns
+
+    return CauseSigns.load(taxonomy, seed_analyzer)
+
+
+@pytest.fixture(scope="session")
+def ranker(seed_graph, seed_searcher, signs):
+    """The product's ranking over the seed index: the searcher plus the graph's source."""
+    from graph.ranking import CauseAwareSearcher
+
+    return CauseAwareSearcher(seed_searcher, seed_graph, signs)

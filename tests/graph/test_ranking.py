@@ -7,7 +7,7 @@ import math
 import pytest
 
 from graph.build import HAS_CAUSE, edges_of_type
-from graph.ranking import SOURCE, CauseAwareSearcher, cause_ranking
+from graph.ranking import SOURCE, cause_ranking
 
 INCIDENT = "夜間バッチ処理の復旧作業で手順を誤り、翌朝のオンライン開始が大幅に遅れた。"
 
@@ -29,18 +29,6 @@ def test_cause_ranking_weights_rare_causes_more(concept_graph):
         assert score == pytest.approx(expected)
     assert cause_ranking(concept_graph, {}) == {}
     assert cause_ranking(concept_graph, {a: 0.0}) == {}
-
-
-@pytest.fixture(scope="module")
-def signs(taxonomy, seed_analyzer):
-    from graph.signs import CauseSigns
-
-    return CauseSigns.load(taxonomy, seed_analyzer)
-
-
-@pytest.fixture(scope="module")
-def ranker(seed_graph, seed_searcher, signs):
-    return CauseAwareSearcher(seed_searcher, seed_graph, signs)
 
 
 def test_same_contract_as_the_searcher(ranker, seed_searcher):

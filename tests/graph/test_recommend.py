@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graph.build import HAS_CAUSE, MITIGATES
-from graph.recommend import likely_causes, recommend
+from graph.recommend import likely_causes, recommend, sign_evidence
 
 # Invented for this test (not a dev query): symptoms plus the suspected cause.
 CERT_INCIDENT = (
@@ -17,8 +17,9 @@ SYMPTOMS_ONLY = "夜間バッチが途中で異常終了し、翌朝のオンラ
 
 
 @pytest.fixture(scope="module")
-def cert(seed_graph, extractor, seed_searcher):
-    return recommend(seed_graph, CERT_INCIDENT, extractor, seed_searcher, k=5)
+def cert(seed_graph, ranker):
+    response, tags = ranker.analyse(CERT_INCIDENT, k=10)
+    return recommend(seed_graph, CERT_INCIDENT, tags, response, k=5)
 
 
 def _case(seed, case_id):
@@ -85,12 +86,46 @@ def test_the_similar_cases_come_first_in_the_evidence(cert):
         assert ranks == sorted(ranks)
 
 
-def test_without_a_good_match_only_the_text_counts(seed_graph, extractor, seed_searcher):
-    response = seed_searcher.search(SYMPTOMS_ONLY, k=10)
+def test_without_a_good_match_only_the_text_counts(seed_graph, ranker):
+    response, tags = ranker.analyse(SYMPTOMS_ONLY, k=10)
     forced = response.model_copy(update={"no_good_match": True})
-    causes = likely_causes(seed_graph, SYMPTOMS_ONLY, extractor, forced)
+    causes = likely_causes(seed_graph, tags, forced)
     assert all(c.neighbour_score == 0 and not c.from_cases for c in causes)
     with_neighbours = likely_causes(
-        seed_graph, SYMPTOMS_ONLY, extractor, response.model_copy(update={"no_good_match": False})
+        seed_graph, tags, response.model_copy(update={"no_good_match": False})
     )
     assert any(c.neighbour_score > 0 for c in with_neighbours)
+
+
+def test_text_evidence_quotes_the_sentence_that_matched_the_sign(seed_graph, ranker, signs):
+    query = ranker.prepare(CERT_INCIDENT)
+    matches = signs.match(query.terms)
+    tags = sign_evidence(seed_graph, query, matches)
+    assert "cause.cert_expiry" in tags
+    ev = tags["cause.cert_expiry"][0]
+    assert ev.sentence in CERT_INCIDENT and "証明書" in ev.sentence
+    assert ev.why.startswith("sign: ") and 0 < ev.confidence <= 1
+    assert max(e[0].confidence for e in tags.values()) == 1.0
+    assert sign_evidence(seed_graph, query, []) == {}
+
+
+def test_analyse_embeds_the_text_once(seed_graph, seed_searcher, signs):
+    """The search and the likely causes share one analysis and one query embedding."""
+    from graph.ranking import CauseAwareSearcher
+    from search.engine import Searcher
+
+    class Counter:
+        def __init__(self, inner):
+            self.inner, self.calls = inner, 0
+            self.model_id, self.dim = inner.model_id, inner.dim
+            self.query_prompt, self.passage_prompt = inner.query_prompt, inner.passage_prompt
+
+        def embed_queries(self, texts):
+            self.calls += len(texts)
+            return self.inner.embed_queries(texts)
+
+    embedder = Counter(seed_searcher.embedder)
+    plain = Searcher(seed_searcher.index, embedder, seed_searcher.analyzer)
+    response, tags = CauseAwareSearcher(plain, seed_graph, signs).analyse(CERT_INCIDENT)
+    recommend(seed_graph, CERT_INCIDENT, tags, response)
+    assert embedder.calls == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.signs import OUT_OF_SCOPE, CauseSigns, load_signs
+from graph.signs import OUT_OF_SCOPE, load_signs
 
 
 def test_every_leaf_cause_has_signs_in_both_languages(taxonomy):
@@ -26,11 +26,6 @@ def test_unknown_concepts_and_empty_signs_are_refused(taxonomy, tmp_path):
     bad.write_text("signs:\n  cause.cert_expiry:\n    ja: ['  ']\n", encoding="utf-8")
     with pytest.raises(ValueError, match="empty"):
         load_signs(taxonomy, bad)
-
-
-@pytest.fixture(scope="module")
-def signs(taxonomy, seed_analyzer):
-    return CauseSigns.load(taxonomy, seed_analyzer)
 
 
 @pytest.mark.parametrize(
