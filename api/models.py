@@ -159,7 +159,17 @@ class SearchResult(BaseModel):
     )
     k: int
     no_good_match: bool = Field(description="true when no case is a real analogue")
-    confidence: float
+    confidence: float = Field(
+        description="probability (0-1) that the corpus holds a real analogue of the incident"
+    )
+    threshold: float = Field(
+        default=0.0, description="`no_good_match` is true when `confidence` is below this"
+    )
+    match_strength: str = Field(
+        default="none",
+        description="`strong` (confidence >= 0.85), `partial` (>= 0.6), `weak` (>= threshold) "
+        "or `none` (= no_good_match)",
+    )
     results: list[SearchHit]
     likely_causes: list[LikelyCause] = Field(
         description="likely root causes of the pasted incident, with evidence"

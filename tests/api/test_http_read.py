@@ -77,6 +77,8 @@ def test_search_finds_a_case_from_its_own_text_and_explains_it(client):
     body = r.json()
     assert body["k"] == 5 and len(body["results"]) == 5
     assert body["no_good_match"] is False
+    assert body["match_strength"] in ("strong", "partial", "weak")
+    assert body["confidence"] >= body["threshold"] > 0
     assert [h["rank"] for h in body["results"]] == [1, 2, 3, 4, 5]
     ids = [h["case_id"] for h in body["results"]]
     assert case.id in ids[:3], ids
