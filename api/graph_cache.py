@@ -22,6 +22,8 @@ from typing import Any
 
 import networkx as nx
 
+from search.snapshot_files import process_alive
+
 log = logging.getLogger("kizuki.graph_cache")
 
 FORMAT = 3
@@ -125,20 +127,10 @@ def clean_debris(directory: Path) -> list[str]:
             pid = int(path.name.removeprefix(".graph.json.tmp-").split("-")[0])
         except ValueError:
             pid = None
-        if pid is not None and pid != os.getpid() and _alive(pid):
+        if pid is not None and pid != os.getpid() and process_alive(pid):
             continue
         if pid == os.getpid():
             continue
         path.unlink(missing_ok=True)
         removed.append(path.name)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -135,7 +135,7 @@ def clean_debris(link: Path) -> list[str]:
         if current is not None and path.name == current.name:
             continue
         pid = _pid_of(path.name)
-        if pid is not None and pid != os.getpid() and _alive(pid):
+        if pid is not None and pid != os.getpid() and process_alive(pid):
             continue
         if pid == os.getpid() and ".v-" in path.name:
             continue  # this process's own versions are managed by publish
@@ -164,7 +164,8 @@ def _pid_of(name: str) -> int | None:
     return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id exists (another user's counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
