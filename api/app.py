@@ -16,7 +16,7 @@ from api.errors import install_error_handlers
 from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.openapi import declare_limits
-from api.routers import analytics, cases, concepts, export, graph, health, search, web
+from api.routers import analytics, cases, concepts, export, graph, health, review, search, web
 from api.service import KizukiService
 from api.workpool import WorkPool
 from corpus.settings import Settings, get_settings
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     app.add_middleware(CatchAllMiddleware)
     install_error_handlers(app)
 
-    for module in (health, search, cases, concepts, graph, analytics, export):
+    for module in (health, search, review, cases, concepts, graph, analytics, export):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -97,12 +97,37 @@ class SearchRequest(BaseModel):
     @field_validator("k", mode="before")
     @classmethod
     def _integer_only(cls, value):
-        # JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5.
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("k must be an integer")
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError("k must be an integer")
-        return int(value)
+        return _as_integer(value)
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = Field(
+        description="the change or work plan (Japanese or English); 1..`max_query_chars` "
+        "characters (default 5000); its first 16 statements are reviewed one by one",
+        examples=["来月、ATM監視サーバを新機種に入れ替える。データ移行は夜間に委託先が行う。"],
+    )
+    k: int = Field(default=10, description="how many similar past failures, 1..`max_k`")
+
+    @field_validator("plan")
+    @classmethod
+    def _clean_plan(cls, value):
+        return _clean(value)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _integer_only(cls, value):
+        return _as_integer(value)
+
+
+def _as_integer(value):
+    """JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("k must be an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("k must be an integer")
+    return int(value)
 
 
 class Span(BaseModel):

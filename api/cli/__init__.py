@@ -28,7 +28,7 @@ class CliError(Exception):
 def _register() -> None:
     import importlib
 
-    for name in ("corpus_cmd", "search_cmd", "graph_cmd", "serve_cmd", "store_cmd"):
+    for name in ("corpus_cmd", "search_cmd", "review_cmd", "graph_cmd", "serve_cmd", "store_cmd"):
         try:
             module = importlib.import_module(f"api.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -185,12 +185,26 @@ def evaluate(
     per_query: Annotated[
         bool, typer.Option("--per-query", help="print each query's ranking with its grades")
     ] = False,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="search (queries are incidents) or review (queries are change plans: "
+            "`kizuki review`'s similar failures are scored)",
+        ),
+    ] = "search",
 ) -> None:
     """Score the search on graded queries: nDCG@10, Recall@5, MRR, no-match accuracy."""
     from search.evaluation import report
     from search.validation import cross_validate, curve, outcomes, queries_of
 
     _check_k(k)
+    if mode not in ("search", "review"):
+        raise CliError(f"--mode must be search or review, not {mode!r}")
+    if mode == "review":
+        if ranker or cv or per_query:
+            raise CliError("--mode review takes neither --ranker, --cv nor --per-query")
+        return _evaluate_reviews(queries, k, as_json)
     names = list(dict.fromkeys(ranker or ["default"]))
     for name in names:
         if name not in RANKERS:
@@ -263,6 +277,34 @@ def evaluate(
                 ]
                 flag = "  [no good match]" if ranks[q.id].no_good_match else ""
                 typer.echo(f"  {name:<14} {' '.join(shown)}{flag}")
+
+
+def _evaluate_reviews(paths: list[Path], k: int, as_json: bool) -> None:
+    """Score ``kizuki review``'s similar failures on graded plans."""
+    from graph.review import review
+    from search.evaluation import Ranked, report
+
+    items = [q for _, q in _load_query_files(paths)]
+    ranker = _searcher("default")
+    started = time.perf_counter()
+    runs = {}
+    for q in items:
+        result = review(ranker, q.query, k=max(k, 10))
+        runs[q.id] = Ranked([f.case_id for f in result.similar_failures], False)
+    out = {**report(items, runs), "mode": "review"}
+    out["seconds"] = round(time.perf_counter() - started, 3)
+    graded = [q for q in items if q.relevant]
+    out["grade2_in_top5"] = sum(
+        any(q.relevant.get(c) == 2 for c in runs[q.id].case_ids[:5]) for q in graded
+    )
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    typer.echo(
+        f"plans: {out['n']}  nDCG@10 {out['ndcg@10']:.3f}  Recall@5 {out['recall@5']:.3f}  "
+        f"MRR {out['mrr']:.3f}  a grade-2 case in the top 5: {out['grade2_in_top5']} of "
+        f"{len(graded)}"
+    )
 
 
 def train(

@@ -164,3 +164,49 @@ def test_train_writes_a_model_that_search_can_load(cli_env, tmp_path):
     model = RankerModel.load(out)
     assert "bm25:case" in model.scorer.weights and model.no_match["threshold"] > 0
     assert model.provenance["trained_on"][0]["file"] == "ja_real.jsonl"
+
+
+def test_review_cli_contract_and_exports(cli_env, tmp_path):
+    plan = tmp_path / "plan.txt"
+    plan.write_text(
+        "・SSLサーバ証明書の更新は保守ベンダーに一任する。\n・有効期限は当社では管理していない。",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["review", str(plan), "--json", "--k", "5"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [f["case_id"] for f in data["similar_failures"]][:3].count("fsa2019-27") == 1
+    assert {"risks", "checklist", "steps"} <= set(data)
+    md = runner.invoke(app, ["review", str(plan), "--checklist", "markdown"])
+    assert md.exit_code == 0 and md.stdout.startswith("# 変更レビュー")
+    table = runner.invoke(app, ["review", str(plan), "--checklist", "csv"])
+    assert table.exit_code == 0 and table.stdout.startswith("item,countermeasure")
+    text = runner.invoke(app, ["review", "夜間に委託先がデータを移行する。確認は本人のみ。"])
+    assert text.exit_code == 0 and "checklist:" in text.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["review", "  "], "empty"), (["review", "計画", "--k", "0"], "--k")],
+)
+def test_review_cli_errors(cli_env, args, message):
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, CliError)
+    assert message in str(result.exception)
+
+
+def test_eval_scores_reviews_of_plans(cli_env, tmp_path):
+    plans = tmp_path / "plans.jsonl"
+    row = {
+        "id": "p1",
+        "kind": "plan",
+        "query": "SSLサーバ証明書の更新は保守ベンダーに一任し、当社では期限を管理しない。",
+        "relevant": {"fsa2019-27": 2},
+    }
+    plans.write_text(json.dumps(row, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(app, ["eval", "--queries", str(plans), "--mode", "review", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["mode"] == "review" and data["n"] == 1 and data["grade2_in_top5"] == 1
+    bad = runner.invoke(app, ["eval", "--queries", str(plans), "--mode", "review", "--cv", "3"])
+    assert isinstance(bad.exception, CliError)
