@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 class WorkPool:
     def __init__(self, workers: int = 0, queue: int = 8, timeout_s: float = 30.0) -> None:
-        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1) + 2
         self.queue = max(0, queue)
         self.timeout_s = timeout_s
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="kizuki-search")

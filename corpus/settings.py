@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     max_query_work_chars: int = 1_500
     max_query_sentences: int = 16
 
-    #: Searches run on this many worker threads (0: one per CPU core) ...
+    #: Searches run on this many worker threads (0: two more than the CPU cores, so that a
+    #: short query finds a free worker and the embedder's short lane while long queries
+    #: occupy the cores) ...
     search_workers: int = 0
     #: ... with at most this many more waiting; beyond that: 503 with Retry-After.
     search_queue: int = 8

