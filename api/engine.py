@@ -17,7 +17,6 @@ from functools import lru_cache
 from corpus.settings import Settings, get_settings
 from search.analysis import Analyzer
 from search.embeddings import Embedder, load_embedder
-from search.engine import Searcher
 from search.index import IndexConfig
 
 _lock = threading.Lock()
@@ -100,13 +99,8 @@ def get_snapshot(settings: Settings | None = None):
 
 
 def get_searcher(settings: Settings | None = None):
-    """The product's ranking: hybrid search plus the graph's cause-aware list.
+    """The product's ranking: the learned search plus the graph's cause source.
 
     ``kizuki search``, ``kizuki eval`` and ``POST /search`` all rank through this.
     """
     return get_snapshot(settings).ranker
-
-
-def get_plain_searcher(settings: Settings | None = None) -> Searcher:
-    """Hybrid search without the cause-aware list (for comparisons and single rankers)."""
-    return get_snapshot(settings).searcher

@@ -187,7 +187,7 @@ class Searcher:
         if not len(order):
             strength = "none"
         lexical = cands.raw("bm25:case")
-        dense = cands.raw("cos:case") if "cos:case" in cands.lists else np.zeros(len(cands.docs))
+        dense = cands.raw("cos:case")
         q_terms = _term_spans(query.tokens)
         results = [
             self._result(

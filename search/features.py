@@ -26,7 +26,7 @@ their own. Every feature is computed for the candidates only: O(depth), not O(ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,13 +90,12 @@ class Candidates:
         return np.zeros(len(self.docs))
 
     def raw(self, source: str) -> np.ndarray:
-        """A source's raw score for every candidate (its lowest listed score, or 0, when
-        the candidate is not in that list)."""
-        ranked = self.lists[source]
-        out = np.full(len(self.docs), float(ranked.scores.min()) if len(ranked) else 0.0)
-        if source.startswith("bm25:") or source.startswith("extra:"):
-            out[:] = 0.0
-        out[np.searchsorted(self.docs, ranked.docs)] = ranked.scores
+        """A source's raw score for every candidate (0 where the candidate is not in that
+        list, or the source is absent)."""
+        out = np.zeros(len(self.docs))
+        ranked = self.lists.get(source)
+        if ranked is not None and len(ranked):
+            out[np.searchsorted(self.docs, ranked.docs)] = ranked.scores
         return out
 
 
@@ -214,8 +213,3 @@ def candidates(
                     columns[b] = np.where(missing, columns[a], columns[b])
     values = np.stack(columns, axis=1) if columns else np.zeros((len(docs), 0))
     return Candidates(docs, tuple(names), values, lists, best_view)
-
-
-def source_names(candidates_: Sequence[Candidates]) -> list[str]:
-    """Every feature name seen over several queries, in first-seen order."""
-    return list(dict.fromkeys(n for c in candidates_ for n in c.names))

@@ -16,14 +16,9 @@ import numpy as np
 class RankedList:
     docs: np.ndarray  # int64 document positions, best first
     scores: np.ndarray  # float64, non-increasing
-    total: int = -1  # documents the list ranked before it was cut (-1: not cut)
 
     def __len__(self) -> int:
         return len(self.docs)
-
-    @property
-    def cut(self) -> bool:
-        return self.total > len(self.docs)
 
 
 def top(docs: np.ndarray, scores: np.ndarray, tiebreak: np.ndarray, depth: int) -> RankedList:
@@ -31,7 +26,6 @@ def top(docs: np.ndarray, scores: np.ndarray, tiebreak: np.ndarray, depth: int) 
     (any sortable array by document: the index uses the case ids)."""
     docs = np.asarray(docs, np.int64)
     scores = np.asarray(scores, np.float64)
-    total = len(docs)
     if len(docs) > depth:
         # Everything scoring at least the depth-th best score, so ties at the cut are kept
         # together and then ordered like the rest.
@@ -39,7 +33,7 @@ def top(docs: np.ndarray, scores: np.ndarray, tiebreak: np.ndarray, depth: int) 
         keep = scores >= kth
         docs, scores = docs[keep], scores[keep]
     order = np.lexsort((tiebreak[docs], -scores))[:depth]
-    return RankedList(docs[order], scores[order], total)
+    return RankedList(docs[order], scores[order])
 
 
 def competition_ranks(scores: np.ndarray) -> np.ndarray:

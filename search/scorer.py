@@ -45,9 +45,6 @@ class LinearScorer:
                     total += cands.column(feature)
         return total
 
-    def uses(self, feature_prefix: str) -> bool:
-        return self.rrf_sources or any(f.startswith(feature_prefix) for f in self.weights)
-
 
 def builtin_scorers() -> dict[str, LinearScorer]:
     """The fixed comparison rankings."""
