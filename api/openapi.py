@@ -42,14 +42,16 @@ def declare_limits(app: FastAPI, settings: Settings) -> None:
 def _complete(schema: dict[str, Any], settings: Settings) -> None:
     components = schema.get("components", {}).get("schemas", {})
     search = components.get("SearchRequest", {}).get("properties", {})
-    if "text" in search:
-        search["text"].update(
-            minLength=1,
-            maxLength=settings.max_query_chars,
-            pattern=NONBLANK_TEXT_SCHEMA_PATTERN,
-        )
-    if "k" in search:
-        search["k"].update(minimum=1, maximum=settings.max_k)
+    review = components.get("ReviewRequest", {}).get("properties", {})
+    for body, text in ((search, "text"), (review, "plan")):
+        if text in body:
+            body[text].update(
+                minLength=1,
+                maxLength=settings.max_query_chars,
+                pattern=NONBLANK_TEXT_SCHEMA_PATTERN,
+            )
+        if "k" in body:
+            body["k"].update(minimum=1, maximum=settings.max_k)
     for name in ("sectors", "themes"):
         field = search.get(name, {})
         for option in field.get("anyOf", [field]):
