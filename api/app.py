@@ -1,4 +1,5 @@
-"""The FastAPI application: JSON API, OpenAPI docs at /docs, and the web page at /."""
+"""The FastAPI application: JSON API, OpenAPI docs at /docs and /redoc (served locally), and
+the web page at /."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from api.docs_ui import install_docs
 from api.errors import install_error_handlers
 from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
 from api.limits import BodySizeLimitMiddleware
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs_ui from local assets, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     for module in (health, search, cases, concepts, graph, analytics, export):
         app.include_router(module.router)
     app.include_router(web.router)
+    install_docs(app)  # mounts /static/docs: before /static
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     declare_limits(app, settings)
     return app

@@ -77,9 +77,9 @@ def page(browser, server):
     assert not unexpected, f"browser errors: {unexpected}"
 
 
-def shot(pg, name: str) -> None:
+def shot(pg, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def wait_for_graph(pg) -> int:
@@ -212,3 +212,25 @@ def test_error_pages_are_html(page):
     assert response.status == 404
     assert "does-not-exist" in page.locator(".error-message").inner_text()
     assert page.locator("nav.mainnav a").count() == 6
+
+
+def test_api_docs_render_offline(page):
+    """Swagger UI and ReDoc come from the app: no CDN, no Google Fonts, no validator badge
+    (the page fixture fails the test on any request to another host)."""
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .opblock")
+    assert page.locator(".swagger-ui .opblock").count() >= 15
+    assert "Kizuki" in page.locator(".swagger-ui .info .title").inner_text()
+    # An operation opens with its documented limits.
+    page.locator(".opblock-summary-path", has_text="/search").first.click()
+    page.wait_for_selector(".opblock.is-open")
+    shot(page, "api-docs", full_page=False)
+
+    # ReDoc's footer logo lives on cdn.redoc.ly; the page's CSP refuses it (ReDoc then
+    # drops the image), so nothing is requested from outside.
+    page.allowed_errors.append("cdn.redoc.ly")
+    page.goto("/redoc")
+    page.wait_for_selector(".api-content h1")
+    assert "Kizuki" in page.locator(".api-content h1").first.inner_text()
+    assert page.locator(".menu-content [role=menuitem]").count() >= 10
+    shot(page, "api-redoc", full_page=False)
