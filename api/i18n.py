@@ -53,6 +53,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "matched_fields": ("一致箇所", "Matched in"),
     "shared_terms": ("共通する語", "Shared terms"),
     "via_synonym": ("同義語", "synonym"),
+    "share_link": ("この検索のリンク", "Link to this search"),
     "similar_to_this": ("この事例に似た事例を探す", "Find cases similar to this one"),
     "none_found": ("なし", "None"),
     # case fields

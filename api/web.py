@@ -18,6 +18,10 @@ from api.i18n import DEFAULT_LANG, EXAMPLES, LANGS, node_label, sector_name, the
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANG_COOKIE = "kizuki_lang"
+#: The longest search address a form sends by GET; a longer text is posted instead
+#: (uvicorn's HTTP parser refuses a request head over 16 KiB, and a Japanese character
+#: takes 9 characters in a URL).
+MAX_SEARCH_URL = 8000
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -58,6 +62,12 @@ def node_url(node_id: str, node_type: str) -> str:
     return "/"
 
 
+def _search_url(text: str, sector: str = "", theme: str = "", k: int = 10) -> str:
+    from api.routers.web import search_url
+
+    return search_url(text, sector, theme, k)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = page_lang(request)
     t = translator(lang)
@@ -75,6 +85,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         switch_lang_url=f"{request.url.path}?{urlencode(query)}",
         path=request.url.path,
         examples=EXAMPLES,
+        search_url=_search_url,
+        max_url=MAX_SEARCH_URL,
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

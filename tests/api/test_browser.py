@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from kizuki_http import ARTIFACTS, make_case
@@ -47,34 +48,48 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(
-        base_url=server.url, viewport={"width": 1360, "height": 900}, locale="ja-JP"
-    )
-    # Nothing may leave the machine: any request to another host fails the test.
-    outside: list[str] = []
+def open_page(browser, server):
+    """``open_page(**context_options)``: a new page in its own browser context (its own
+    cookies and viewport). Nothing may leave the machine: a request to another host, a
+    console error or a dialog fails the test (a test lists the errors it expects in
+    ``page.allowed_errors``)."""
+    opened = []
 
-    def guard(route):
-        url = route.request.url
-        if url.startswith(server.url):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
+    def _open(**options):
+        options = {"viewport": {"width": 1360, "height": 900}, "locale": "ja-JP", **options}
+        context = browser.new_context(base_url=server.url, **options)
+        outside: list[str] = []
 
-    context.route("**/*", guard)
-    pg = context.new_page()
-    pg.set_default_timeout(120_000)  # a loaded 2-core CI machine can be slow to search
-    pg.allowed_errors = []  # substrings of console errors a test expects
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
-    yield pg
-    context.close()
-    assert not outside, f"requests left the machine: {outside}"
-    unexpected = [m for m in problems if not any(a in m for a in pg.allowed_errors)]
-    assert not unexpected, f"browser errors: {unexpected}"
+        def guard(route):
+            url = route.request.url
+            if url.startswith(server.url):
+                route.continue_()
+            else:
+                outside.append(url)
+                route.abort()
+
+        context.route("**/*", guard)
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)  # a loaded 2-core CI machine can be slow to search
+        pg.allowed_errors = []  # substrings of console errors a test expects
+        problems: list[str] = []
+        pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: problems.append(str(e)))
+        pg.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+        opened.append((context, pg, outside, problems))
+        return pg
+
+    yield _open
+    for context, pg, outside, problems in opened:
+        context.close()
+        assert not outside, f"requests left the machine: {outside}"
+        unexpected = [m for m in problems if not any(a in m for a in pg.allowed_errors)]
+        assert not unexpected, f"browser errors: {unexpected}"
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()
 
 
 def shot(pg, name: str, full_page: bool = True) -> None:
@@ -95,7 +110,7 @@ def wait_for_graph(pg) -> int:
 def test_paste_an_incident_and_see_explained_results(page):
     page.goto("/")
     assert page.locator("h1").inner_text() == "類似事例検索"
-    page.fill("textarea[name=text]", INCIDENT)
+    page.fill("textarea[name=q]", INCIDENT)
     page.click("#search-form button[type=submit]")
     page.wait_for_selector("#results")
     results = page.locator("#results article.result")
@@ -106,7 +121,7 @@ def test_paste_an_incident_and_see_explained_results(page):
     assert page.locator("#likely-causes li .chip-cause").count() > 0
     assert page.locator("#likely-causes .evidence").count() > 0
     assert page.locator("#recommended-countermeasures li .chip-countermeasure").count() > 0
-    assert page.locator("textarea[name=text]").input_value() == INCIDENT
+    assert page.locator("textarea[name=q]").input_value() == INCIDENT
     shot(page, "search-results")
 
     page.goto("/?lang=en")
@@ -193,7 +208,7 @@ def test_a_case_holding_markup_stays_inert(page, writer, server):
 
         page.goto("/")
         page.fill(
-            "textarea[name=text]",
+            "textarea[name=q]",
             '<img src=x onerror="window.__xss = 3"> 夜間バッチの異常終了で勘定系が停止した',
         )
         page.click("#search-form button[type=submit]")
@@ -234,3 +249,69 @@ def test_api_docs_render_offline(page):
     assert "Kizuki" in page.locator(".api-content h1").first.inner_text()
     assert page.locator(".menu-content [role=menuitem]").count() >= 10
     shot(page, "api-redoc", full_page=False)
+
+
+def result_ids(pg) -> list[str]:
+    cards = pg.locator("#results article.result")
+    return [cards.nth(i).get_attribute("data-case-id") for i in range(cards.count())]
+
+
+def test_a_search_is_in_its_address_and_can_be_shared(page, open_page):
+    from urllib.parse import parse_qs, urlsplit
+
+    page.goto("/")
+    page.fill("textarea[name=q]", INCIDENT)
+    page.select_option("select[name=k]", "5")
+    page.select_option("select[name=sector]", "地域銀行")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["q"] == [INCIDENT] and query["k"] == ["5"] and query["sector"] == ["地域銀行"]
+    ids = result_ids(page)
+    assert 0 < len(ids) <= 5
+    assert all("地域銀行" in t for t in page.locator("#results .meta").all_inner_texts())
+    share = page.locator("#share-link").get_attribute("href")
+    assert parse_qs(urlsplit(share).query) == query
+    assert page.evaluate("window.scrollY") == 0, "a wide screen keeps the form in view"
+
+    # The address alone gives the same search in another browser (bookmark, shared link),
+    # and on a phone-sized screen the results are scrolled into view.
+    phone = open_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto(share)
+    phone.wait_for_selector("#results")
+    assert result_ids(phone) == ids
+    assert phone.locator("textarea[name=q]").input_value() == INCIDENT
+    assert phone.locator("select[name=k]").input_value() == "5"
+    assert phone.locator("select[name=sector]").input_value() == "地域銀行"
+    assert phone.evaluate("window.scrollY") > 300
+    top = phone.evaluate("document.getElementById('results-top').getBoundingClientRect().top")
+    assert 0 <= top < 200, top
+    shot(phone, "search-results-phone", full_page=False)
+
+    # ?text= is the same search; an example is a link to its search.
+    page.goto("/?" + urlencode({"text": INCIDENT, "k": "5", "sector": "地域銀行"}))
+    assert result_ids(page) == ids
+    page.goto("/")
+    example = page.locator(".example-list a.example").first
+    example_text = example.inner_text()
+    example.click()
+    page.wait_for_selector("#results")
+    assert parse_qs(urlsplit(page.url).query)["q"] == [example_text]
+
+
+def test_a_text_too_long_for_an_address_is_posted(page):
+    long_text = (INCIDENT * 40)[:4000]  # over 8,000 characters once percent-encoded
+    page.goto("/")
+    page.fill("textarea[name=q]", long_text)
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results")
+    assert urlsplit_path(page.url) == "/" and "q=" not in page.url
+    assert page.locator("#results article.result").count() == 10
+    assert page.locator("textarea[name=q]").input_value() == long_text
+
+
+def urlsplit_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
