@@ -135,6 +135,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Click a node for details; double-click to centre on it.",
     ),
     "open_page": ("ページを開く", "Open page"),
+    "graph_failed": ("グラフを表示できませんでした", "The graph could not be drawn"),
     "sector": ("業態", "Sector"),
     "theme": ("テーマ", "Theme"),
     # errors

@@ -101,7 +101,16 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
-def render_error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
-    return render(
-        request, "error.html", status_code=status, status=status, code=code, message=message
-    )
+def render_error_page(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    params: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> HTMLResponse:
+    """The error page, worded in the page's language (``api.web_errors``)."""
+    from api.web_errors import error_message
+
+    text = error_message(page_lang(request), status, code, message, params, errors)
+    return render(request, "error.html", status_code=status, status=status, code=code, message=text)

@@ -22,7 +22,8 @@ from api.jsonbody import JsonRoute
 from api.models import SearchHit, SearchRequest
 from api.routers.cases import check_case_id
 from api.searching import check_request, run_search
-from api.web import render
+from api.web import page_lang, render
+from api.web_errors import error_message
 from graph import analytics
 from graph.navigate import (
     list_concepts,
@@ -100,6 +101,7 @@ async def _search_page(
     k_raw: str,
 ) -> HTMLResponse:
     """The search page; with ``text`` (even empty) a search is run and its results shown."""
+    lang = page_lang(request)
     context: dict[str, Any] = {
         "text": text or "",
         "k": DEFAULT_K,
@@ -118,7 +120,13 @@ async def _search_page(
     try:
         k = int(k_raw) if k_raw.strip() else DEFAULT_K
     except ValueError:
-        context["error"] = f"k: must be an integer, not {k_raw!r}"
+        context["error"] = error_message(
+            lang,
+            422,
+            "validation_error",
+            f"k: must be an integer, not {k_raw!r}",
+            {"kind": "k_integer"},
+        )
         return render(request, "search.html", status_code=422, **context)
     context["k"] = k
     try:
@@ -130,10 +138,20 @@ async def _search_page(
         )
         check_request(req, settings)
     except ValidationError as exc:
-        context["error"] = validation_message(validation_details(exc.errors()))
+        errors = exc.errors()
+        context["error"] = error_message(
+            lang,
+            422,
+            "validation_error",
+            validation_message(validation_details(errors)),
+            None,
+            errors,
+        )
         return render(request, "search.html", status_code=422, **context)
     except ApiError as exc:
-        context["error"] = exc.detail
+        context["error"] = error_message(
+            lang, exc.status_code, exc.code, str(exc.detail), exc.params
+        )
         return render(request, "search.html", status_code=exc.status_code, **context)
     result = await request.app.state.search_pool.run(run_search, snap, req, settings)
     context["result"] = result

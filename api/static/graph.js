@@ -42,7 +42,8 @@
     title.textContent = data.fullLabel;
     var kind = document.createElement("span");
     kind.className = "graph-info-kind";
-    kind.textContent = data.type + " · " + data.id;
+    var kindName = panel.dataset["kind" + data.type.charAt(0).toUpperCase() + data.type.slice(1)];
+    kind.textContent = (kindName || data.type) + " · " + data.id;
     var link = document.createElement("a");
     link.href = pageUrl(data.id, data.type);
     link.textContent = (panel.dataset.open || "Open") + " →";
@@ -52,9 +53,11 @@
     box.hidden = false;
   }
 
-  function fail(panel, message) {
+  /* The message is the page's own wording (its language); the detail (an HTTP status or
+   * the script's error) follows in brackets for whoever reports it. */
+  function fail(panel, detail) {
     var canvas = panel.querySelector(".graph-canvas");
-    canvas.textContent = message;
+    canvas.textContent = (panel.dataset.failed || "The graph could not be drawn") + " (" + detail + ")";
     canvas.classList.add("graph-error");
     panel.dataset.ready = "error";
   }
@@ -64,14 +67,14 @@
     var depth = panel.dataset.depth || "1";
     var lang = panel.dataset.lang || "ja";
     if (typeof cytoscape !== "function") {
-      fail(panel, "cytoscape.js did not load");
+      fail(panel, "cytoscape.js");
       return;
     }
     fetch("/graph/neighbourhood/" + encodeURIComponent(center) + "?depth=" + encodeURIComponent(depth),
           {headers: {"Accept": "application/json"}})
       .then(function (r) {
         return r.json().then(function (body) {
-          if (!r.ok) throw new Error((body && body.error && body.error.message) || r.statusText);
+          if (!r.ok) throw new Error(String(r.status) + (body && body.error ? " " + body.error.code : ""));
           return body;
         });
       })

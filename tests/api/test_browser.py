@@ -315,3 +315,39 @@ def urlsplit_path(url: str) -> str:
 
     parts = urlsplit(url)
     return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def test_messages_on_the_japanese_page_are_japanese(page):
+    import re
+
+    english = re.compile(r"[A-Za-z]{3,}")
+    page.allowed_errors += ["status of 404", "status of 422", "status of 503"]
+    page.goto("/?q=")
+    message = page.locator(".form-error").inner_text()
+    assert message == "障害の内容を入力してください。"
+    page.goto("/ui/graph?node=nope")
+    message = page.locator(".error-message").inner_text()
+    assert "ノードはありません" in message and not english.search(message.replace("nope", ""))
+    page.goto("/ui/cases?page=0")
+    assert page.locator(".error-message").inner_text() == "ページ番号は 1 以上にしてください。"
+
+    # A graph that cannot be fetched says so in Japanese; the info box names node kinds
+    # in Japanese.
+    page.route(
+        "**/graph/neighbourhood/**",
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"error": {"code": "graph_unavailable", "message": "the knowledge graph is not available"}}',
+        ),
+    )
+    page.goto("/ui/graph?node=fsa2019-07")
+    page.wait_for_selector(".graph-panel[data-ready=error]")
+    text = page.locator(".graph-canvas").inner_text()
+    assert text.startswith("グラフを表示できませんでした") and "not available" not in text
+    page.unroute("**/graph/neighbourhood/**")
+    page.goto("/ui/graph?node=fsa2019-07")
+    wait_for_graph(page)
+    page.evaluate("document.querySelector('.graph-panel')._cy.$id('fsa2019-07').emit('tap')")
+    assert page.locator(".graph-info-kind").inner_text() == "事例 · fsa2019-07"
+    shot(page, "graph-info-ja", full_page=False)
