@@ -127,6 +127,8 @@ def run_search(
         k=req.k,
         no_good_match=bool(response.no_good_match),
         confidence=round(float(response.confidence), 4),
+        threshold=round(float(response.threshold), 4),
+        match_strength=response.match_strength,
         results=hits,
         likely_causes=likely,
         recommended_countermeasures=cms,

@@ -36,7 +36,16 @@ def _percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def _probability(value: float) -> str:
+    """A probability as a percentage that never claims certainty: 0.998 is "99%", not 100%."""
+    pct = value * 100
+    shown = min(round(pct), 99) if pct < 100 else 100
+    shown = max(shown, 1) if pct > 0 else 0
+    return f"{shown}%"
+
+
 _env.filters["percent"] = _percent
+_env.filters["probability"] = _probability
 
 
 def page_lang(request: Request) -> str:

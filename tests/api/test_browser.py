@@ -351,3 +351,56 @@ def test_messages_on_the_japanese_page_are_japanese(page):
     page.evaluate("document.querySelector('.graph-panel')._cy.$id('fsa2019-07').emit('tap')")
     assert page.locator(".graph-info-kind").inner_text() == "事例 · fsa2019-07"
     shot(page, "graph-info-ja", full_page=False)
+
+
+OUT_OF_SCOPE = (
+    "ランサムウェアに感染し、ファイルサーバーのデータが暗号化された。犯行グループから"
+    "身代金を要求する脅迫文が届いた。"
+)
+STRENGTH_JA = {
+    "strong": "強い一致",
+    "partial": "部分的な一致",
+    "weak": "弱い一致",
+    "none": "該当なし",
+}
+
+
+def test_the_page_explains_match_strength_and_scores(page):
+    page.goto("/?" + urlencode({"q": INCIDENT}))
+    box = page.locator("#match-strength")
+    strength = box.get_attribute("data-strength")
+    assert strength in ("strong", "partial", "weak")
+    confidence = float(box.get_attribute("data-confidence"))
+    badge = box.locator(".match-badge").first
+    assert badge.inner_text() == STRENGTH_JA[strength]
+    assert "確からしさ" in badge.get_attribute("title")
+    shown = min(max(round(confidence * 100), 1), 99)
+    assert f"{shown}%" in box.locator(".match-p").inner_text()
+    assert page.locator("#no-good-match").count() == 0
+
+    # The legend is folded until asked for; it says what each number means.
+    legend = page.locator("#score-legend")
+    assert not legend.locator("dl").is_visible()
+    legend.locator("summary").click()
+    assert legend.locator("dl").is_visible()
+    text = legend.inner_text()
+    assert "確率の推定値" in text and "別の検索の値とは比べられません" in text
+    assert legend.locator("tr.current").count() == 1
+    assert STRENGTH_JA[strength] in legend.locator("tr.current").inner_text()
+    # Each number carries its own explanation as a tooltip.
+    scores = page.locator("#results .score")
+    assert "この検索内での相対値 (1位の 100%)" in scores.first.get_attribute("title")
+    assert "1位の" in scores.nth(1).get_attribute("title")
+    cause_tip = page.locator("#likely-causes .score-num").first.get_attribute("title")
+    assert "入力文" in cause_tip and "類似事例" in cause_tip
+    assert "割合" in page.locator("#recommended-countermeasures .score-num").first.get_attribute(
+        "title"
+    )
+    shot(page, "search-legend")
+
+    page.goto("/?" + urlencode({"q": OUT_OF_SCOPE}))
+    box = page.locator("#match-strength")
+    assert box.get_attribute("data-strength") == "none"
+    assert box.locator(".match-badge").first.inner_text() == "該当なし"
+    assert page.locator("#no-good-match").is_visible()
+    assert page.locator("#results article.result").count() == 10  # closest cases still shown

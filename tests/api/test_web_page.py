@@ -192,3 +192,25 @@ def test_unknown_codes_fall_back_to_the_status_in_japanese():
         assert error_message("ja", status, "some_new_code", "English") == wording
         assert not ENGLISH.search(wording)
     assert not ENGLISH.search(error_message("ja", 418, "teapot", "I'm a teapot"))
+
+
+def test_search_answers_confidence_threshold_and_strength(client):
+    from search.confidence import PARTIAL_AT, STRONG_AT
+
+    for text in (INCIDENT, "ランサムウェアに感染し、身代金を要求する脅迫文が届いた。"):
+        body = client.post("/search", json={"text": text, "k": 3}).json()
+        p, threshold, strength = body["confidence"], body["threshold"], body["match_strength"]
+        assert 0 <= p <= 1 and 0 < threshold < 1
+        expected = (
+            "none"
+            if p < threshold
+            else "strong"
+            if p >= STRONG_AT
+            else "partial"
+            if p >= PARTIAL_AT
+            else "weak"
+        )
+        assert strength == expected and body["no_good_match"] == (strength == "none")
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["SearchResult"]
+    assert schema["properties"]["match_strength"]["enum"] == ["strong", "partial", "weak", "none"]
+    assert "relative" not in schema["properties"]["confidence"]["description"]
