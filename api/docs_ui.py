@@ -36,7 +36,21 @@ DOCS_CSP = (
 )
 
 
-def _local(response: HTMLResponse) -> HTMLResponse:
+#: The schema's Japanese (the title, examples) in the app's font where the machine has no
+#: Japanese font: it is added after each page's own fonts, so it only fills the gaps.
+FONT_HEAD = (
+    '<link rel="stylesheet" href="/static/fonts/kizuki-gothic.css">'
+    "<style>"
+    "body, body *:not(pre):not(code):not(pre *):not(code *) "
+    '{ font-family: sans-serif, "Kizuki Gothic" !important; }'
+    'pre, code, pre *, code * { font-family: monospace, "Kizuki Gothic" !important; }'
+    "</style>"
+)
+
+
+def _local(page: HTMLResponse) -> HTMLResponse:
+    html = bytes(page.body).decode("utf-8").replace("</head>", FONT_HEAD + "</head>", 1)
+    response = HTMLResponse(html, status_code=page.status_code)
     response.headers["Content-Security-Policy"] = DOCS_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

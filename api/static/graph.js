@@ -4,6 +4,16 @@
 (function () {
   "use strict";
 
+  /* The labels are drawn on a canvas, which does not wait for web fonts: the app's font
+   * (see kizuki.css) is loaded for the labels' characters before drawing. */
+  var FONT = "Hiragino Sans, Noto Sans JP, Noto Sans CJK JP, IPAPGothic, IPAexGothic, " +
+    "Yu Gothic, Meiryo, Kizuki Gothic, sans-serif";
+
+  function loadFont(text) {
+    if (!document.fonts || !document.fonts.load) return Promise.resolve();
+    return document.fonts.load('10px "Kizuki Gothic"', text).catch(function () {});
+  }
+
   var COLORS = {
     "case": "#1d3557",
     "cause": "#c8553d",
@@ -79,6 +89,10 @@
         });
       })
       .then(function (data) {
+        var text = data.nodes.map(function (n) { return (n.label_ja || "") + (n.label_en || "") + n.id; }).join("");
+        return loadFont(text).then(function () { return data; });
+      })
+      .then(function (data) {
         var elements = [];
         data.nodes.forEach(function (n) {
           var full = (lang === "en" ? (n.label_en || n.label_ja) : (n.label_ja || n.label_en)) || n.id;
@@ -105,7 +119,7 @@
               "label": "data(label)", "font-size": 10, "color": "#1f2933",
               "text-valign": "bottom", "text-margin-y": 3, "width": 16, "height": 16,
               "text-wrap": "ellipsis", "text-max-width": 110, "min-zoomed-font-size": 7,
-              "font-family": "Hiragino Sans, Noto Sans JP, Noto Sans CJK JP, IPAPGothic, Yu Gothic, Meiryo, sans-serif"
+              "font-family": FONT
             }},
             {selector: "node[type = 'case']", style: {"shape": "round-rectangle", "width": 18, "height": 14}},
             {selector: "node[type = 'countermeasure']", style: {"shape": "diamond", "width": 18, "height": 18}},

@@ -3,11 +3,17 @@
 Paste an incident and read the results; walk cause → countermeasure → case → cause; the
 graph view draws; a case holding markup stays inert text. Screenshots of each step are
 written to ``tests/artifacts/`` (git-ignored) for a person to look at.
+
+The browser sees none of the machine's Japanese, Chinese or Korean fonts (its fontconfig
+lists only the others), as on a bare machine: Japanese must render in the font the app
+serves.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -38,11 +44,45 @@ INCIDENT = (
 XSS_ID = "xss-browser-1"
 
 
+def _fc_files(*pattern: str, env: dict[str, str] | None = None) -> set[str]:
+    out = subprocess.run(
+        ["fc-list", "--format", "%{file}\n", *pattern],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    return {line for line in out.splitlines() if line}
+
+
 @pytest.fixture(scope="module")
-def browser():
+def fontless_env(tmp_path_factory) -> dict[str, str]:
+    """An environment whose fontconfig offers the machine's fonts minus every font that
+    covers Japanese, Chinese or Korean (checked with fc-list)."""
+    root = tmp_path_factory.mktemp("fontless")
+    fonts = root / "fonts"
+    fonts.mkdir()
+    if shutil.which("fc-list"):
+        cjk = set().union(*(_fc_files(f":lang={lang}") for lang in ("ja", "zh-cn", "zh-tw", "ko")))
+        for i, path in enumerate(sorted(_fc_files() - cjk)):
+            (fonts / f"{i:03d}-{Path(path).name}").symlink_to(path)
+    conf = root / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+        f"<dir>{fonts}</dir><cachedir>{root / 'cache'}</cachedir></fontconfig>\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
+    if shutil.which("fc-list"):
+        assert not _fc_files(":lang=ja", env=env), "the test browser must have no Japanese font"
+    return env
+
+
+@pytest.fixture(scope="module")
+def browser(fontless_env):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=fontless_env)
         yield b
         b.close()
 
@@ -404,3 +444,50 @@ def test_the_page_explains_match_strength_and_scores(page):
     assert box.locator(".match-badge").first.inner_text() == "該当なし"
     assert page.locator("#no-good-match").is_visible()
     assert page.locator("#results article.result").count() == 10  # closest cases still shown
+
+
+def faces_loaded(pg) -> int:
+    return pg.evaluate(
+        "[...document.fonts].filter(f => f.family.replace(/\"/g, '') === 'Kizuki Gothic'"
+        " && f.status === 'loaded').length"
+    )
+
+
+def drawn_with(pg, selector: str) -> list[dict]:
+    """The fonts the browser drew an element's text with (DevTools protocol)."""
+    cdp = pg.context.new_cdp_session(pg)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+
+
+def test_japanese_renders_in_the_apps_font_on_a_browser_without_one(page):
+    page.goto("/")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    assert page.evaluate("document.fonts.check('16px \"Kizuki Gothic\"', '類似事例検索')")
+    # Only the files holding the page's characters are fetched (most pages need one).
+    assert 1 <= faces_loaded(page) <= 3
+    fonts = drawn_with(page, "h1")
+    assert fonts and all(f["isCustomFont"] and f["familyName"] == "Kizuki Gothic" for f in fonts)
+    shot(page, "font-search-page", full_page=False)
+
+    page.goto("/?" + urlencode({"q": INCIDENT}))
+    page.evaluate("document.fonts.ready.then(() => true)")
+    title = "#results article.result .title-link"
+    assert all(f["familyName"] == "Kizuki Gothic" for f in drawn_with(page, title))
+    shot(page, "font-search-results", full_page=False)
+
+    # The API docs and the graph's canvas labels use it too.
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    assert faces_loaded(page) >= 1
+    assert any(f["familyName"] == "Kizuki Gothic" for f in drawn_with(page, ".info .title"))
+    page.goto("/ui/graph?node=fsa2019-07&depth=2")
+    wait_for_graph(page)
+    labels = page.evaluate(
+        "document.querySelector('.graph-panel')._cy.nodes().map(n => n.data('fullLabel')).join('')"
+    )
+    assert page.evaluate("t => document.fonts.check('10px \"Kizuki Gothic\"', t)", labels)
