@@ -7,6 +7,8 @@
   [--data-dir DIR] [--dry-run]`` validates the whole file, then adds its cases to the
   case store in one transaction (the bundled seed is loaded into a new store first).
 * ``kizuki corpus show ID [--file PATH] [--json]`` prints one case.
+* ``kizuki corpus list [--sector S] [--data-dir DIR] [--json]`` lists the cases (id, sector,
+  title): those of the case store, or the bundled corpus before the store exists.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import typer
 from api.cli import CliError
 
 corpus_app = typer.Typer(
-    help="The case corpus: build it from the FSA report, import more cases, show one.",
+    help="The case corpus: build it from the FSA report, import more cases, list them, show one.",
     no_args_is_help=True,
 )
 
@@ -135,6 +137,54 @@ def import_cases(
     except ValueError as exc:
         raise CliError(f"{file}: {exc}; nothing was imported") from None
     typer.echo(f"imported {added} cases from {file} into {settings.store_path}")
+
+
+@corpus_app.command("list")
+def list_cases(
+    sector: Annotated[
+        str | None, typer.Option(help="Only cases of this sector (e.g. 主要行等).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Kizuki data directory (default: KIZUKI_DATA_DIR).")
+    ] = None,
+) -> None:
+    """List the cases: id, sectors and title (the ids every other command takes)."""
+    from corpus import seed_cases
+
+    settings = _settings(data_dir)
+    if settings.store_path.exists():
+        from corpus.store import CaseStore
+
+        store = CaseStore(settings.store_path)
+        cases, origins, where = store.all_cases(), store.origins(), str(settings.store_path)
+    else:
+        cases = seed_cases()
+        origins = {c.id: "seed" for c in cases}
+        where = f"the bundled corpus (no case store at {settings.store_path} yet)"
+    if sector is not None:
+        known = sorted({s for c in cases for s in c.sectors})
+        if sector not in known:
+            raise CliError(f"unknown sector {sector!r}; known: {', '.join(known)}")
+        cases = [c for c in cases if sector in c.sectors]
+    if as_json:
+        rows = [
+            {
+                "id": c.id,
+                "title": c.title,
+                "sectors": list(c.sectors),
+                "theme": c.theme.id if c.theme else None,
+                "origin": origins.get(c.id, ""),
+            }
+            for c in cases
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{len(cases)} cases in {where}")
+    width = max((len(c.id) for c in cases), default=2)
+    for c in cases:
+        sectors = "、".join(c.sectors) or "-"
+        typer.echo(f"{c.id:<{width}}  {sectors}  {c.title or '-'}")
 
 
 @corpus_app.command()

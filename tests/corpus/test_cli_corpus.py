@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -140,3 +141,21 @@ def test_dry_run_and_show(tmp_path, data_dir):
     assert result.returncode == 0 and '"event": "障害9"' in result.stdout
     result = kizuki("corpus", "show", "nope", data_dir=data_dir)
     assert result.returncode == 1 and result.stderr == "error: no case 'nope'\n"
+
+
+def test_list_before_the_store_exists_and_after_an_import(tmp_path, data_dir):
+    result = kizuki("corpus", "list", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("44 cases in the bundled corpus (no case store at")
+    assert not (data_dir / "cases.sqlite3").exists(), "listing creates nothing"
+    good = tmp_path / "mine.csv"
+    good.write_text("id,title,sectors,event\nmine-1,勘定系停止,地域銀行,障害1\n", encoding="utf-8")
+    assert kizuki("corpus", "import", str(good), data_dir=data_dir).returncode == 0
+    rows = json.loads(kizuki("corpus", "list", "--json", data_dir=data_dir).stdout)
+    assert len(rows) == 45 and rows[-1] == {
+        "id": "mine-1",
+        "title": "勘定系停止",
+        "sectors": ["地域銀行"],
+        "theme": None,
+        "origin": "import",
+    }
