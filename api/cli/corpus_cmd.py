@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -79,7 +79,7 @@ def build(
         text = read_text(seed_path, max_bytes=_settings().max_import_bytes)
         parsed = parse_report(text, year=year)
     except CorpusImportError as exc:
-        raise CliError(str(exc)) from None
+        _report(exc, "nothing was written")
     except ReportParseError as exc:
         raise CliError(f"{seed_path}: {exc}") from None
     cases_path, report_path = _outputs(out, year)
@@ -93,6 +93,22 @@ def build(
         f"wrote {len(m.glossary)} glossary terms, {len(m.trends)} trends and "
         f"{len(m.event_types)} event types to {report_path}"
     )
+
+
+def _report(exc, outcome: str) -> NoReturn:
+    """Every problem of a file on stderr, ``FILE:LINE:FIELD: message`` each (the first
+    ``MAX_REPORTED_ERRORS``, then how many more), then one ``error:`` line."""
+    if exc.total == 1:
+        raise CliError(f"{exc.errors[0]} ({outcome})")
+    for problem in exc.errors:
+        typer.echo(str(problem), err=True)
+    if exc.total > len(exc.errors):
+        typer.echo(
+            f"… and {exc.total - len(exc.errors)} more (only the first {len(exc.errors)} "
+            "are listed)",
+            err=True,
+        )
+    raise CliError(f"{exc.errors[0].file}: {exc.total} errors ({outcome})")
 
 
 def _settings(data_dir: Path | None = None):
@@ -116,7 +132,33 @@ def import_cases(
         bool, typer.Option("--dry-run", help="Only validate the file; store nothing.")
     ] = False,
 ) -> None:
-    """Validate a file of cases and add all of them to the case store, or none."""
+    """Validate a file of cases and add all of them to the case store, or none.
+
+    \b
+    JSONL: one case per line, a JSON object with the fields
+      {"id": "mybank-2024-001", "title": "…", "sectors": ["地域銀行"],
+       "theme": {"id": "procedure_error", "label": "…"}, "event": "…",
+       "causes": ["…"], "countermeasures": ["…"],
+       "source": {"report": "…", "year": 2024, "lines": [12, 30]}}
+    Only "id" and "event" are required.
+
+    \b
+    CSV (UTF-8, a header row; Excel's "CSV UTF-8" works): the columns
+      id, theme_id, theme_label, title, sectors, event, causes,
+      countermeasures, source_report, source_year, source_lines
+    Only id and event are required; other columns may be left out.
+    sectors, causes and countermeasures hold one item per line of the
+    cell; theme_id and theme_label go together; source_lines is START-END.
+
+    \b
+    Ids: 1-64 of A-Z a-z 0-9 _ . - , starting with a letter or digit, not
+    starting with cause. cm. sector. or theme. ; unique in the file and
+    the store.
+
+    Samples: corpus/samples/cases.jsonl and cases.csv in the repository.
+    Every problem is listed as FILE:LINE:FIELD (the first 50, then a count);
+    then one error: line, and nothing is stored.
+    """
     from corpus import seed_cases
     from corpus.io import CorpusImportError, load_cases
 
@@ -124,7 +166,7 @@ def import_cases(
     try:
         cases = load_cases(file, format, year=year, max_bytes=settings.max_import_bytes)
     except CorpusImportError as exc:
-        raise CliError(str(exc)) from None
+        _report(exc, "the file is not valid (dry run)" if dry_run else "nothing was imported")
     if dry_run:
         typer.echo(f"{file}: {len(cases)} valid cases (dry run, nothing stored)")
         return
@@ -205,7 +247,7 @@ def show(
         try:
             case = next((c for c in load_cases(file) if c.id == case_id), None)
         except CorpusImportError as exc:
-            raise CliError(str(exc)) from None
+            _report(exc, f"cannot look for {case_id} in it")
     else:
         settings = _settings(data_dir)
         if settings.store_path.exists():

@@ -78,7 +78,7 @@ def test_import_bad_file_prints_one_line_and_stores_nothing(tmp_path, data_dir):
     bad.write_text("id,event\ngood-1,障害\ngood-2,\n", encoding="utf-8")
     result = kizuki("corpus", "import", str(bad), data_dir=data_dir)
     assert result.returncode == 1
-    assert result.stderr == f"error: {bad} line 3, field 'event': must not be empty\n"
+    assert result.stderr == f"error: {bad}:3:event: must not be empty (nothing was imported)\n"
     assert result.stdout == ""
     store_path = data_dir / "cases.sqlite3"
     assert not store_path.exists() or CaseStore(store_path).get("good-1") is None
@@ -159,3 +159,61 @@ def test_list_before_the_store_exists_and_after_an_import(tmp_path, data_dir):
         "theme": None,
         "origin": "import",
     }
+
+
+def test_import_lists_every_problem_with_file_line_field(tmp_path, data_dir):
+    bad = tmp_path / "three.csv"
+    bad.write_text(
+        "id,event,source_lines\nok-1,障害,\nbad id,障害,\nok-2,,\nok-3,障害,12-x\n",
+        encoding="utf-8",
+    )
+    for extra in ((), ("--dry-run",)):
+        result = kizuki("corpus", "import", str(bad), *extra, data_dir=data_dir)
+        assert result.returncode == 1 and result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith(f"{bad}:3:id: id must be")
+        assert lines[1] == f"{bad}:4:event: must not be empty"
+        assert (
+            lines[2]
+            == f"{bad}:5:source_report: is required when source_year or source_lines is set"
+        )
+        outcome = "the file is not valid (dry run)" if extra else "nothing was imported"
+        assert lines[3:] == [f"error: {bad}: 3 errors ({outcome})"]
+    assert not (data_dir / "cases.sqlite3").exists()
+
+
+def test_import_lists_the_first_50_problems_then_a_count(tmp_path, data_dir):
+    many = tmp_path / "many.jsonl"
+    many.write_text(
+        "".join(f'{{"id": "m-{i}", "event": ""}}\n' for i in range(73)), encoding="utf-8"
+    )
+    result = kizuki("corpus", "import", str(many), data_dir=data_dir)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[:50] == [f"{many}:{n}:event: must not be empty" for n in range(1, 51)]
+    assert lines[50] == "… and 23 more (only the first 50 are listed)"
+    assert lines[51:] == [f"error: {many}: 73 errors (nothing was imported)"]
+    assert sum(line.startswith("error:") for line in lines) == 1
+
+
+def test_the_sample_files_import_and_the_layouts_are_documented(data_dir):
+    from corpus.io import CSV_COLUMNS
+
+    samples = REPO / "corpus" / "samples"
+    for name in ("cases.jsonl", "cases.csv"):
+        result = kizuki("corpus", "import", str(samples / name), "--dry-run", data_dir=data_dir)
+        assert result.returncode == 0 and "2 valid cases" in result.stdout, result.stderr
+    result = kizuki("corpus", "import", str(samples / "cases.csv"), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    store = CaseStore(data_dir / "cases.sqlite3")
+    assert store.get("mybank-2024-001").sectors == ["地域銀行"]
+    assert store.get("mybank-2024-002").causes
+
+    helptext = kizuki("corpus", "import", "--help", data_dir=data_dir).stdout
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for column in CSV_COLUMNS:
+        assert column in helptext, column
+        assert f"`{column}`" in readme, column
+    for field in ('"id"', '"event"', '"sectors"', '"theme"', '"causes"', '"source"'):
+        assert field in helptext
+    assert "corpus/samples/cases.jsonl" in helptext and "corpus/samples/" in readme
