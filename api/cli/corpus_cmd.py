@@ -1,8 +1,9 @@
 """``kizuki corpus …``: build the bundled corpus from the seed, import cases, show one.
 
-* ``kizuki corpus build [--seed PATH] [--year 2019] [--out PATH]`` parses the report
-  text and writes ``fsaYYYY.jsonl`` and ``fsaYYYY_report.json`` (default: the package's
-  ``corpus/data``; ``--out`` may be a file or an existing directory).
+* ``kizuki corpus build [--seed PATH] [--year 2019] [--output PATH]`` parses the report
+  text and writes ``fsaYYYY.jsonl`` and ``fsaYYYY_report.json``: to ``--output`` (a file or
+  an existing directory), else to the repository's ``corpus/data`` when run from a checkout
+  of Kizuki, else to the working directory; never into the installed package.
 * ``kizuki corpus import FILE [--format jsonl|csv|fsa-report] [--year YYYY]
   [--data-dir DIR] [--dry-run]`` validates the whole file, then adds its cases to the
   case store in one transaction (the bundled seed is loaded into a new store first).
@@ -45,12 +46,24 @@ def _default_seed(year: int) -> Path:
     raise CliError(f"seed text not found (looked at {looked}); pass --seed PATH")
 
 
-def _outputs(out: Path | None, year: int) -> tuple[Path, Path]:
-    from corpus import DATA_DIR
+def checkout_data_dir(cwd: Path) -> Path | None:
+    """``corpus/data`` of the Kizuki checkout ``cwd`` is the root of, else None."""
+    import tomllib
 
+    data = cwd / "corpus" / "data"
+    try:
+        project = tomllib.loads((cwd / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if project.get("project", {}).get("name") != "kizuki" or not data.is_dir():
+        return None
+    return data
+
+
+def _outputs(out: Path | None, year: int) -> tuple[Path, Path]:
     name = f"fsa{year}.jsonl"
     if out is None:
-        cases_path = DATA_DIR / name
+        cases_path = (checkout_data_dir(Path.cwd()) or Path.cwd()) / name
     elif out.is_dir():
         cases_path = out / name
     else:
@@ -67,10 +80,20 @@ def build(
     year: Annotated[int, typer.Option(help="Edition year; case ids are fsaYEAR-NN.")] = 2019,
     out: Annotated[
         Path | None,
-        typer.Option(help="Output JSONL file or directory (default: corpus/data/fsaYEAR.jsonl)."),
+        typer.Option(
+            "--output",
+            "-o",
+            "--out",
+            help="Output JSONL file or directory (default: ./fsaYEAR.jsonl, or corpus/data/ "
+            "when run at the root of a Kizuki checkout).",
+        ),
     ] = None,
 ) -> None:
-    """Parse the FSA report text and write the corpus JSONL and its report JSON."""
+    """Parse the FSA report text and write the corpus JSONL and its report JSON.
+
+    The report JSON (glossary, trends, event types) goes beside the JSONL as
+    fsaYEAR_report.json. Nothing is written into the installed package.
+    """
     from corpus.fsa_report import ReportParseError, parse_report
     from corpus.io import CorpusImportError, dumps_jsonl, read_text
 
@@ -89,9 +112,9 @@ def build(
     report_path.write_bytes((meta + "\n").encode("utf-8"))
     m = parsed.metadata
     typer.echo(
-        f"wrote {len(parsed.cases)} cases to {cases_path}\n"
+        f"wrote {len(parsed.cases)} cases to {cases_path.resolve()}\n"
         f"wrote {len(m.glossary)} glossary terms, {len(m.trends)} trends and "
-        f"{len(m.event_types)} event types to {report_path}"
+        f"{len(m.event_types)} event types to {report_path.resolve()}"
     )
 
 

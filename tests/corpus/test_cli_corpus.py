@@ -217,3 +217,33 @@ def test_the_sample_files_import_and_the_layouts_are_documented(data_dir):
     for field in ('"id"', '"event"', '"sectors"', '"theme"', '"causes"', '"source"'):
         assert field in helptext
     assert "corpus/samples/cases.jsonl" in helptext and "corpus/samples/" in readme
+
+
+def test_build_writes_to_the_working_directory_never_into_the_package(tmp_path, data_dir):
+    """After a plain (non-editable) install the package lives in site-packages: the default
+    output is the working directory, or corpus/data only at the root of a checkout."""
+    package_files = {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = kizuki("corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first == f"wrote 44 cases to {elsewhere / 'fsa2019.jsonl'}"
+    assert second.endswith(f" to {elsewhere / 'fsa2019_report.json'}")
+    assert (elsewhere / "fsa2019.jsonl").read_bytes() == corpus.SEED_CASES_PATH.read_bytes()
+    assert (elsewhere / "fsa2019_report.json").is_file()
+
+    checkout = tmp_path / "checkout"
+    (checkout / "corpus" / "data").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text('[project]\nname = "kizuki"\n', encoding="utf-8")
+    result = kizuki("corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=checkout)
+    assert result.returncode == 0, result.stderr
+    written = checkout / "corpus" / "data" / "fsa2019.jsonl"
+    assert result.stdout.startswith(f"wrote 44 cases to {written}\n")
+    assert written.read_bytes() == corpus.SEED_CASES_PATH.read_bytes()
+    assert not (checkout / "fsa2019.jsonl").exists()
+
+    out = tmp_path / "chosen.jsonl"
+    result = kizuki("corpus", "build", "--seed", str(SEED), "-o", str(out), data_dir=data_dir)
+    assert result.returncode == 0 and result.stdout.startswith(f"wrote 44 cases to {out}\n")
+    assert {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()} == package_files
