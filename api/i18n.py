@@ -143,6 +143,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "written by Kizuki's team for this case; not the report's text",
     ),
     "field_source": ("出典", "Source"),
+    "source_section": ("・事例集「{s}」", ", case studies: {s}"),
+    "source_lines": (
+        "報告書のテキスト版の {a}–{b} 行目から抽出",
+        "extracted from lines {a}–{b} of the report's text version",
+    ),
     "origin": ("登録元", "Origin"),
     "origin_seed": ("同梱コーパス", "bundled corpus"),
     "origin_api": ("API 登録", "added via API"),

@@ -108,6 +108,22 @@ def countermeasure_or_404(snap: Snapshot, countermeasure_id: str) -> Countermeas
         ) from None
 
 
+def distinct_evidence(cases: list, limit: int) -> list:
+    """The first ``limit`` cases behind a recommended countermeasure, one line per case and
+    countermeasure sentence: the graph keeps one row per cause the sentence answers, so the
+    same sentence of the same case can come several times."""
+    seen, out = set(), []
+    for item in cases:
+        key = (item.case_id, " ".join(item.countermeasure.split()))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(item)
+        if len(out) == limit:
+            break
+    return out
+
+
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """A DataFrame as JSON-ready rows (numpy scalars and NaN made plain)."""
     if table.empty:

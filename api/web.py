@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.i18n import DEFAULT_LANG, EXAMPLES, LANGS, node_label, sector_name, theme_name, translator
+from api.views import distinct_evidence
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANG_COOKIE = "kizuki_lang"
@@ -95,6 +96,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         path=request.url.path,
         examples=EXAMPLES,
         search_url=_search_url,
+        distinct_evidence=distinct_evidence,
         max_url=MAX_SEARCH_URL,
         **context,
     )

@@ -175,6 +175,7 @@ def recommend_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Likely root causes and countermeasures for a new incident, with their evidence."""
+    from api.views import distinct_evidence
     from corpus.settings import get_settings
     from graph.recommend import recommend
 
@@ -204,7 +205,7 @@ def recommend_cmd(
     for m in result.countermeasures:
         answers = ", ".join(a.cause.id for a in m.addresses)
         typer.echo(f"  {m.score:.2f}  {m.concept.id}  {m.concept.label_ja}  → {answers}")
-        for e in m.cases[:2]:
+        for e in distinct_evidence(m.cases, 2):
             typer.echo(f"        {e.case_id}: 「{_short(e.countermeasure)}」")
 
 

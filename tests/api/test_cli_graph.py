@@ -184,3 +184,26 @@ def test_corpus_list_shows_the_stores_cases_as_text_and_json(data_dir):
     assert regional and all("地域銀行" in r["sectors"] for r in regional) and len(regional) < 44
     bad = kizuki("corpus", "list", "--sector", "nope", data_dir=data_dir)
     assert bad.returncode == 1 and bad.stderr.startswith("error: unknown sector 'nope'")
+
+
+def test_recommend_prints_each_evidence_sentence_once(data_dir):
+    """A countermeasure sentence that answers two causes was printed twice under it."""
+    text = "夜間バッチが異常終了し、復旧手順を誤ってオンライン開始が遅れた。手順書の記載が不十分だった。"
+    raw = json.loads(kizuki("graph", "recommend", text, "--json", data_dir=data_dir).stdout)
+    pairs = [
+        [(c["case_id"], c["countermeasure"]) for c in m["cases"]] for m in raw["countermeasures"]
+    ]
+    assert any(len(set(p)) < len(p) for p in pairs), "the data repeats sentences (one per cause)"
+    result = kizuki("graph", "recommend", text, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    block: list[str] = []
+    blocks = []
+    for line in result.stdout.split("recommended countermeasures:\n", 1)[1].splitlines():
+        if not line.startswith("        "):
+            block = []
+            blocks.append(block)
+        else:
+            block.append(line.strip())
+    assert blocks and any(blocks)
+    for lines in blocks:
+        assert len(lines) == len(set(lines)), lines

@@ -214,3 +214,34 @@ def test_search_answers_confidence_threshold_and_strength(client):
     schema = client.get("/openapi.json").json()["components"]["schemas"]["SearchResult"]
     assert schema["properties"]["match_strength"]["enum"] == ["strong", "partial", "weak", "none"]
     assert "relative" not in schema["properties"]["confidence"]["description"]
+
+
+def test_the_case_page_names_the_report_year_and_section_not_a_line_range(client):
+    page = client.get("/ui/cases/fsa2019-26").text
+    found = re.search(
+        r'<p class="source muted" id="case-source" title="([^"]+)">(.*?)</p>', page, re.S
+    )
+    assert found, page
+    tooltip, shown = found.group(1), re.sub(r"<[^>]+>", "", found.group(2))
+    assert shown.startswith("出典: 金融庁「金融機関のシステム障害に関する分析レポート」 (2019年)")
+    assert "・事例集「作業手順誤りに起因する障害」" in shown
+    assert not re.search(r"\d+\s*[–-]\s*\d+", shown), "no bare line range"
+    assert re.fullmatch(r"報告書のテキスト版の \d+–\d+ 行目から抽出", tooltip)
+
+
+def test_recommended_countermeasures_list_each_evidence_sentence_once(client):
+    text = "夜間バッチが異常終了し、復旧手順を誤ってオンライン開始が遅れた。手順書の記載が不十分だった。"
+    raw = client.post("/search", json={"text": text}).json()["recommended_countermeasures"]
+    pairs = [[(c["case_id"], c["countermeasure"]) for c in m["cases"][:3]] for m in raw]
+    assert any(len(set(p)) < len(p) for p in pairs), "the data repeats sentences (one per cause)"
+    page = client.get("/?" + urlencode({"q": text})).text
+    block = page.split('id="recommended-countermeasures"', 1)[1].split("</section>", 1)[0]
+    items = block.split("<li>")[1:]
+    assert items
+    for item in items:
+        evidence = re.findall(
+            r'<span class="case-id">([^<]+)</span>.*?<span class="ev-sentence">([^<]*)</span>',
+            item,
+            re.S,
+        )
+        assert len(evidence) == len(set(evidence)), evidence
