@@ -18,6 +18,7 @@ from api.errors import install_error_handlers
 from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.openapi import declare_limits
+from api.progress import Heartbeat, start_message
 from api.routers import analytics, cases, concepts, export, graph, health, search, web
 from api.service import KizukiService
 from api.workpool import WorkPool
@@ -54,12 +55,20 @@ failure cases that Japanese financial institutions reported to the FSA (2019).
 def create_app(settings: Settings | None = None, service: KizukiService | None = None) -> FastAPI:
     """Build the app; the service starts (store seeded, index and graph ready) on startup."""
     settings = settings or get_settings()
+    # Judged before the service opens (and so creates) the store.
+    preparing = start_message(settings)
     service = service or KizukiService(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(service.start)
         url = getattr(app.state, "public_url", None)
+        if url:  # kizuki serve: say what the wait before the port opens is for
+            print(preparing, flush=True)
+            with Heartbeat("still preparing the case store, search index and graph") as beat:
+                snap = await run_in_threadpool(service.start)
+            print(f"Kizuki: {len(snap.cases)} cases ready in {beat.seconds:.0f} s", flush=True)
+        else:
+            await run_in_threadpool(service.start)
         if url:
             print(f"Kizuki is ready: {url}  (API docs: {url}docs)", flush=True)
         refresher = asyncio.create_task(_refresh_loop(service))

@@ -47,8 +47,10 @@ def _snapshot():
     """The store's cases with their index, graph and extractor: the same snapshot builder
     as the HTTP service, loaded from disk when it matches the store."""
     from api.engine import get_snapshot
+    from api.progress import building
 
-    return get_snapshot()
+    with building():
+        return get_snapshot()
 
 
 def _load_graph(with_similar: bool = True):
@@ -212,9 +214,11 @@ def recommend_cmd(
 @graph_app.command("eval")
 def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations."""
+    from api.progress import building
     from graph.evaluation import evaluate
 
-    results = evaluate()
+    with building("evaluating the concept extractor, one held-out case at a time"):
+        results = evaluate()
     if as_json:
         return _dump({name: r.to_dict() for name, r in results.items()})
     typer.echo("leave-one-case-out over the 44 annotated seed cases (micro-averaged)")
