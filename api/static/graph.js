@@ -41,6 +41,12 @@
     return "/";
   }
 
+  /* Labels are cut at this many characters (the whole label shows on hover); the layout
+   * counts each label's box as part of its node, so labels do not pile on each other. */
+  var LABEL_CHARS = 22;
+  /* Labels are 10 px and drawn down to 7 px ("min-zoomed-font-size"). */
+  var READABLE_ZOOM = 0.75;
+
   function shorten(text, n) {
     return text.length > n ? text.slice(0, n - 1) + "…" : text;
   }
@@ -100,7 +106,7 @@
             group: "nodes",
             data: {
               id: n.id, type: n.type, fullLabel: full,
-              label: n.type === "case" ? n.id : shorten(full, 16),
+              label: n.type === "case" ? n.id : shorten(full, LABEL_CHARS),
               center: n.id === data.center ? 1 : 0
             }
           });
@@ -118,7 +124,7 @@
               "background-color": function (n) { return COLORS[n.data("type")] || "#777"; },
               "label": "data(label)", "font-size": 10, "color": "#1f2933",
               "text-valign": "bottom", "text-margin-y": 3, "width": 16, "height": 16,
-              "text-wrap": "ellipsis", "text-max-width": 110, "min-zoomed-font-size": 7,
+              "text-wrap": "ellipsis", "text-max-width": 170, "min-zoomed-font-size": 7,
               "font-family": FONT
             }},
             {selector: "node[type = 'case']", style: {"shape": "round-rectangle", "width": 18, "height": 14}},
@@ -136,12 +142,34 @@
             {selector: "edge[type = 'similar_to']", style: {"line-style": "dotted", "width": 2}},
             {selector: "edge[type = 'in_sector'], edge[type = 'in_theme'], edge[type = 'broader']", style: {"width": 1, "target-arrow-shape": "none"}}
           ],
-          layout: {name: "cose", animate: false, randomize: false, nodeRepulsion: 20000,
-                   idealEdgeLength: 90, nodeOverlap: 20, padding: 24, numIter: 2000,
-                   componentSpacing: 60}
+          layout: {name: "cose", animate: false, randomize: false,
+                   nodeDimensionsIncludeLabels: true,
+                   nodeRepulsion: function () { return 400000; },
+                   idealEdgeLength: function () { return data.nodes.length > 40 ? 140 : 100; },
+                   edgeElasticity: function () { return 60; },
+                   nodeOverlap: 40, gravity: 0.6, padding: 24, numIter: 2500,
+                   componentSpacing: 80}
         });
-        /* A small neighbourhood should not be blown up to fill the panel. */
+        /* The whole label on hover (canvas labels are cut to LABEL_CHARS). */
+        var tip = panel.querySelector(".graph-tip");
+        cy.on("mouseover", "node", function (evt) {
+          if (!tip) return;
+          var node = evt.target, pos = node.renderedPosition();
+          tip.textContent = node.data("fullLabel");
+          tip.style.left = Math.round(pos.x + 12) + "px";
+          tip.style.top = Math.round(pos.y - 10) + "px";
+          tip.hidden = false;
+        });
+        cy.on("mouseout", "node", function () { if (tip) tip.hidden = true; });
+        cy.on("pan zoom", function () { if (tip) tip.hidden = true; });
+        /* A small neighbourhood should not be blown up to fill the panel; a large one is not
+         * shrunk below the size at which labels are drawn (READABLE_ZOOM): it opens on its
+         * centre, and the rest is a drag or a scroll away. */
         if (cy.zoom() > 1.3) { cy.zoom(1.3); cy.center(); }
+        if (cy.zoom() < READABLE_ZOOM) {
+          cy.zoom({level: READABLE_ZOOM, renderedPosition: {x: cy.width() / 2, y: cy.height() / 2}});
+          cy.center(cy.$id(data.center));
+        }
         cy.on("tap", "node", function (evt) { showInfo(panel, evt.target.data()); });
         cy.on("dbltap", "node", function (evt) {
           var d = evt.target.data();

@@ -491,3 +491,55 @@ def test_japanese_renders_in_the_apps_font_on_a_browser_without_one(page):
         "document.querySelector('.graph-panel')._cy.nodes().map(n => n.data('fullLabel')).join('')"
     )
     assert page.evaluate("t => document.fonts.check('10px \"Kizuki Gothic\"', t)", labels)
+
+
+#: Pairs of node labels whose drawn boxes overlap, in the graph as laid out.
+LABEL_OVERLAPS = """
+() => {
+  const cy = document.querySelector('.graph-panel')._cy;
+  const boxes = cy.nodes().map(n => n.boundingBox({includeLabels: true, includeOverlays: false}));
+  let overlaps = 0;
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlaps++;
+  }
+  return [overlaps, boxes.length];
+}
+"""
+
+
+def test_graph_labels_spread_out_and_show_in_full_on_hover(page):
+    page.goto("/ui/graph?node=fsa2019-07&depth=2")
+    drawn = wait_for_graph(page)
+    overlaps, n = page.evaluate(LABEL_OVERLAPS)
+    assert n == drawn > 40
+    # The former layout (labels left out of the node sizes) overlapped 73 pairs here.
+    assert overlaps <= n // 10, f"{overlaps} overlapping labels among {n} nodes"
+    # Labels are drawn at a readable size (10 px labels are hidden below 7 px), and the
+    # centre node is in view.
+    zoom = page.evaluate("document.querySelector('.graph-panel')._cy.zoom()")
+    assert zoom * 10 >= 7
+    inside = page.evaluate(
+        "(() => { const cy = document.querySelector('.graph-panel')._cy;"
+        " const p = cy.$id('fsa2019-07').renderedPosition();"
+        " return p.x > 0 && p.y > 0 && p.x < cy.width() && p.y < cy.height(); })()"
+    )
+    assert inside
+    # A long label is cut on the canvas and shown whole on hover.
+    long = page.evaluate(
+        "document.querySelector('.graph-panel')._cy.nodes()"
+        ".filter(n => n.data('type') !== 'case' && n.data('fullLabel').length > 22)[0].id()"
+    )
+    full = page.evaluate(
+        f"document.querySelector('.graph-panel')._cy.$id({long!r}).data('fullLabel')"
+    )
+    assert page.evaluate(
+        f"document.querySelector('.graph-panel')._cy.$id({long!r}).data('label')"
+    ).endswith("…")
+    tip = page.locator(".graph-tip")
+    assert tip.is_hidden()
+    page.evaluate(f"document.querySelector('.graph-panel')._cy.$id({long!r}).emit('mouseover')")
+    assert tip.is_visible() and tip.inner_text() == full
+    page.evaluate(f"document.querySelector('.graph-panel')._cy.$id({long!r}).emit('mouseout')")
+    assert tip.is_hidden()
+    shot(page, "graph-view-depth2", full_page=False)
