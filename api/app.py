@@ -1,4 +1,5 @@
-"""The FastAPI application: JSON API, OpenAPI docs at /docs, and the web page at /."""
+"""The FastAPI application: JSON API, OpenAPI docs at /docs and /redoc (served locally), and
+the web page at /."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from api.docs_ui import install_docs
 from api.errors import install_error_handlers
 from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.openapi import declare_limits
+from api.progress import Heartbeat, start_message
 from api.routers import analytics, cases, concepts, export, graph, health, review, search, web
 from api.service import KizukiService
 from api.workpool import WorkPool
@@ -52,12 +55,20 @@ failure cases that Japanese financial institutions reported to the FSA (2019).
 def create_app(settings: Settings | None = None, service: KizukiService | None = None) -> FastAPI:
     """Build the app; the service starts (store seeded, index and graph ready) on startup."""
     settings = settings or get_settings()
+    # Judged before the service opens (and so creates) the store.
+    preparing = start_message(settings)
     service = service or KizukiService(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(service.start)
         url = getattr(app.state, "public_url", None)
+        if url:  # kizuki serve: say what the wait before the port opens is for
+            print(preparing, flush=True)
+            with Heartbeat("still preparing the case store, search index and graph") as beat:
+                snap = await run_in_threadpool(service.start)
+            print(f"Kizuki: {len(snap.cases)} cases ready in {beat.seconds:.0f} s", flush=True)
+        else:
+            await run_in_threadpool(service.start)
         if url:
             print(f"Kizuki is ready: {url}  (API docs: {url}docs)", flush=True)
         refresher = asyncio.create_task(_refresh_loop(service))
@@ -74,6 +85,8 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs_ui from local assets, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
@@ -94,6 +107,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     for module in (health, search, review, cases, concepts, graph, analytics, export):
         app.include_router(module.router)
     app.include_router(web.router)
+    install_docs(app)  # mounts /static/docs: before /static
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     declare_limits(app, settings)
     return app

@@ -29,10 +29,15 @@ class ApiError(StarletteHTTPException):
         code: str,
         message: str,
         headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(status_code=status_code, detail=message, headers=headers)
         self.code = code
         self.details: list[dict[str, Any]] | None = None
+        #: What the web page needs to word the error in its language (``api.web_errors``):
+        #: the values in the message, and ``kind`` when the code alone is too general.
+        #: Never part of the JSON body.
+        self.params: dict[str, Any] = dict(params or {})
 
     def with_details(self, details: list[dict[str, Any]]) -> ApiError:
         """Attach per-field problems (shown under ``error.details``)."""
@@ -101,11 +106,22 @@ def is_web_request(request: Request) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     """Register handlers so no request ends in a bare traceback or a non-JSON body."""
 
-    async def render(request: Request, status: int, code: str, message: str, **extra: Any):
+    async def render(
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        params: dict[str, Any] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ):
         if is_web_request(request):
             from api.web import render_error_page
 
-            return render_error_page(request, status, code, message)
+            page = render_error_page(request, status, code, message, params, errors)
+            for name, value in (extra.get("headers") or {}).items():
+                page.headers[name] = value
+            return page
         headers = extra.pop("headers", None)
         return ErrorJSONResponse(
             error_body(code, message, **extra), status_code=status, headers=headers
@@ -122,8 +138,16 @@ def install_error_handlers(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if getattr(exc, "details", None):
             extra["details"] = exc.details
+        params = {"path": request.url.path, "method": request.method}
+        params.update(getattr(exc, "params", None) or {})
         return await render(
-            request, exc.status_code, code, message, headers=getattr(exc, "headers", None), **extra
+            request,
+            exc.status_code,
+            code,
+            message,
+            params,
+            headers=getattr(exc, "headers", None),
+            **extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -132,7 +156,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if details and all(d["type"] == "json_invalid" for d in details):
             return await render(request, 400, "invalid_json", details[0]["message"])
         return await render(
-            request, 422, "validation_error", validation_message(details), details=details
+            request,
+            422,
+            "validation_error",
+            validation_message(details),
+            errors=list(exc.errors()),
+            details=details,
         )
 
     @app.exception_handler(Exception)

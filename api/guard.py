@@ -46,6 +46,34 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_error(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """An error answered by a middleware: the HTML error page (in the page's language) for
+    the web page's paths, the JSON error body for everything else."""
+    from starlette.requests import Request
+
+    from api.errors import is_web_request
+
+    request = Request(scope, receive)
+    if is_web_request(request):
+        from api.web import render_error_page
+
+        page = render_error_page(request, status, code, message, params)
+        for name, value in (headers or {}).items():
+            page.headers[name] = value
+        await page(scope, receive, send)
+        return
+    await send_json(send, status, code, message, headers)
+
+
 class CatchAllMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -210,7 +238,9 @@ class RateLimitMiddleware:
         wait = self.buckets.take(client)
         if wait > 0:
             retry = max(1, math.ceil(wait))
-            await send_json(
+            await send_error(
+                scope,
+                receive,
                 send,
                 429,
                 "rate_limited",
@@ -218,6 +248,7 @@ class RateLimitMiddleware:
                 f"{self.settings.rate_limit_per_minute} a minute without the API key; "
                 f"retry in {retry} s",
                 headers={"Retry-After": str(retry)},
+                params={"retry": retry},
             )
             return
         await self.app(scope, receive, send)

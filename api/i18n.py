@@ -6,7 +6,11 @@ Case text is the report's Japanese and is shown as is; graph nodes carry their o
 
 from __future__ import annotations
 
+from search.confidence import PARTIAL_AT, STRONG_AT
+
 LANGS = ("ja", "en")
+#: Where the graded match strengths begin (``search.confidence``), as the page shows them.
+_STRONG, _PARTIAL = f"{STRONG_AT:.0%}", f"{PARTIAL_AT:.0%}"
 DEFAULT_LANG = "ja"
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -50,9 +54,80 @@ LABELS: dict[str, tuple[str, str]] = {
     "evidence_cases": ("類似事例の根拠", "From similar cases"),
     "addresses": ("対応する原因", "Addresses"),
     "score": ("スコア", "Score"),
+    "match_strength": ("一致の強さ", "Match strength"),
+    "confidence": ("確からしさ", "Confidence"),
+    "threshold": ("しきい値", "threshold"),
+    "strength_strong": ("強い一致", "Strong match"),
+    "strength_partial": ("部分的な一致", "Partial match"),
+    "strength_weak": ("弱い一致", "Weak match"),
+    "strength_none": ("該当なし", "No good match"),
+    "strength_rule_strong": (f"確からしさ {_STRONG} 以上", f"confidence {_STRONG} or more"),
+    "strength_rule_partial": (
+        f"確からしさ {_PARTIAL} 以上 {_STRONG} 未満",
+        f"confidence {_PARTIAL} to {_STRONG}",
+    ),
+    "strength_rule_weak": (
+        f"確からしさ {{t}} (しきい値) 以上 {_PARTIAL} 未満",
+        f"confidence from the threshold ({{t}}) to {_PARTIAL}",
+    ),
+    "strength_rule_none": (
+        "確からしさがしきい値 {t} 未満: 十分に近い事例はない",
+        "confidence below the threshold ({t}): no good match",
+    ),
+    "strength_desc_strong": (
+        "同じ種類の障害が過去の事例にある可能性が高いです。上位の事例を参考にしてください。",
+        "The corpus very likely holds an incident of the same kind: start with the top results.",
+    ),
+    "strength_desc_partial": (
+        "原因や症状の一部が共通する事例がある見込みです。違いに注意して参考にしてください。",
+        "Cases that share part of the causes or symptoms are likely: read them for the differences too.",
+    ),
+    "strength_desc_weak": (
+        "近い事例はありますが、共通点は限られる見込みです。",
+        "There are nearby cases, but what they share is probably limited.",
+    ),
+    "legend_summary": ("数値の見方", "What the numbers mean"),
+    "confidence_help": (
+        "確からしさは、入力した障害に本当に類似した事例がコーパスにある確率の推定値です"
+        "(評価用の事例で較正済み。検索をまたいで比較できます)。一致の強さはこれを段階に分けたものです。",
+        "Confidence is the estimated probability that the corpus holds a real analogue of "
+        "your incident (calibrated on graded queries; comparable across searches). The "
+        "match strength grades it.",
+    ),
+    "score_help": (
+        "各事例のスコアは、学習した順位付けによる値で、この検索の結果の並び順を決めるためのものです。"
+        "値そのものに絶対的な意味はなく、別の検索の値とは比べられません。バーは1位の事例に対する比です。",
+        "Each case's score comes from the learned ranking and only orders the results of "
+        "this search: it has no absolute meaning and cannot be compared across searches. "
+        "The bar is its ratio to the top result.",
+    ),
+    "score_tip": (
+        "この検索内での相対値 (1位の {p})",
+        "relative within this search ({p} of the top)",
+    ),
+    "lexical": ("語の一致", "terms"),
+    "dense": ("意味の近さ", "meaning"),
+    "cause_score_help": (
+        "0〜1 の値。入力文にその原因の記述がある度合いと、類似事例にその原因が記録されている割合を"
+        "半分ずつ合わせたものです。",
+        "From 0 to 1: half how clearly your text states the cause, half how many of the "
+        "similar cases (closest first) recorded it.",
+    ),
+    "cause_score_tip": (
+        "入力文 {t}・類似事例 {n} (各半分)",
+        "your text {t}, similar cases {n} (half each)",
+    ),
+    "cm_score_help": (
+        "考えられる原因それぞれの値に、その原因に対してこの対策が取られた事例の割合を掛けて合計した値です。"
+        "大きいほど多くの原因に、多くの事例で用いられた対策です(相対値)。",
+        "The sum, over the likely causes, of each cause's value times the share of its "
+        "cases that adopted this countermeasure: larger means it answers more of the "
+        "causes, in more cases (relative).",
+    ),
     "matched_fields": ("一致箇所", "Matched in"),
     "shared_terms": ("共通する語", "Shared terms"),
     "via_synonym": ("同義語", "synonym"),
+    "share_link": ("この検索のリンク", "Link to this search"),
     "similar_to_this": ("この事例に似た事例を探す", "Find cases similar to this one"),
     "none_found": ("なし", "None"),
     # case fields
@@ -68,6 +143,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "written by Kizuki's team for this case; not the report's text",
     ),
     "field_source": ("出典", "Source"),
+    "source_section": ("・事例集「{s}」", ", case studies: {s}"),
+    "source_lines": (
+        "報告書のテキスト版の {a}–{b} 行目から抽出",
+        "extracted from lines {a}–{b} of the report's text version",
+    ),
     "origin": ("登録元", "Origin"),
     "origin_seed": ("同梱コーパス", "bundled corpus"),
     "origin_api": ("API 登録", "added via API"),
@@ -134,6 +214,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Click a node for details; double-click to centre on it.",
     ),
     "open_page": ("ページを開く", "Open page"),
+    "graph_failed": ("グラフを表示できませんでした", "The graph could not be drawn"),
     "sector": ("業態", "Sector"),
     "theme": ("テーマ", "Theme"),
     # errors

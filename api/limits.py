@@ -40,7 +40,17 @@ class BodySizeLimitMiddleware:
                     await _send_json(send, 400, "bad_request", "invalid Content-Length header")
                     return
         if declared is not None and declared > self.max_bytes:
-            await _send_json(send, 413, "payload_too_large", too_large_message(self.max_bytes))
+            from api.guard import send_error
+
+            await send_error(
+                scope,
+                receive,
+                send,
+                413,
+                "payload_too_large",
+                too_large_message(self.max_bytes),
+                params={"limit": f"{self.max_bytes:,} バイト"},
+            )
             return
 
         received = 0
@@ -64,7 +74,12 @@ class BodySizeLimitMiddleware:
                 if received > self.max_bytes:
                     # Raised inside the route's body read: FastAPI passes HTTP errors through
                     # to our handlers, which answer with the usual JSON error body.
-                    raise ApiError(413, "payload_too_large", too_large_message(self.max_bytes))
+                    raise ApiError(
+                        413,
+                        "payload_too_large",
+                        too_large_message(self.max_bytes),
+                        params={"limit": f"{self.max_bytes:,} バイト"},
+                    )
             return message
 
         await self.app(scope, limited_receive, send)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from corpus.schema import Case, Theme, check_text
 from graph.navigate import CaseNeighbourhood, NodeRef
 from graph.recommend import LikelyCause, RecommendedCountermeasure
+from search.confidence import PARTIAL_AT, STRONG_AT
 
 
 class ErrorDetail(BaseModel):
@@ -155,9 +156,12 @@ class SharedTerm(BaseModel):
 class SearchHit(BaseModel):
     case_id: str
     rank: int
-    score: float
-    lexical_score: float
-    dense_score: float
+    score: float = Field(
+        description="the learned ranking's score: it orders the results of this search "
+        "and means nothing across searches (see `confidence` for how good the best match is)"
+    )
+    lexical_score: float = Field(description="BM25 of the case text for this query")
+    dense_score: float = Field(description="cosine similarity of the case vector and the query")
     title: str
     sectors: list[str]
     theme: Theme | None = None
@@ -183,17 +187,20 @@ class SearchResult(BaseModel):
         "`max_query_sentences` sentences of the text were analysed",
     )
     k: int
-    no_good_match: bool = Field(description="true when no case is a real analogue")
+    no_good_match: bool = Field(
+        description="true when no case is a real analogue (`confidence` < `threshold`; "
+        "`match_strength` is then `none`)"
+    )
     confidence: float = Field(
-        description="probability (0-1) that the corpus holds a real analogue of the incident"
+        description="estimated probability (0..1) that the corpus holds a real analogue of "
+        "the text; calibrated on graded queries, comparable across searches"
     )
     threshold: float = Field(
-        default=0.0, description="`no_good_match` is true when `confidence` is below this"
+        description="the operating point: below this `confidence` the answer is 'no good match'"
     )
-    match_strength: str = Field(
-        default="none",
-        description="`strong` (confidence >= 0.85), `partial` (>= 0.6), `weak` (>= threshold) "
-        "or `none` (= no_good_match)",
+    match_strength: Literal["strong", "partial", "weak", "none"] = Field(
+        description=f"`confidence` graded: `strong` (≥ {STRONG_AT:.2f}), `partial` "
+        f"(≥ {PARTIAL_AT:.2f}), `weak` (≥ `threshold`), `none` (below it: no good match)"
     )
     results: list[SearchHit]
     likely_causes: list[LikelyCause] = Field(

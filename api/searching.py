@@ -41,15 +41,23 @@ def work_text(text: str, max_chars: int, max_sentences: int) -> tuple[str, bool]
 def check_request(req: SearchRequest, settings: Settings) -> SearchRequest:
     """Limits that depend on the settings in force (422 with the limit in the message)."""
     if not req.text.strip():
-        raise ApiError(422, "validation_error", "text: must not be empty")
+        raise ApiError(
+            422, "validation_error", "text: must not be empty", params={"kind": "empty_text"}
+        )
     if len(req.text) > settings.max_query_chars:
         raise ApiError(
             422,
             "text_too_long",
             f"text: {len(req.text)} characters; the limit is {settings.max_query_chars}",
+            params={"length": len(req.text), "limit": settings.max_query_chars},
         )
     if not 1 <= req.k <= settings.max_k:
-        raise ApiError(422, "validation_error", f"k: must be between 1 and {settings.max_k}")
+        raise ApiError(
+            422,
+            "validation_error",
+            f"k: must be between 1 and {settings.max_k}",
+            params={"kind": "k_range", "max_k": settings.max_k},
+        )
     return req
 
 

@@ -36,7 +36,9 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 def require_case(snap: Snapshot, case_id: str) -> Case:
     case = snap.by_id.get(case_id)
     if case is None:
-        raise ApiError(404, "case_not_found", f"no case with id {case_id!r}")
+        raise ApiError(
+            404, "case_not_found", f"no case with id {case_id!r}", params={"id": case_id}
+        )
     return case
 
 
@@ -84,7 +86,9 @@ def require_graph(snap: Snapshot) -> nx.MultiDiGraph:
 
 def require_node(G: nx.MultiDiGraph, node_id: str) -> str:
     if node_id not in G:
-        raise ApiError(404, "node_not_found", f"no graph node with id {node_id!r}")
+        raise ApiError(
+            404, "node_not_found", f"no graph node with id {node_id!r}", params={"id": node_id}
+        )
     return node_id
 
 
@@ -92,14 +96,32 @@ def cause_or_404(snap: Snapshot, cause_id: str) -> CauseView:
     try:
         return cause_view(require_graph(snap), cause_id)
     except UnknownNodeError as exc:
-        raise ApiError(404, "cause_not_found", str(exc)) from None
+        raise ApiError(404, "cause_not_found", str(exc), params={"id": cause_id}) from None
 
 
 def countermeasure_or_404(snap: Snapshot, countermeasure_id: str) -> CountermeasureView:
     try:
         return countermeasure_view(require_graph(snap), countermeasure_id)
     except UnknownNodeError as exc:
-        raise ApiError(404, "countermeasure_not_found", str(exc)) from None
+        raise ApiError(
+            404, "countermeasure_not_found", str(exc), params={"id": countermeasure_id}
+        ) from None
+
+
+def distinct_evidence(cases: list, limit: int) -> list:
+    """The first ``limit`` cases behind a recommended countermeasure, one line per case and
+    countermeasure sentence: the graph keeps one row per cause the sentence answers, so the
+    same sentence of the same case can come several times."""
+    seen, out = set(), []
+    for item in cases:
+        key = (item.case_id, " ".join(item.countermeasure.split()))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(item)
+        if len(out) == limit:
+            break
+    return out
 
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -15,9 +15,14 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.i18n import DEFAULT_LANG, EXAMPLES, LANGS, node_label, sector_name, theme_name, translator
+from api.views import distinct_evidence
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANG_COOKIE = "kizuki_lang"
+#: The longest search address a form sends by GET; a longer text is posted instead
+#: (uvicorn's HTTP parser refuses a request head over 16 KiB, and a Japanese character
+#: takes 9 characters in a URL).
+MAX_SEARCH_URL = 8000
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -32,7 +37,16 @@ def _percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def _probability(value: float) -> str:
+    """A probability as a percentage that never claims certainty: 0.998 is "99%", not 100%."""
+    pct = value * 100
+    shown = min(round(pct), 99) if pct < 100 else 100
+    shown = max(shown, 1) if pct > 0 else 0
+    return f"{shown}%"
+
+
 _env.filters["percent"] = _percent
+_env.filters["probability"] = _probability
 
 
 def page_lang(request: Request) -> str:
@@ -58,6 +72,12 @@ def node_url(node_id: str, node_type: str) -> str:
     return "/"
 
 
+def _search_url(text: str, sector: str = "", theme: str = "", k: int = 10) -> str:
+    from api.routers.web import search_url
+
+    return search_url(text, sector, theme, k)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = page_lang(request)
     t = translator(lang)
@@ -75,6 +95,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         switch_lang_url=f"{request.url.path}?{urlencode(query)}",
         path=request.url.path,
         examples=EXAMPLES,
+        search_url=_search_url,
+        distinct_evidence=distinct_evidence,
+        max_url=MAX_SEARCH_URL,
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
@@ -89,7 +112,16 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
-def render_error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
-    return render(
-        request, "error.html", status_code=status, status=status, code=code, message=message
-    )
+def render_error_page(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    params: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> HTMLResponse:
+    """The error page, worded in the page's language (``api.web_errors``)."""
+    from api.web_errors import error_message
+
+    text = error_message(page_lang(request), status, code, message, params, errors)
+    return render(request, "error.html", status_code=status, status=status, code=code, message=text)

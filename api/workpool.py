@@ -49,6 +49,7 @@ class WorkPool:
                     f"the server is busy ({self._pending} searches running or waiting); "
                     "retry shortly",
                     headers={"Retry-After": "1"},
+                    params={"retry": 1},
                 )
             self._pending += 1
         future = self._executor.submit(fn, *args)
@@ -61,6 +62,7 @@ class WorkPool:
                 "search_timeout",
                 f"the search did not finish within {self.timeout_s:g} s; retry later",
                 headers={"Retry-After": "5"},
+                params={"seconds": f"{self.timeout_s:g}"},
             ) from None
 
     def shutdown(self) -> None:

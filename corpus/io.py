@@ -24,10 +24,11 @@ Validation
 Every row is checked against the Case model and ids must be unique within the file.
 Loading validates the *whole* file first and returns cases only when every row is
 valid, so a caller never sees (or stores) part of a file. All bad rows are collected
-(the first :data:`MAX_REPORTED_ERRORS` are kept) and raised together as one
-:class:`CorpusImportError`, whose message is the first error in the form
-``cases.csv line 3, field 'event': must not be empty`` followed by how many more there
-are. CSV line numbers are those of the first physical line of the record. Files larger
+(the first :data:`MAX_REPORTED_ERRORS` are kept, ``total`` counts them all) and raised
+together as one :class:`CorpusImportError`. Each error reads ``FILE:LINE:FIELD: message``
+(``cases.csv:3:event: must not be empty``; ``FILE:LINE: message`` when no one field is at
+fault), the form compilers use, so editors jump to it; the exception's message is the
+first error followed by how many more there are. CSV line numbers are those of the first physical line of the record. Files larger
 than ``max_bytes`` (50 MB by default, ``KIZUKI_MAX_IMPORT_BYTES``) and files that are
 not UTF-8 (a spreadsheet's Shift_JIS export, say) are refused with a message saying so;
 a UTF-8 byte-order mark is accepted.
@@ -49,7 +50,7 @@ from corpus.fsa_report import ReportParseError, parse_report
 from corpus.schema import Case
 
 DEFAULT_MAX_BYTES = 50_000_000
-MAX_REPORTED_ERRORS = 20
+MAX_REPORTED_ERRORS = 50
 
 CSV_COLUMNS = (
     "id",
@@ -81,11 +82,12 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        """``FILE:LINE:FIELD: message`` (the parts that apply)."""
         where = self.file
         if self.line is not None:
-            where += f" line {self.line}"
+            where += f":{self.line}"
         if self.field is not None:
-            where += f", field {self.field!r}"
+            where += f":{self.field}"
         return f"{where}: {self.message}"
 
 
@@ -93,7 +95,9 @@ class CorpusImportError(ValueError):
     """An input file with bad rows; nothing from it should be kept."""
 
     def __init__(self, errors: list[RowError], total: int | None = None) -> None:
+        #: The first :data:`MAX_REPORTED_ERRORS` errors, in file order.
         self.errors = errors
+        #: How many errors the file has in all.
         self.total = total if total is not None else len(errors)
         message = str(errors[0])
         if self.total > 1:

@@ -1,26 +1,29 @@
 """``kizuki corpus …``: build the bundled corpus from the seed, import cases, show one.
 
-* ``kizuki corpus build [--seed PATH] [--year 2019] [--out PATH]`` parses the report
-  text and writes ``fsaYYYY.jsonl`` and ``fsaYYYY_report.json`` (default: the package's
-  ``corpus/data``; ``--out`` may be a file or an existing directory).
+* ``kizuki corpus build [--seed PATH] [--year 2019] [--output PATH]`` parses the report
+  text and writes ``fsaYYYY.jsonl`` and ``fsaYYYY_report.json``: to ``--output`` (a file or
+  an existing directory), else to the repository's ``corpus/data`` when run from a checkout
+  of Kizuki, else to the working directory; never into the installed package.
 * ``kizuki corpus import FILE [--format jsonl|csv|fsa-report] [--year YYYY]
   [--data-dir DIR] [--dry-run]`` validates the whole file, then adds its cases to the
   case store in one transaction (the bundled seed is loaded into a new store first).
 * ``kizuki corpus show ID [--file PATH] [--json]`` prints one case.
+* ``kizuki corpus list [--sector S] [--data-dir DIR] [--json]`` lists the cases (id, sector,
+  title): those of the case store, or the bundled corpus before the store exists.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from api.cli import CliError
 
 corpus_app = typer.Typer(
-    help="The case corpus: build it from the FSA report, import more cases, show one.",
+    help="The case corpus: build it from the FSA report, import more cases, list them, show one.",
     no_args_is_help=True,
 )
 
@@ -43,12 +46,24 @@ def _default_seed(year: int) -> Path:
     raise CliError(f"seed text not found (looked at {looked}); pass --seed PATH")
 
 
-def _outputs(out: Path | None, year: int) -> tuple[Path, Path]:
-    from corpus import DATA_DIR
+def checkout_data_dir(cwd: Path) -> Path | None:
+    """``corpus/data`` of the Kizuki checkout ``cwd`` is the root of, else None."""
+    import tomllib
 
+    data = cwd / "corpus" / "data"
+    try:
+        project = tomllib.loads((cwd / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if project.get("project", {}).get("name") != "kizuki" or not data.is_dir():
+        return None
+    return data
+
+
+def _outputs(out: Path | None, year: int) -> tuple[Path, Path]:
     name = f"fsa{year}.jsonl"
     if out is None:
-        cases_path = DATA_DIR / name
+        cases_path = (checkout_data_dir(Path.cwd()) or Path.cwd()) / name
     elif out.is_dir():
         cases_path = out / name
     else:
@@ -65,10 +80,20 @@ def build(
     year: Annotated[int, typer.Option(help="Edition year; case ids are fsaYEAR-NN.")] = 2019,
     out: Annotated[
         Path | None,
-        typer.Option(help="Output JSONL file or directory (default: corpus/data/fsaYEAR.jsonl)."),
+        typer.Option(
+            "--output",
+            "-o",
+            "--out",
+            help="Output JSONL file or directory (default: ./fsaYEAR.jsonl, or corpus/data/ "
+            "when run at the root of a Kizuki checkout).",
+        ),
     ] = None,
 ) -> None:
-    """Parse the FSA report text and write the corpus JSONL and its report JSON."""
+    """Parse the FSA report text and write the corpus JSONL and its report JSON.
+
+    The report JSON (glossary, trends, event types) goes beside the JSONL as
+    fsaYEAR_report.json. Nothing is written into the installed package.
+    """
     from corpus.fsa_report import ReportParseError, parse_report
     from corpus.io import CorpusImportError, dumps_jsonl, read_text
 
@@ -77,7 +102,7 @@ def build(
         text = read_text(seed_path, max_bytes=_settings().max_import_bytes)
         parsed = parse_report(text, year=year)
     except CorpusImportError as exc:
-        raise CliError(str(exc)) from None
+        _report(exc, "nothing was written")
     except ReportParseError as exc:
         raise CliError(f"{seed_path}: {exc}") from None
     cases_path, report_path = _outputs(out, year)
@@ -87,10 +112,26 @@ def build(
     report_path.write_bytes((meta + "\n").encode("utf-8"))
     m = parsed.metadata
     typer.echo(
-        f"wrote {len(parsed.cases)} cases to {cases_path}\n"
+        f"wrote {len(parsed.cases)} cases to {cases_path.resolve()}\n"
         f"wrote {len(m.glossary)} glossary terms, {len(m.trends)} trends and "
-        f"{len(m.event_types)} event types to {report_path}"
+        f"{len(m.event_types)} event types to {report_path.resolve()}"
     )
+
+
+def _report(exc, outcome: str) -> NoReturn:
+    """Every problem of a file on stderr, ``FILE:LINE:FIELD: message`` each (the first
+    ``MAX_REPORTED_ERRORS``, then how many more), then one ``error:`` line."""
+    if exc.total == 1:
+        raise CliError(f"{exc.errors[0]} ({outcome})")
+    for problem in exc.errors:
+        typer.echo(str(problem), err=True)
+    if exc.total > len(exc.errors):
+        typer.echo(
+            f"… and {exc.total - len(exc.errors)} more (only the first {len(exc.errors)} "
+            "are listed)",
+            err=True,
+        )
+    raise CliError(f"{exc.errors[0].file}: {exc.total} errors ({outcome})")
 
 
 def _settings(data_dir: Path | None = None):
@@ -114,7 +155,33 @@ def import_cases(
         bool, typer.Option("--dry-run", help="Only validate the file; store nothing.")
     ] = False,
 ) -> None:
-    """Validate a file of cases and add all of them to the case store, or none."""
+    """Validate a file of cases and add all of them to the case store, or none.
+
+    \b
+    JSONL: one case per line, a JSON object with the fields
+      {"id": "mybank-2024-001", "title": "…", "sectors": ["地域銀行"],
+       "theme": {"id": "procedure_error", "label": "…"}, "event": "…",
+       "causes": ["…"], "countermeasures": ["…"],
+       "source": {"report": "…", "year": 2024, "lines": [12, 30]}}
+    Only "id" and "event" are required.
+
+    \b
+    CSV (UTF-8, a header row; Excel's "CSV UTF-8" works): the columns
+      id, theme_id, theme_label, title, sectors, event, causes,
+      countermeasures, source_report, source_year, source_lines
+    Only id and event are required; other columns may be left out.
+    sectors, causes and countermeasures hold one item per line of the
+    cell; theme_id and theme_label go together; source_lines is START-END.
+
+    \b
+    Ids: 1-64 of A-Z a-z 0-9 _ . - , starting with a letter or digit, not
+    starting with cause. cm. sector. or theme. ; unique in the file and
+    the store.
+
+    Samples: corpus/samples/cases.jsonl and cases.csv in the repository.
+    Every problem is listed as FILE:LINE:FIELD (the first 50, then a count);
+    then one error: line, and nothing is stored.
+    """
     from corpus import seed_cases
     from corpus.io import CorpusImportError, load_cases
 
@@ -122,7 +189,7 @@ def import_cases(
     try:
         cases = load_cases(file, format, year=year, max_bytes=settings.max_import_bytes)
     except CorpusImportError as exc:
-        raise CliError(str(exc)) from None
+        _report(exc, "the file is not valid (dry run)" if dry_run else "nothing was imported")
     if dry_run:
         typer.echo(f"{file}: {len(cases)} valid cases (dry run, nothing stored)")
         return
@@ -135,6 +202,54 @@ def import_cases(
     except ValueError as exc:
         raise CliError(f"{file}: {exc}; nothing was imported") from None
     typer.echo(f"imported {added} cases from {file} into {settings.store_path}")
+
+
+@corpus_app.command("list")
+def list_cases(
+    sector: Annotated[
+        str | None, typer.Option(help="Only cases of this sector (e.g. 主要行等).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Kizuki data directory (default: KIZUKI_DATA_DIR).")
+    ] = None,
+) -> None:
+    """List the cases: id, sectors and title (the ids every other command takes)."""
+    from corpus import seed_cases
+
+    settings = _settings(data_dir)
+    if settings.store_path.exists():
+        from corpus.store import CaseStore
+
+        store = CaseStore(settings.store_path)
+        cases, origins, where = store.all_cases(), store.origins(), str(settings.store_path)
+    else:
+        cases = seed_cases()
+        origins = {c.id: "seed" for c in cases}
+        where = f"the bundled corpus (no case store at {settings.store_path} yet)"
+    if sector is not None:
+        known = sorted({s for c in cases for s in c.sectors})
+        if sector not in known:
+            raise CliError(f"unknown sector {sector!r}; known: {', '.join(known)}")
+        cases = [c for c in cases if sector in c.sectors]
+    if as_json:
+        rows = [
+            {
+                "id": c.id,
+                "title": c.title,
+                "sectors": list(c.sectors),
+                "theme": c.theme.id if c.theme else None,
+                "origin": origins.get(c.id, ""),
+            }
+            for c in cases
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{len(cases)} cases in {where}")
+    width = max((len(c.id) for c in cases), default=2)
+    for c in cases:
+        sectors = "、".join(c.sectors) or "-"
+        typer.echo(f"{c.id:<{width}}  {sectors}  {c.title or '-'}")
 
 
 @corpus_app.command()
@@ -155,7 +270,7 @@ def show(
         try:
             case = next((c for c in load_cases(file) if c.id == case_id), None)
         except CorpusImportError as exc:
-            raise CliError(str(exc)) from None
+            _report(exc, f"cannot look for {case_id} in it")
     else:
         settings = _settings(data_dir)
         if settings.store_path.exists():

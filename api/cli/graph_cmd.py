@@ -47,8 +47,10 @@ def _snapshot():
     """The store's cases with their index, graph and extractor: the same snapshot builder
     as the HTTP service, loaded from disk when it matches the store."""
     from api.engine import get_snapshot
+    from api.progress import building
 
-    return get_snapshot()
+    with building():
+        return get_snapshot()
 
 
 def _load_graph(with_similar: bool = True):
@@ -175,6 +177,7 @@ def recommend_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Likely root causes and countermeasures for a new incident, with their evidence."""
+    from api.views import distinct_evidence
     from corpus.settings import get_settings
     from graph.recommend import recommend
 
@@ -205,17 +208,19 @@ def recommend_cmd(
     for m in result.countermeasures:
         answers = ", ".join(a.cause.id for a in m.addresses)
         typer.echo(f"  {m.score:.2f}  {m.concept.id}  {m.concept.label_ja}  → {answers}")
-        for e in m.cases[:2]:
+        for e in distinct_evidence(m.cases, 2):
             typer.echo(f"        {e.case_id}: 「{_short(e.countermeasure)}」")
 
 
 @graph_app.command("eval")
 def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations."""
+    from api.progress import building
     from graph.evaluation import evaluate
 
-    # The data dir's embedder and vector cache (one settings object, passed down).
-    results = evaluate(base=_snapshot().extractor)
+    with building("evaluating the concept extractor, one held-out case at a time"):
+        # The data dir's embedder and vector cache (one settings object, passed down).
+        results = evaluate(base=_snapshot().extractor)
     if as_json:
         return _dump({name: r.to_dict() for name, r in results.items()})
     typer.echo("leave-one-case-out over the 44 annotated seed cases (micro-averaged)")

@@ -34,10 +34,12 @@ RankerOption = Annotated[
 
 def _searcher(ranker: str):
     from api.engine import get_searcher
+    from api.progress import building
 
     if ranker not in RANKERS:
         raise CliError(f"--ranker must be one of {', '.join(RANKERS)}, not {ranker!r}")
-    searcher = get_searcher(get_settings())
+    with building():
+        searcher = get_searcher(get_settings())
     return searcher if ranker == "default" else searcher.with_scorer(ranker)
 
 
@@ -140,8 +142,7 @@ def _collect(paths: list[Path]):
 
     items = _load_query_files(paths)
     console = Console(stderr=True)
-    with console.status("loading the index and models…"):
-        ranker = _searcher("default")
+    ranker = _searcher("default")  # a spinner on a terminal while the index loads
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

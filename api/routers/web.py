@@ -22,7 +22,8 @@ from api.jsonbody import JsonRoute
 from api.models import SearchHit, SearchRequest
 from api.routers.cases import check_case_id
 from api.searching import check_request, run_search
-from api.web import render
+from api.web import page_lang, render
+from api.web_errors import error_message
 from graph import analytics
 from graph.navigate import (
     list_concepts,
@@ -32,6 +33,7 @@ from search.index import case_fields
 router = APIRouter(include_in_schema=False, route_class=JsonRoute)
 
 K_CHOICES = (5, 10, 20, 30)
+DEFAULT_K = 10
 FIELDS = ("title", "event", "causes", "countermeasures")
 
 
@@ -47,20 +49,24 @@ def _filters(snap, sector: str = "", theme: str = "") -> dict[str, Any]:
 # -- search ------------------------------------------------------------------------------
 
 
+#: The search is in the URL (``/?q=…&sector=…&theme=…&k=…``) so that it can be shared and
+#: bookmarked; ``text`` is accepted as another name for ``q``. ``POST /`` (form fields of
+#: the same names) stays for texts too long for a URL: the page's script switches to it.
+QUERY_PARAMS = ("q", "text")
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, snap: SnapshotDep, settings: SettingsDep) -> HTMLResponse:
-    return render(
+async def home(request: Request, snap: SnapshotDep, settings: SettingsDep) -> HTMLResponse:
+    params = request.query_params
+    text = next((params[name] for name in QUERY_PARAMS if name in params), None)
+    return await _search_page(
         request,
-        "search.html",
-        text="",
-        k=10,
-        k_choices=K_CHOICES,
-        result=None,
-        hits=[],
-        error=None,
-        max_chars=settings.max_query_chars,
-        n_cases=len(snap.cases),
-        **_filters(snap),
+        snap,
+        settings,
+        text,
+        sector=params.get("sector", ""),
+        theme=params.get("theme", ""),
+        k_raw=params.get("k", ""),
     )
 
 
@@ -72,21 +78,56 @@ async def home_search(request: Request, snap: SnapshotDep, settings: SettingsDep
     def field(name: str, default: str = "") -> str:
         return (form.get(name) or [default])[0]
 
-    text, sector, theme = field("text"), field("sector"), field("theme")
-    context = {
-        "text": text,
+    text = next((field(name) for name in QUERY_PARAMS if name in form), "")
+    return await _search_page(
+        request,
+        snap,
+        settings,
+        text,
+        sector=field("sector"),
+        theme=field("theme"),
+        k_raw=field("k"),
+    )
+
+
+async def _search_page(
+    request: Request,
+    snap,
+    settings,
+    text: str | None,
+    *,
+    sector: str,
+    theme: str,
+    k_raw: str,
+) -> HTMLResponse:
+    """The search page; with ``text`` (even empty) a search is run and its results shown."""
+    lang = page_lang(request)
+    context: dict[str, Any] = {
+        "text": text or "",
+        "k": DEFAULT_K,
         "k_choices": K_CHOICES,
         "max_chars": settings.max_query_chars,
+        "max_k": settings.max_k,
         "n_cases": len(snap.cases),
         "result": None,
         "hits": [],
         "error": None,
+        "share_url": None,
         **_filters(snap, sector, theme),
     }
+    if text is None:
+        return render(request, "search.html", **context)
     try:
-        k = int(field("k", "10"))
+        k = int(k_raw) if k_raw.strip() else DEFAULT_K
     except ValueError:
-        k = 10
+        context["error"] = error_message(
+            lang,
+            422,
+            "validation_error",
+            f"k: must be an integer, not {k_raw!r}",
+            {"kind": "k_integer"},
+        )
+        return render(request, "search.html", status_code=422, **context)
     context["k"] = k
     try:
         req = SearchRequest(
@@ -97,15 +138,38 @@ async def home_search(request: Request, snap: SnapshotDep, settings: SettingsDep
         )
         check_request(req, settings)
     except ValidationError as exc:
-        context["error"] = validation_message(validation_details(exc.errors()))
+        errors = exc.errors()
+        context["error"] = error_message(
+            lang,
+            422,
+            "validation_error",
+            validation_message(validation_details(errors)),
+            None,
+            errors,
+        )
         return render(request, "search.html", status_code=422, **context)
     except ApiError as exc:
-        context["error"] = exc.detail
+        context["error"] = error_message(
+            lang, exc.status_code, exc.code, str(exc.detail), exc.params
+        )
         return render(request, "search.html", status_code=exc.status_code, **context)
     result = await request.app.state.search_pool.run(run_search, snap, req, settings)
     context["result"] = result
     context["hits"] = [_hit_view(snap, hit) for hit in result.results]
+    context["share_url"] = search_url(text, sector, theme, k)
     return render(request, "search.html", **context)
+
+
+def search_url(text: str, sector: str = "", theme: str = "", k: int = DEFAULT_K) -> str:
+    """The address of a search (what the form's GET submits)."""
+    params = {"q": text}
+    if sector:
+        params["sector"] = sector
+    if theme:
+        params["theme"] = theme
+    if k != DEFAULT_K:
+        params["k"] = str(k)
+    return "/?" + urlencode(params)
 
 
 def _hit_view(snap, hit: SearchHit) -> dict[str, Any]:

@@ -4,6 +4,16 @@
 (function () {
   "use strict";
 
+  /* The labels are drawn on a canvas, which does not wait for web fonts: the app's font
+   * (see kizuki.css) is loaded for the labels' characters before drawing. */
+  var FONT = "Hiragino Sans, Noto Sans JP, Noto Sans CJK JP, IPAPGothic, IPAexGothic, " +
+    "Yu Gothic, Meiryo, Kizuki Gothic, sans-serif";
+
+  function loadFont(text) {
+    if (!document.fonts || !document.fonts.load) return Promise.resolve();
+    return document.fonts.load('10px "Kizuki Gothic"', text).catch(function () {});
+  }
+
   var COLORS = {
     "case": "#1d3557",
     "cause": "#c8553d",
@@ -31,6 +41,12 @@
     return "/";
   }
 
+  /* Labels are cut at this many characters (the whole label shows on hover); the layout
+   * counts each label's box as part of its node, so labels do not pile on each other. */
+  var LABEL_CHARS = 22;
+  /* Labels are 10 px and drawn down to 7 px ("min-zoomed-font-size"). */
+  var READABLE_ZOOM = 0.75;
+
   function shorten(text, n) {
     return text.length > n ? text.slice(0, n - 1) + "…" : text;
   }
@@ -42,7 +58,8 @@
     title.textContent = data.fullLabel;
     var kind = document.createElement("span");
     kind.className = "graph-info-kind";
-    kind.textContent = data.type + " · " + data.id;
+    var kindName = panel.dataset["kind" + data.type.charAt(0).toUpperCase() + data.type.slice(1)];
+    kind.textContent = (kindName || data.type) + " · " + data.id;
     var link = document.createElement("a");
     link.href = pageUrl(data.id, data.type);
     link.textContent = (panel.dataset.open || "Open") + " →";
@@ -52,9 +69,11 @@
     box.hidden = false;
   }
 
-  function fail(panel, message) {
+  /* The message is the page's own wording (its language); the detail (an HTTP status or
+   * the script's error) follows in brackets for whoever reports it. */
+  function fail(panel, detail) {
     var canvas = panel.querySelector(".graph-canvas");
-    canvas.textContent = message;
+    canvas.textContent = (panel.dataset.failed || "The graph could not be drawn") + " (" + detail + ")";
     canvas.classList.add("graph-error");
     panel.dataset.ready = "error";
   }
@@ -64,16 +83,20 @@
     var depth = panel.dataset.depth || "1";
     var lang = panel.dataset.lang || "ja";
     if (typeof cytoscape !== "function") {
-      fail(panel, "cytoscape.js did not load");
+      fail(panel, "cytoscape.js");
       return;
     }
     fetch("/graph/neighbourhood/" + encodeURIComponent(center) + "?depth=" + encodeURIComponent(depth),
           {headers: {"Accept": "application/json"}})
       .then(function (r) {
         return r.json().then(function (body) {
-          if (!r.ok) throw new Error((body && body.error && body.error.message) || r.statusText);
+          if (!r.ok) throw new Error(String(r.status) + (body && body.error ? " " + body.error.code : ""));
           return body;
         });
+      })
+      .then(function (data) {
+        var text = data.nodes.map(function (n) { return (n.label_ja || "") + (n.label_en || "") + n.id; }).join("");
+        return loadFont(text).then(function () { return data; });
       })
       .then(function (data) {
         var elements = [];
@@ -83,7 +106,7 @@
             group: "nodes",
             data: {
               id: n.id, type: n.type, fullLabel: full,
-              label: n.type === "case" ? n.id : shorten(full, 16),
+              label: n.type === "case" ? n.id : shorten(full, LABEL_CHARS),
               center: n.id === data.center ? 1 : 0
             }
           });
@@ -101,8 +124,8 @@
               "background-color": function (n) { return COLORS[n.data("type")] || "#777"; },
               "label": "data(label)", "font-size": 10, "color": "#1f2933",
               "text-valign": "bottom", "text-margin-y": 3, "width": 16, "height": 16,
-              "text-wrap": "ellipsis", "text-max-width": 110, "min-zoomed-font-size": 7,
-              "font-family": "Hiragino Sans, Noto Sans JP, Noto Sans CJK JP, IPAPGothic, Yu Gothic, Meiryo, sans-serif"
+              "text-wrap": "ellipsis", "text-max-width": 170, "min-zoomed-font-size": 7,
+              "font-family": FONT
             }},
             {selector: "node[type = 'case']", style: {"shape": "round-rectangle", "width": 18, "height": 14}},
             {selector: "node[type = 'countermeasure']", style: {"shape": "diamond", "width": 18, "height": 18}},
@@ -119,12 +142,34 @@
             {selector: "edge[type = 'similar_to']", style: {"line-style": "dotted", "width": 2}},
             {selector: "edge[type = 'in_sector'], edge[type = 'in_theme'], edge[type = 'broader']", style: {"width": 1, "target-arrow-shape": "none"}}
           ],
-          layout: {name: "cose", animate: false, randomize: false, nodeRepulsion: 20000,
-                   idealEdgeLength: 90, nodeOverlap: 20, padding: 24, numIter: 2000,
-                   componentSpacing: 60}
+          layout: {name: "cose", animate: false, randomize: false,
+                   nodeDimensionsIncludeLabels: true,
+                   nodeRepulsion: function () { return 400000; },
+                   idealEdgeLength: function () { return data.nodes.length > 40 ? 140 : 100; },
+                   edgeElasticity: function () { return 60; },
+                   nodeOverlap: 40, gravity: 0.6, padding: 24, numIter: 2500,
+                   componentSpacing: 80}
         });
-        /* A small neighbourhood should not be blown up to fill the panel. */
+        /* The whole label on hover (canvas labels are cut to LABEL_CHARS). */
+        var tip = panel.querySelector(".graph-tip");
+        cy.on("mouseover", "node", function (evt) {
+          if (!tip) return;
+          var node = evt.target, pos = node.renderedPosition();
+          tip.textContent = node.data("fullLabel");
+          tip.style.left = Math.round(pos.x + 12) + "px";
+          tip.style.top = Math.round(pos.y - 10) + "px";
+          tip.hidden = false;
+        });
+        cy.on("mouseout", "node", function () { if (tip) tip.hidden = true; });
+        cy.on("pan zoom", function () { if (tip) tip.hidden = true; });
+        /* A small neighbourhood should not be blown up to fill the panel; a large one is not
+         * shrunk below the size at which labels are drawn (READABLE_ZOOM): it opens on its
+         * centre, and the rest is a drag or a scroll away. */
         if (cy.zoom() > 1.3) { cy.zoom(1.3); cy.center(); }
+        if (cy.zoom() < READABLE_ZOOM) {
+          cy.zoom({level: READABLE_ZOOM, renderedPosition: {x: cy.width() / 2, y: cy.height() / 2}});
+          cy.center(cy.$id(data.center));
+        }
         cy.on("tap", "node", function (evt) { showInfo(panel, evt.target.data()); });
         cy.on("dbltap", "node", function (evt) {
           var d = evt.target.data();

@@ -3,12 +3,19 @@
 Paste an incident and read the results; walk cause → countermeasure → case → cause; the
 graph view draws; a case holding markup stays inert text. Screenshots of each step are
 written to ``tests/artifacts/`` (git-ignored) for a person to look at.
+
+The browser sees none of the machine's Japanese, Chinese or Korean fonts (its fontconfig
+lists only the others), as on a bare machine: Japanese must render in the font the app
+serves.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from kizuki_http import ARTIFACTS, make_case
@@ -37,49 +44,97 @@ INCIDENT = (
 XSS_ID = "xss-browser-1"
 
 
+def _fc_files(*pattern: str, env: dict[str, str] | None = None) -> set[str]:
+    out = subprocess.run(
+        ["fc-list", "--format", "%{file}\n", *pattern],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    return {line for line in out.splitlines() if line}
+
+
 @pytest.fixture(scope="module")
-def browser():
+def fontless_env(tmp_path_factory) -> dict[str, str]:
+    """An environment whose fontconfig offers the machine's fonts minus every font that
+    covers Japanese, Chinese or Korean (checked with fc-list)."""
+    root = tmp_path_factory.mktemp("fontless")
+    fonts = root / "fonts"
+    fonts.mkdir()
+    if shutil.which("fc-list"):
+        cjk = set().union(*(_fc_files(f":lang={lang}") for lang in ("ja", "zh-cn", "zh-tw", "ko")))
+        for i, path in enumerate(sorted(_fc_files() - cjk)):
+            (fonts / f"{i:03d}-{Path(path).name}").symlink_to(path)
+    conf = root / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+        f"<dir>{fonts}</dir><cachedir>{root / 'cache'}</cachedir></fontconfig>\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
+    if shutil.which("fc-list"):
+        assert not _fc_files(":lang=ja", env=env), "the test browser must have no Japanese font"
+    return env
+
+
+@pytest.fixture(scope="module")
+def browser(fontless_env):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=fontless_env)
         yield b
         b.close()
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(
-        base_url=server.url, viewport={"width": 1360, "height": 900}, locale="ja-JP"
-    )
-    # Nothing may leave the machine: any request to another host fails the test.
-    outside: list[str] = []
+def open_page(browser, server):
+    """``open_page(**context_options)``: a new page in its own browser context (its own
+    cookies and viewport). Nothing may leave the machine: a request to another host, a
+    console error or a dialog fails the test (a test lists the errors it expects in
+    ``page.allowed_errors``)."""
+    opened = []
 
-    def guard(route):
-        url = route.request.url
-        if url.startswith(server.url):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
+    def _open(**options):
+        options = {"viewport": {"width": 1360, "height": 900}, "locale": "ja-JP", **options}
+        context = browser.new_context(base_url=server.url, **options)
+        outside: list[str] = []
 
-    context.route("**/*", guard)
-    pg = context.new_page()
-    pg.set_default_timeout(120_000)  # a loaded 2-core CI machine can be slow to search
-    pg.allowed_errors = []  # substrings of console errors a test expects
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
-    yield pg
-    context.close()
-    assert not outside, f"requests left the machine: {outside}"
-    unexpected = [m for m in problems if not any(a in m for a in pg.allowed_errors)]
-    assert not unexpected, f"browser errors: {unexpected}"
+        def guard(route):
+            url = route.request.url
+            if url.startswith(server.url):
+                route.continue_()
+            else:
+                outside.append(url)
+                route.abort()
+
+        context.route("**/*", guard)
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)  # a loaded 2-core CI machine can be slow to search
+        pg.allowed_errors = []  # substrings of console errors a test expects
+        problems: list[str] = []
+        pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: problems.append(str(e)))
+        pg.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+        opened.append((context, pg, outside, problems))
+        return pg
+
+    yield _open
+    for context, pg, outside, problems in opened:
+        context.close()
+        assert not outside, f"requests left the machine: {outside}"
+        unexpected = [m for m in problems if not any(a in m for a in pg.allowed_errors)]
+        assert not unexpected, f"browser errors: {unexpected}"
 
 
-def shot(pg, name: str) -> None:
+@pytest.fixture
+def page(open_page):
+    return open_page()
+
+
+def shot(pg, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def wait_for_graph(pg) -> int:
@@ -95,7 +150,7 @@ def wait_for_graph(pg) -> int:
 def test_paste_an_incident_and_see_explained_results(page):
     page.goto("/")
     assert page.locator("h1").inner_text() == "類似事例検索"
-    page.fill("textarea[name=text]", INCIDENT)
+    page.fill("textarea[name=q]", INCIDENT)
     page.click("#search-form button[type=submit]")
     page.wait_for_selector("#results")
     results = page.locator("#results article.result")
@@ -106,7 +161,7 @@ def test_paste_an_incident_and_see_explained_results(page):
     assert page.locator("#likely-causes li .chip-cause").count() > 0
     assert page.locator("#likely-causes .evidence").count() > 0
     assert page.locator("#recommended-countermeasures li .chip-countermeasure").count() > 0
-    assert page.locator("textarea[name=text]").input_value() == INCIDENT
+    assert page.locator("textarea[name=q]").input_value() == INCIDENT
     shot(page, "search-results")
 
     page.goto("/?lang=en")
@@ -193,7 +248,7 @@ def test_a_case_holding_markup_stays_inert(page, writer, server):
 
         page.goto("/")
         page.fill(
-            "textarea[name=text]",
+            "textarea[name=q]",
             '<img src=x onerror="window.__xss = 3"> 夜間バッチの異常終了で勘定系が停止した',
         )
         page.click("#search-form button[type=submit]")
@@ -212,3 +267,279 @@ def test_error_pages_are_html(page):
     assert response.status == 404
     assert "does-not-exist" in page.locator(".error-message").inner_text()
     assert page.locator("nav.mainnav a").count() == 6
+
+
+def test_api_docs_render_offline(page):
+    """Swagger UI and ReDoc come from the app: no CDN, no Google Fonts, no validator badge
+    (the page fixture fails the test on any request to another host)."""
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .opblock")
+    assert page.locator(".swagger-ui .opblock").count() >= 15
+    assert "Kizuki" in page.locator(".swagger-ui .info .title").inner_text()
+    # An operation opens with its documented limits.
+    page.locator(".opblock-summary-path", has_text="/search").first.click()
+    page.wait_for_selector(".opblock.is-open")
+    shot(page, "api-docs", full_page=False)
+
+    # ReDoc's footer logo lives on cdn.redoc.ly; the page's CSP refuses it (ReDoc then
+    # drops the image), so nothing is requested from outside.
+    page.allowed_errors.append("cdn.redoc.ly")
+    page.goto("/redoc")
+    page.wait_for_selector(".api-content h1")
+    assert "Kizuki" in page.locator(".api-content h1").first.inner_text()
+    assert page.locator(".menu-content [role=menuitem]").count() >= 10
+    shot(page, "api-redoc", full_page=False)
+
+
+def result_ids(pg) -> list[str]:
+    cards = pg.locator("#results article.result")
+    return [cards.nth(i).get_attribute("data-case-id") for i in range(cards.count())]
+
+
+def test_a_search_is_in_its_address_and_can_be_shared(page, open_page):
+    from urllib.parse import parse_qs, urlsplit
+
+    page.goto("/")
+    page.fill("textarea[name=q]", INCIDENT)
+    page.select_option("select[name=k]", "5")
+    page.select_option("select[name=sector]", "地域銀行")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["q"] == [INCIDENT] and query["k"] == ["5"] and query["sector"] == ["地域銀行"]
+    ids = result_ids(page)
+    assert 0 < len(ids) <= 5
+    assert all("地域銀行" in t for t in page.locator("#results .meta").all_inner_texts())
+    share = page.locator("#share-link").get_attribute("href")
+    assert parse_qs(urlsplit(share).query) == query
+    assert page.evaluate("window.scrollY") == 0, "a wide screen keeps the form in view"
+
+    # The address alone gives the same search in another browser (bookmark, shared link),
+    # and on a phone-sized screen the results are scrolled into view.
+    phone = open_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto(share)
+    phone.wait_for_selector("#results")
+    assert result_ids(phone) == ids
+    assert phone.locator("textarea[name=q]").input_value() == INCIDENT
+    assert phone.locator("select[name=k]").input_value() == "5"
+    assert phone.locator("select[name=sector]").input_value() == "地域銀行"
+    assert phone.evaluate("window.scrollY") > 300
+    top = phone.evaluate("document.getElementById('results-top').getBoundingClientRect().top")
+    assert 0 <= top < 200, top
+    shot(phone, "search-results-phone", full_page=False)
+
+    # ?text= is the same search; an example is a link to its search.
+    page.goto("/?" + urlencode({"text": INCIDENT, "k": "5", "sector": "地域銀行"}))
+    assert result_ids(page) == ids
+    page.goto("/")
+    example = page.locator(".example-list a.example").first
+    example_text = example.inner_text()
+    example.click()
+    page.wait_for_selector("#results")
+    assert parse_qs(urlsplit(page.url).query)["q"] == [example_text]
+
+
+def test_a_text_too_long_for_an_address_is_posted(page):
+    long_text = (INCIDENT * 40)[:4000]  # over 8,000 characters once percent-encoded
+    page.goto("/")
+    page.fill("textarea[name=q]", long_text)
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results")
+    assert urlsplit_path(page.url) == "/" and "q=" not in page.url
+    assert page.locator("#results article.result").count() == 10
+    assert page.locator("textarea[name=q]").input_value() == long_text
+
+
+def urlsplit_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def test_messages_on_the_japanese_page_are_japanese(page):
+    import re
+
+    english = re.compile(r"[A-Za-z]{3,}")
+    page.allowed_errors += ["status of 404", "status of 422", "status of 503"]
+    page.goto("/?q=")
+    message = page.locator(".form-error").inner_text()
+    assert message == "障害の内容を入力してください。"
+    page.goto("/ui/graph?node=nope")
+    message = page.locator(".error-message").inner_text()
+    assert "ノードはありません" in message and not english.search(message.replace("nope", ""))
+    page.goto("/ui/cases?page=0")
+    assert page.locator(".error-message").inner_text() == "ページ番号は 1 以上にしてください。"
+
+    # A graph that cannot be fetched says so in Japanese; the info box names node kinds
+    # in Japanese.
+    page.route(
+        "**/graph/neighbourhood/**",
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"error": {"code": "graph_unavailable", "message": "the knowledge graph is not available"}}',
+        ),
+    )
+    page.goto("/ui/graph?node=fsa2019-07")
+    page.wait_for_selector(".graph-panel[data-ready=error]")
+    text = page.locator(".graph-canvas").inner_text()
+    assert text.startswith("グラフを表示できませんでした") and "not available" not in text
+    page.unroute("**/graph/neighbourhood/**")
+    page.goto("/ui/graph?node=fsa2019-07")
+    wait_for_graph(page)
+    page.evaluate("document.querySelector('.graph-panel')._cy.$id('fsa2019-07').emit('tap')")
+    assert page.locator(".graph-info-kind").inner_text() == "事例 · fsa2019-07"
+    shot(page, "graph-info-ja", full_page=False)
+
+
+OUT_OF_SCOPE = (
+    "ランサムウェアに感染し、ファイルサーバーのデータが暗号化された。犯行グループから"
+    "身代金を要求する脅迫文が届いた。"
+)
+STRENGTH_JA = {
+    "strong": "強い一致",
+    "partial": "部分的な一致",
+    "weak": "弱い一致",
+    "none": "該当なし",
+}
+
+
+def test_the_page_explains_match_strength_and_scores(page):
+    page.goto("/?" + urlencode({"q": INCIDENT}))
+    box = page.locator("#match-strength")
+    strength = box.get_attribute("data-strength")
+    assert strength in ("strong", "partial", "weak")
+    confidence = float(box.get_attribute("data-confidence"))
+    badge = box.locator(".match-badge").first
+    assert badge.inner_text() == STRENGTH_JA[strength]
+    assert "確からしさ" in badge.get_attribute("title")
+    shown = min(max(round(confidence * 100), 1), 99)
+    assert f"{shown}%" in box.locator(".match-p").inner_text()
+    assert page.locator("#no-good-match").count() == 0
+
+    # The legend is folded until asked for; it says what each number means.
+    legend = page.locator("#score-legend")
+    assert not legend.locator("dl").is_visible()
+    legend.locator("summary").click()
+    assert legend.locator("dl").is_visible()
+    text = legend.inner_text()
+    assert "確率の推定値" in text and "別の検索の値とは比べられません" in text
+    assert legend.locator("tr.current").count() == 1
+    assert STRENGTH_JA[strength] in legend.locator("tr.current").inner_text()
+    # Each number carries its own explanation as a tooltip.
+    scores = page.locator("#results .score")
+    assert "この検索内での相対値 (1位の 100%)" in scores.first.get_attribute("title")
+    assert "1位の" in scores.nth(1).get_attribute("title")
+    cause_tip = page.locator("#likely-causes .score-num").first.get_attribute("title")
+    assert "入力文" in cause_tip and "類似事例" in cause_tip
+    assert "割合" in page.locator("#recommended-countermeasures .score-num").first.get_attribute(
+        "title"
+    )
+    shot(page, "search-legend")
+
+    page.goto("/?" + urlencode({"q": OUT_OF_SCOPE}))
+    box = page.locator("#match-strength")
+    assert box.get_attribute("data-strength") == "none"
+    assert box.locator(".match-badge").first.inner_text() == "該当なし"
+    assert page.locator("#no-good-match").is_visible()
+    assert page.locator("#results article.result").count() == 10  # closest cases still shown
+
+
+def faces_loaded(pg) -> int:
+    return pg.evaluate(
+        "[...document.fonts].filter(f => f.family.replace(/\"/g, '') === 'Kizuki Gothic'"
+        " && f.status === 'loaded').length"
+    )
+
+
+def drawn_with(pg, selector: str) -> list[dict]:
+    """The fonts the browser drew an element's text with (DevTools protocol)."""
+    cdp = pg.context.new_cdp_session(pg)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+
+
+def test_japanese_renders_in_the_apps_font_on_a_browser_without_one(page):
+    page.goto("/")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    assert page.evaluate("document.fonts.check('16px \"Kizuki Gothic\"', '類似事例検索')")
+    # Only the files holding the page's characters are fetched (most pages need one).
+    assert 1 <= faces_loaded(page) <= 3
+    fonts = drawn_with(page, "h1")
+    assert fonts and all(f["isCustomFont"] and f["familyName"] == "Kizuki Gothic" for f in fonts)
+    shot(page, "font-search-page", full_page=False)
+
+    page.goto("/?" + urlencode({"q": INCIDENT}))
+    page.evaluate("document.fonts.ready.then(() => true)")
+    title = "#results article.result .title-link"
+    assert all(f["familyName"] == "Kizuki Gothic" for f in drawn_with(page, title))
+    shot(page, "font-search-results", full_page=False)
+
+    # The API docs and the graph's canvas labels use it too.
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    assert faces_loaded(page) >= 1
+    assert any(f["familyName"] == "Kizuki Gothic" for f in drawn_with(page, ".info .title"))
+    page.goto("/ui/graph?node=fsa2019-07&depth=2")
+    wait_for_graph(page)
+    labels = page.evaluate(
+        "document.querySelector('.graph-panel')._cy.nodes().map(n => n.data('fullLabel')).join('')"
+    )
+    assert page.evaluate("t => document.fonts.check('10px \"Kizuki Gothic\"', t)", labels)
+
+
+#: Pairs of node labels whose drawn boxes overlap, in the graph as laid out.
+LABEL_OVERLAPS = """
+() => {
+  const cy = document.querySelector('.graph-panel')._cy;
+  const boxes = cy.nodes().map(n => n.boundingBox({includeLabels: true, includeOverlays: false}));
+  let overlaps = 0;
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlaps++;
+  }
+  return [overlaps, boxes.length];
+}
+"""
+
+
+def test_graph_labels_spread_out_and_show_in_full_on_hover(page):
+    page.goto("/ui/graph?node=fsa2019-07&depth=2")
+    drawn = wait_for_graph(page)
+    overlaps, n = page.evaluate(LABEL_OVERLAPS)
+    assert n == drawn > 40
+    # The former layout (labels left out of the node sizes) overlapped 73 pairs here.
+    assert overlaps <= n // 10, f"{overlaps} overlapping labels among {n} nodes"
+    # Labels are drawn at a readable size (10 px labels are hidden below 7 px), and the
+    # centre node is in view.
+    zoom = page.evaluate("document.querySelector('.graph-panel')._cy.zoom()")
+    assert zoom * 10 >= 7
+    inside = page.evaluate(
+        "(() => { const cy = document.querySelector('.graph-panel')._cy;"
+        " const p = cy.$id('fsa2019-07').renderedPosition();"
+        " return p.x > 0 && p.y > 0 && p.x < cy.width() && p.y < cy.height(); })()"
+    )
+    assert inside
+    # A long label is cut on the canvas and shown whole on hover.
+    long = page.evaluate(
+        "document.querySelector('.graph-panel')._cy.nodes()"
+        ".filter(n => n.data('type') !== 'case' && n.data('fullLabel').length > 22)[0].id()"
+    )
+    full = page.evaluate(
+        f"document.querySelector('.graph-panel')._cy.$id({long!r}).data('fullLabel')"
+    )
+    assert page.evaluate(
+        f"document.querySelector('.graph-panel')._cy.$id({long!r}).data('label')"
+    ).endswith("…")
+    tip = page.locator(".graph-tip")
+    assert tip.is_hidden()
+    page.evaluate(f"document.querySelector('.graph-panel')._cy.$id({long!r}).emit('mouseover')")
+    assert tip.is_visible() and tip.inner_text() == full
+    page.evaluate(f"document.querySelector('.graph-panel')._cy.$id({long!r}).emit('mouseout')")
+    assert tip.is_hidden()
+    shot(page, "graph-view-depth2", full_page=False)

@@ -133,3 +133,77 @@ def test_graph_export_json_and_neo4j(data_dir, tmp_path):
     assert (folder / "nodes_case.csv").exists() and (
         folder / "relationships_mitigates.csv"
     ).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "hinted"),
+    [
+        (("graph", "case", "nope"), ["kizuki corpus list"]),
+        (("graph", "connect", "nope", "fsa2019-01"), ["kizuki corpus list"]),
+        (("cause", "cause.nope"), ["kizuki causes"]),
+        (("countermeasure", "cm.nope"), ["kizuki causes", "kizuki cause ID"]),
+    ],
+)
+def test_every_hint_an_error_prints_runs(data_dir, args, hinted):
+    """The error is one line; each command it suggests exists and answers (ID filled with
+    a real id), and what it lists holds what the failed command wanted."""
+    import re
+
+    result = kizuki(*args, data_dir=data_dir)
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert re.findall(r"`(kizuki [^`]+)`", lines[0]) == hinted
+    for hint in hinted:
+        words = hint.split()[1:]
+        if words[-1] == "ID":
+            words[-1] = "cause.missing_peer_review"
+        ran = kizuki(*words, data_dir=data_dir)
+        assert ran.returncode == 0, (hint, ran.stderr)
+        if hint == "kizuki corpus list":
+            assert "fsa2019-01" in ran.stdout and "44 cases" in ran.stdout
+        if hint == "kizuki causes":
+            assert "cause.missing_peer_review" in ran.stdout
+
+
+def test_corpus_list_shows_the_stores_cases_as_text_and_json(data_dir):
+    if not (data_dir / "cases.sqlite3").exists():  # run alone: the store is made on first use
+        assert kizuki("causes", data_dir=data_dir).returncode == 0
+    text = kizuki("corpus", "list", data_dir=data_dir)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[0] == f"44 cases in {data_dir / 'cases.sqlite3'}"
+    rows = json.loads(kizuki("corpus", "list", "--json", data_dir=data_dir).stdout)
+    assert len(rows) == 44 and rows[0]["id"] == "fsa2019-01"
+    assert set(rows[0]) == {"id", "title", "sectors", "theme", "origin"}
+    assert {r["origin"] for r in rows} == {"seed"}
+    line = next(x for x in text.stdout.splitlines() if x.startswith("fsa2019-02 "))
+    assert rows[1]["title"] in line and "地域銀行" in line
+    regional = json.loads(
+        kizuki("corpus", "list", "--json", "--sector", "地域銀行", data_dir=data_dir).stdout
+    )
+    assert regional and all("地域銀行" in r["sectors"] for r in regional) and len(regional) < 44
+    bad = kizuki("corpus", "list", "--sector", "nope", data_dir=data_dir)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: unknown sector 'nope'")
+
+
+def test_recommend_prints_each_evidence_sentence_once(data_dir):
+    """A countermeasure sentence that answers two causes was printed twice under it."""
+    text = "夜間バッチが異常終了し、復旧手順を誤ってオンライン開始が遅れた。手順書の記載が不十分だった。"
+    raw = json.loads(kizuki("graph", "recommend", text, "--json", data_dir=data_dir).stdout)
+    pairs = [
+        [(c["case_id"], c["countermeasure"]) for c in m["cases"]] for m in raw["countermeasures"]
+    ]
+    assert any(len(set(p)) < len(p) for p in pairs), "the data repeats sentences (one per cause)"
+    result = kizuki("graph", "recommend", text, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    block: list[str] = []
+    blocks = []
+    for line in result.stdout.split("recommended countermeasures:\n", 1)[1].splitlines():
+        if not line.startswith("        "):
+            block = []
+            blocks.append(block)
+        else:
+            block.append(line.strip())
+    assert blocks and any(blocks)
+    for lines in blocks:
+        assert len(lines) == len(set(lines)), lines

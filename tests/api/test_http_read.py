@@ -67,6 +67,27 @@ def test_openapi_documents_every_endpoint(client):
     assert not any(p.startswith("/ui") for p in paths), "web pages stay out of the API docs"
 
 
+def test_api_docs_pages_load_only_local_assets(client):
+    """/docs and /redoc name no other host: their scripts and styles are served here."""
+    import re
+
+    for path, assets in (
+        ("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")),
+        ("/redoc", ("redoc.standalone.js",)),
+    ):
+        page = client.get(path)
+        assert page.status_code == 200
+        html = page.text
+        assert not re.search(r"(src|href)=[\"']?(https?:)?//", html), html
+        assert "fonts.googleapis" not in html and "cdn." not in html
+        assert "'self'" in page.headers["content-security-policy"]
+        for name in assets:
+            assert f"/static/docs/{name}" in html
+            asset = client.get(f"/static/docs/{name}")
+            assert asset.status_code == 200 and len(asset.content) > 100_000, name
+    assert '"validatorUrl": null' in client.get("/docs").text
+
+
 # -- search -------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -77,7 +78,7 @@ def test_import_bad_file_prints_one_line_and_stores_nothing(tmp_path, data_dir):
     bad.write_text("id,event\ngood-1,障害\ngood-2,\n", encoding="utf-8")
     result = kizuki("corpus", "import", str(bad), data_dir=data_dir)
     assert result.returncode == 1
-    assert result.stderr == f"error: {bad} line 3, field 'event': must not be empty\n"
+    assert result.stderr == f"error: {bad}:3:event: must not be empty (nothing was imported)\n"
     assert result.stdout == ""
     store_path = data_dir / "cases.sqlite3"
     assert not store_path.exists() or CaseStore(store_path).get("good-1") is None
@@ -140,3 +141,109 @@ def test_dry_run_and_show(tmp_path, data_dir):
     assert result.returncode == 0 and '"event": "障害9"' in result.stdout
     result = kizuki("corpus", "show", "nope", data_dir=data_dir)
     assert result.returncode == 1 and result.stderr == "error: no case 'nope'\n"
+
+
+def test_list_before_the_store_exists_and_after_an_import(tmp_path, data_dir):
+    result = kizuki("corpus", "list", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("44 cases in the bundled corpus (no case store at")
+    assert not (data_dir / "cases.sqlite3").exists(), "listing creates nothing"
+    good = tmp_path / "mine.csv"
+    good.write_text("id,title,sectors,event\nmine-1,勘定系停止,地域銀行,障害1\n", encoding="utf-8")
+    assert kizuki("corpus", "import", str(good), data_dir=data_dir).returncode == 0
+    rows = json.loads(kizuki("corpus", "list", "--json", data_dir=data_dir).stdout)
+    assert len(rows) == 45 and rows[-1] == {
+        "id": "mine-1",
+        "title": "勘定系停止",
+        "sectors": ["地域銀行"],
+        "theme": None,
+        "origin": "import",
+    }
+
+
+def test_import_lists_every_problem_with_file_line_field(tmp_path, data_dir):
+    bad = tmp_path / "three.csv"
+    bad.write_text(
+        "id,event,source_lines\nok-1,障害,\nbad id,障害,\nok-2,,\nok-3,障害,12-x\n",
+        encoding="utf-8",
+    )
+    for extra in ((), ("--dry-run",)):
+        result = kizuki("corpus", "import", str(bad), *extra, data_dir=data_dir)
+        assert result.returncode == 1 and result.stdout == ""
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith(f"{bad}:3:id: id must be")
+        assert lines[1] == f"{bad}:4:event: must not be empty"
+        assert (
+            lines[2]
+            == f"{bad}:5:source_report: is required when source_year or source_lines is set"
+        )
+        outcome = "the file is not valid (dry run)" if extra else "nothing was imported"
+        assert lines[3:] == [f"error: {bad}: 3 errors ({outcome})"]
+    assert not (data_dir / "cases.sqlite3").exists()
+
+
+def test_import_lists_the_first_50_problems_then_a_count(tmp_path, data_dir):
+    many = tmp_path / "many.jsonl"
+    many.write_text(
+        "".join(f'{{"id": "m-{i}", "event": ""}}\n' for i in range(73)), encoding="utf-8"
+    )
+    result = kizuki("corpus", "import", str(many), data_dir=data_dir)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[:50] == [f"{many}:{n}:event: must not be empty" for n in range(1, 51)]
+    assert lines[50] == "… and 23 more (only the first 50 are listed)"
+    assert lines[51:] == [f"error: {many}: 73 errors (nothing was imported)"]
+    assert sum(line.startswith("error:") for line in lines) == 1
+
+
+def test_the_sample_files_import_and_the_layouts_are_documented(data_dir):
+    from corpus.io import CSV_COLUMNS
+
+    samples = REPO / "corpus" / "samples"
+    for name in ("cases.jsonl", "cases.csv"):
+        result = kizuki("corpus", "import", str(samples / name), "--dry-run", data_dir=data_dir)
+        assert result.returncode == 0 and "2 valid cases" in result.stdout, result.stderr
+    result = kizuki("corpus", "import", str(samples / "cases.csv"), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    store = CaseStore(data_dir / "cases.sqlite3")
+    assert store.get("mybank-2024-001").sectors == ["地域銀行"]
+    assert store.get("mybank-2024-002").causes
+
+    helptext = kizuki("corpus", "import", "--help", data_dir=data_dir).stdout
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for column in CSV_COLUMNS:
+        assert column in helptext, column
+        assert f"`{column}`" in readme, column
+    for field in ('"id"', '"event"', '"sectors"', '"theme"', '"causes"', '"source"'):
+        assert field in helptext
+    assert "corpus/samples/cases.jsonl" in helptext and "corpus/samples/" in readme
+
+
+def test_build_writes_to_the_working_directory_never_into_the_package(tmp_path, data_dir):
+    """After a plain (non-editable) install the package lives in site-packages: the default
+    output is the working directory, or corpus/data only at the root of a checkout."""
+    package_files = {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = kizuki("corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first == f"wrote 44 cases to {elsewhere / 'fsa2019.jsonl'}"
+    assert second.endswith(f" to {elsewhere / 'fsa2019_report.json'}")
+    assert (elsewhere / "fsa2019.jsonl").read_bytes() == corpus.SEED_CASES_PATH.read_bytes()
+    assert (elsewhere / "fsa2019_report.json").is_file()
+
+    checkout = tmp_path / "checkout"
+    (checkout / "corpus" / "data").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text('[project]\nname = "kizuki"\n', encoding="utf-8")
+    result = kizuki("corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=checkout)
+    assert result.returncode == 0, result.stderr
+    written = checkout / "corpus" / "data" / "fsa2019.jsonl"
+    assert result.stdout.startswith(f"wrote 44 cases to {written}\n")
+    assert written.read_bytes() == corpus.SEED_CASES_PATH.read_bytes()
+    assert not (checkout / "fsa2019.jsonl").exists()
+
+    out = tmp_path / "chosen.jsonl"
+    result = kizuki("corpus", "build", "--seed", str(SEED), "-o", str(out), data_dir=data_dir)
+    assert result.returncode == 0 and result.stdout.startswith(f"wrote 44 cases to {out}\n")
+    assert {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()} == package_files

@@ -88,7 +88,7 @@ def test_bad_csv_row_names_file_line_and_field(tmp_path):
     )
     with pytest.raises(CorpusImportError) as info:
         load_cases(path)
-    assert str(info.value) == f"{path} line 3, field 'event': must not be empty"
+    assert str(info.value) == f"{path}:3:event: must not be empty"
     assert isinstance(info.value, ValueError)
 
 
@@ -100,18 +100,18 @@ def test_csv_line_numbers_count_multi_line_cells(tmp_path):
         + 'ok-1,,,,"A\nB\nC",障害,,,,\n'  # lines 2-4
         + "bad id,,,,,障害,,,,\n",  # line 5
     )
-    with pytest.raises(CorpusImportError, match=r"cases.csv line 5, field 'id': id must be"):
+    with pytest.raises(CorpusImportError, match=r"cases.csv:5:id: id must be"):
         load_cases(path)
 
 
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("x-1,t,,,,障害,,,,", "line 2, field 'theme_label': must be given together"),
-        ("x-1,,,,,障害,,,,2019", "line 2, field 'source_report': is required when source_year"),
-        ("x-1,,,,,障害,,,rep,twenty", "line 2, field 'source_year': must be an integer"),
-        ("x-1,,,,,障害,,", "line 2: expected 10 cells, found 8"),
-        (",,,,,障害,,,,", "line 2, field 'id': "),
+        ("x-1,t,,,,障害,,,,", ":2:theme_label: must be given together"),
+        ("x-1,,,,,障害,,,,2019", ":2:source_report: is required when source_year"),
+        ("x-1,,,,,障害,,,rep,twenty", ":2:source_year: must be an integer"),
+        ("x-1,,,,,障害,,", ":2: expected 10 cells, found 8"),
+        (",,,,,障害,,,,", ":2:id: "),
     ],
 )
 def test_csv_field_errors(tmp_path, row, expected):
@@ -121,29 +121,29 @@ def test_csv_field_errors(tmp_path, row, expected):
 
 
 def test_csv_header_errors(tmp_path):
-    with pytest.raises(CorpusImportError, match=r"line 1, field 'evnt': unknown column"):
+    with pytest.raises(CorpusImportError, match=r":1:evnt: unknown column"):
         load_cases(write(tmp_path, "h.csv", "id,evnt\nx,y\n"))
-    with pytest.raises(CorpusImportError, match=r"line 1, field 'event': missing column"):
+    with pytest.raises(CorpusImportError, match=r":1:event: missing column"):
         load_cases(write(tmp_path, "h2.csv", "id,title\nx,y\n"))
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('{"id": "b-1", "event": ', "line 2: invalid JSON"),
-        ('["b-1", "障害"]', "line 2: expected a JSON object"),
-        ('{"id": "b-1"}', "line 2, field 'event': is required"),
-        ('{"id": "b-1", "event": "x", "foo": 1}', "line 2, field 'foo': unknown field"),
+        ('{"id": "b-1", "event": ', ":2: invalid JSON"),
+        ('["b-1", "障害"]', ":2: expected a JSON object"),
+        ('{"id": "b-1"}', ":2:event: is required"),
+        ('{"id": "b-1", "event": "x", "foo": 1}', ":2:foo: unknown field"),
         (
             '{"id": "b-1", "event": "x", "sectors": "主要行等"}',
-            "line 2, field 'sectors': must be a list",
+            ":2:sectors: must be a list",
         ),
-        ('{"id": "b-1", "event": "x", "causes": ["a", " "]}', "line 2, field 'causes': items must"),
+        ('{"id": "b-1", "event": "x", "causes": ["a", " "]}', ":2:causes: items must"),
         (
             '{"id": "b-1", "event": "x", "theme": {"id": "t"}}',
-            "line 2, field 'theme.label': is required",
+            ":2:theme.label: is required",
         ),
-        ('{"id": "b 1", "event": "x"}', "line 2, field 'id': id must be 1-64 characters"),
+        ('{"id": "b 1", "event": "x"}', ":2:id: id must be 1-64 characters"),
     ],
 )
 def test_bad_jsonl_rows(tmp_path, line, expected):
@@ -154,26 +154,24 @@ def test_bad_jsonl_rows(tmp_path, line, expected):
 
 def test_duplicate_ids_are_rejected(tmp_path):
     text = '{"id": "d-1", "event": "a"}\n{"id": "d-2", "event": "b"}\n{"id": "d-1", "event": "c"}\n'
-    with pytest.raises(
-        CorpusImportError, match=r"line 3, field 'id': duplicate id 'd-1' \(first on line 1\)"
-    ):
+    with pytest.raises(CorpusImportError, match=r":3:id: duplicate id 'd-1' \(first on line 1\)"):
         parse_jsonl(text, "dup.jsonl")
 
 
 def test_all_bad_rows_are_collected_in_one_error(tmp_path):
-    text = "".join(f'{{"id": "e-{i}", "event": ""}}\n' for i in range(30))
+    text = "".join(f'{{"id": "e-{i}", "event": ""}}\n' for i in range(70))
     with pytest.raises(CorpusImportError) as info:
         parse_jsonl(text, "many.jsonl")
     err = info.value
-    assert str(err) == "many.jsonl line 1, field 'event': must not be empty (and 29 more errors)"
-    assert err.total == 30 and len(err.errors) == 20
+    assert str(err) == "many.jsonl:1:event: must not be empty (and 69 more errors)"
+    assert err.total == 70 and len(err.errors) == 50
     assert [e.line for e in err.errors[:3]] == [1, 2, 3]
 
 
 def test_non_utf8_input_is_refused(tmp_path):
     path = write(tmp_path, "sjis.csv", HEADER + "s-1,,,,,システム障害,,,,\n", encoding="cp932")
     with pytest.raises(
-        CorpusImportError, match=r"sjis.csv line 2: not UTF-8 text .*save the file as UTF-8"
+        CorpusImportError, match=r"sjis.csv:2: not UTF-8 text .*save the file as UTF-8"
     ):
         load_cases(path)
 
@@ -206,7 +204,7 @@ def test_empty_and_unknown_files(tmp_path):
 
 def test_report_text_errors_name_the_line(tmp_path):
     path = write(tmp_path, "r.txt", "２．事例\n① テーマ\n＜業態等＞\n")
-    with pytest.raises(CorpusImportError, match=r"r.txt line 3: ＜業態等＞ without a ➢ heading"):
+    with pytest.raises(CorpusImportError, match=r"r.txt:3: ＜業態等＞ without a ➢ heading"):
         load_cases(path, "fsa-report", year=2020)
 
 

@@ -1,0 +1,112 @@
+"""Telling people what a long wait is for.
+
+* ``kizuki serve``: before the port opens, the service seeds the store and loads or builds
+  the search index and the graph; the first start embeds every case (a minute or two on 2
+  cores). ``announce_start`` prints what is being prepared and ``Heartbeat`` prints a line
+  every 15 s until it is done, so a log or a terminal never sits silent.
+* CLI commands that need the index and graph (``kizuki search``, ``kizuki graph …``,
+  ``kizuki causes`` …): ``building`` shows a spinner with the elapsed time on a terminal
+  (stderr), and nothing when stderr is not a terminal, so scripts and pipes get clean
+  output. ``kizuki eval`` and ``kizuki train`` show a progress bar over their queries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from corpus.settings import Settings
+
+#: Seconds between two "still preparing" lines of ``kizuki serve``.
+HEARTBEAT_S = 15.0
+
+
+def has_saved_index(settings: Settings) -> bool:
+    return settings.index_dir.exists()
+
+
+def start_message(settings: Settings) -> str:
+    """What the server is about to prepare (printed before the port opens)."""
+    if not settings.store_path.exists():
+        return (
+            f"Kizuki: first start in {settings.data_dir}: loading the 44 bundled cases into a "
+            "new case store, embedding them and building the search index and the knowledge "
+            "graph (about a minute or two on 2 cores; later starts take seconds) ..."
+        )
+    if not has_saved_index(settings):
+        return (
+            f"Kizuki: building the search index (embedding every case) and the knowledge "
+            f"graph from {settings.store_path} (a minute or two on 2 cores) ..."
+        )
+    return (
+        f"Kizuki: loading the saved search index and knowledge graph from {settings.data_dir} "
+        "(rebuilt if the store changed) ..."
+    )
+
+
+class Heartbeat:
+    """Prints ``  ... <what> (<n> s)`` every ``every`` seconds while the block runs."""
+
+    def __init__(
+        self,
+        what: str,
+        every: float = HEARTBEAT_S,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
+        self.what = what
+        self.every = every
+        self.out = out or (lambda line: print(line, flush=True))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.started = 0.0
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.out(f"  ... {self.what} ({time.monotonic() - self.started:.0f} s)")
+
+    def __enter__(self) -> Heartbeat:
+        self.started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="kizuki-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+@contextlib.contextmanager
+def building(what: str = "loading the search index and the knowledge graph") -> Iterator[None]:
+    """A spinner with the elapsed time on stderr while the block runs (terminals only)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    settings = Settings()
+    hint = (
+        "" if has_saved_index(settings) else " (the first run embeds every case: a minute or two)"
+    )
+    started = time.monotonic()
+    with console.status(f"{what}{hint}…") as status:
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(1.0):
+                status.update(f"{what}{hint}… {time.monotonic() - started:.0f} s")
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ticker.join()
