@@ -15,7 +15,7 @@ router = APIRouter(tags=["review"], responses=ERROR_RESPONSES, route_class=JsonR
 
 def _run(snap, plan: str, k: int) -> Review:
     if snap.graph is None:
-        raise ApiError(503, "not_ready", "the graph is not built yet")
+        raise ApiError(503, "graph_unavailable", "the graph is not built yet")
     return review(snap.ranker, plan, k=k)
 
 

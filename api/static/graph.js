@@ -100,10 +100,22 @@
       })
       .then(function (data) {
         var elements = [];
-        data.nodes.forEach(function (n) {
+        /* The same neighbourhood always lays out the same way: nodes and edges in id order,
+           starting from seeded random places (the server's order is not stable). */
+        var byId = function (a, b) { return a.id < b.id ? -1 : a.id > b.id ? 1 : 0; };
+        var nodes = data.nodes.slice().sort(byId), side = 120 * Math.sqrt(nodes.length);
+        var seed = 20261130;
+        var rand = function () {  /* mulberry32: a seeded stand-in for cose's random start */
+          seed = (seed + 0x6D2B79F5) | 0;
+          var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+          t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+          return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+        };
+        nodes.forEach(function (n) {
           var full = (lang === "en" ? (n.label_en || n.label_ja) : (n.label_ja || n.label_en)) || n.id;
           elements.push({
             group: "nodes",
+            position: {x: side * rand(), y: side * rand()},
             data: {
               id: n.id, type: n.type, fullLabel: full,
               label: n.type === "case" ? n.id : shorten(full, LABEL_CHARS),
@@ -111,7 +123,7 @@
             }
           });
         });
-        data.edges.forEach(function (e) {
+        data.edges.slice().sort(byId).forEach(function (e) {
           elements.push({group: "edges", data: {id: e.id, source: e.source, target: e.target, type: e.type}});
         });
         var cy = cytoscape({
@@ -144,7 +156,7 @@
           ],
           layout: {name: "cose", animate: false, randomize: false,
                    nodeDimensionsIncludeLabels: true,
-                   nodeRepulsion: function () { return 400000; },
+                   nodeRepulsion: function () { return 800000; },
                    idealEdgeLength: function () { return data.nodes.length > 40 ? 140 : 100; },
                    edgeElasticity: function () { return 60; },
                    nodeOverlap: 40, gravity: 0.6, padding: 24, numIter: 2500,
