@@ -138,6 +138,35 @@ LABELS: dict[str, tuple[str, str]] = {
     "field_sectors": ("業態", "Sectors"),
     "field_theme": ("テーマ", "Theme"),
     "field_outside": ("想定される見え方", "How it looks from outside"),
+    "nav_review": ("変更レビュー", "Change review"),
+    "review_title": ("変更レビュー", "Change review"),
+    "review_lead": (
+        "計画中の変更・作業計画を貼り付けると、繰り返すおそれのある過去の障害、計画から読み取れるリスク、"
+        "他の金融機関が採った対策のチェックリストを示します。",
+        "Paste a planned change or work plan: the past failures it risks repeating, the risks "
+        "its statements point to, and a checklist of the countermeasures others adopted.",
+    ),
+    "plan_label": ("変更・作業計画", "Change or work plan"),
+    "plan_placeholder": (
+        "例: 来月、ATM監視サーバを新機種に入れ替える。データ移行は夜間に委託先が行う。",
+        "e.g. Next month we replace the ATM monitoring server; the vendor migrates the data overnight.",
+    ),
+    "review_button": ("レビュー", "Review"),
+    "checklist": ("変更前の確認事項", "Checklist before the change"),
+    "checklist_note": (
+        "各項目は、同じ原因に対して過去の事例で採られた対策です（根拠の事例と文を併記）。",
+        "Each item is a countermeasure past cases adopted against the same cause, with the cases and sentences behind it.",
+    ),
+    "supporting_cases": ("件の事例", "supporting cases"),
+    "export_markdown": ("Markdown で保存", "Save as Markdown"),
+    "export_csv": ("CSV で保存", "Save as CSV"),
+    "print": ("印刷", "Print"),
+    "similar_failures": ("似た過去の障害", "Similar past failures"),
+    "matched_steps": ("該当する記述", "matching statements"),
+    "risks": ("計画から読み取れるリスク", "Risks read in the plan"),
+    "plan_sentence": ("計画の記述", "plan"),
+    "plan_steps": ("記述ごとの類似事例", "Statement by statement"),
+    "no_step_match": ("該当する事例はありません", "no close case"),
     "outside_note": (
         "Kizuki が事例ごとに書き添えた補助記述（報告書の本文ではありません）",
         "written by Kizuki's team for this case; not the report's text",

@@ -202,6 +202,58 @@ def _hit_view(snap, hit: SearchHit) -> dict[str, Any]:
     }
 
 
+# -- change review -----------------------------------------------------------------------
+
+
+@router.get("/ui/review", response_class=HTMLResponse)
+async def review_form(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return render(
+        request, "review.html", plan="", max_chars=settings.max_query_chars, error=None, result=None
+    )
+
+
+@router.post("/ui/review", response_class=HTMLResponse)
+async def review_page(request: Request, snap: SnapshotDep, settings: SettingsDep) -> HTMLResponse:
+    """The review of a pasted plan: checklist (exportable, printable), similar failures,
+    risks and each statement's matches; same limits and errors as ``POST /review``."""
+    import base64
+
+    from graph.review import checklist_csv, checklist_markdown, review
+
+    raw = await request.body()  # bounded by the body-size middleware
+    form = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=5)
+    plan = (form.get("plan") or [""])[0].strip()
+    context: dict[str, Any] = {
+        "plan": plan,
+        "max_chars": settings.max_query_chars,
+        "error": None,
+        "result": None,
+    }
+    lang = page_lang(request)
+    problem = None
+    if not plan:
+        problem = ApiError(422, "empty_text", "plan: must not be empty")
+    elif len(plan) > settings.max_query_chars:
+        problem = ApiError(
+            422,
+            "text_too_long",
+            f"plan: {len(plan)} characters; the limit is {settings.max_query_chars}",
+            params={"length": len(plan), "limit": settings.max_query_chars},
+        )
+    elif snap.graph is None:
+        problem = ApiError(503, "graph_unavailable", "the graph is not built yet")
+    if problem is not None:
+        context["error"] = error_message(
+            lang, problem.status_code, problem.code, problem.detail, problem.params
+        )
+        return render(request, "review.html", status_code=problem.status_code, **context)
+    result = await request.app.state.search_pool.run(review, snap.ranker, plan)
+    context["result"] = result
+    context["markdown_b64"] = base64.b64encode(checklist_markdown(result).encode()).decode()
+    context["csv_b64"] = base64.b64encode(checklist_csv(result).encode()).decode()
+    return render(request, "review.html", **context)
+
+
 # -- cases -------------------------------------------------------------------------------
 
 

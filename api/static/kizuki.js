@@ -34,3 +34,11 @@
     top.scrollIntoView({block: "start"});
   }
 })();
+
+/* Change review: a print button (the page's print style leaves the checklist and its evidence). */
+(function () {
+  var button = document.querySelector("[data-print]");
+  if (button) {
+    button.addEventListener("click", function (evt) { evt.preventDefault(); window.print(); });
+  }
+})();

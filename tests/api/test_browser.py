@@ -543,3 +543,32 @@ def test_graph_labels_spread_out_and_show_in_full_on_hover(page):
     page.evaluate(f"document.querySelector('.graph-panel')._cy.$id({long!r}).emit('mouseout')")
     assert tip.is_hidden()
     shot(page, "graph-view-depth2", full_page=False)
+
+
+def test_change_review_page_shows_a_cited_checklist_and_exports_it(page):
+    """Paste a plan, see the checklist beside the similar failures and risks, export it."""
+    page.goto("/ui/review")
+    page.fill(
+        "#plan",
+        "・SSLサーバ証明書の更新は保守ベンダーに一任する。\n"
+        "・有効期限は当社では管理しておらず、ベンダーからの連絡を待つ。",
+    )
+    page.click("#review-form button[type=submit]")
+    page.wait_for_selector("#checklist")
+    items = page.locator("#checklist > li")
+    assert items.count() > 0
+    first = items.nth(0)
+    assert "計画に含まれているか" in first.inner_text()
+    assert first.locator(".case-link").count() >= 1  # every item cites its cases
+    assert "fsa2019-27" in page.locator("#similar-failures").inner_text()
+    assert page.locator("#risks li").count() > 0
+    href = page.get_attribute("#export-md", "href")
+    import base64
+
+    markdown = base64.b64decode(href.split("base64,", 1)[1]).decode()
+    assert markdown.startswith("# 変更レビュー") and "- [ ] " in markdown
+    assert page.get_attribute("#export-csv", "download") == "checklist.csv"
+    shot(page, "review-page")
+    page.goto("/ui/review")
+    page.click("#review-form button[type=submit]")  # empty: the browser refuses (required)
+    assert page.locator("#review-error").count() == 0
