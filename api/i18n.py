@@ -154,7 +154,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "review_button": ("レビュー", "Review"),
     "checklist": ("変更前の確認事項", "Checklist before the change"),
     "checklist_note": (
-        "各項目は、同じ原因に対して過去の事例で採られた対策です（根拠の事例と文を併記）。",
+        "各項目は、同じ原因に対して過去の事例で採られた対策です（根拠の事例と文を添えています）。",
         "Each item is a countermeasure past cases adopted against the same cause, with the cases and sentences behind it.",
     ),
     "supporting_cases": ("件の事例", "supporting cases"),

@@ -266,7 +266,7 @@ def test_error_pages_are_html(page):
     response = page.goto("/ui/cases/does-not-exist")
     assert response.status == 404
     assert "does-not-exist" in page.locator(".error-message").inner_text()
-    assert page.locator("nav.mainnav a").count() == 6
+    assert page.locator("nav.mainnav a").count() == 7  # the full navigation, review included
 
 
 def test_api_docs_render_offline(page):
