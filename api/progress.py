@@ -32,13 +32,14 @@ def start_message(settings: Settings) -> str:
     if not settings.store_path.exists():
         return (
             f"Kizuki: first start in {settings.data_dir}: loading the 44 bundled cases into a "
-            "new case store, embedding them and building the search index and the knowledge "
-            "graph (about a minute or two on 2 cores; later starts take seconds) ..."
+            "new case store and building the search index and the knowledge graph (their "
+            "vectors ship with Kizuki: seconds) ..."
         )
     if not has_saved_index(settings):
         return (
-            f"Kizuki: building the search index (embedding every case) and the knowledge "
-            f"graph from {settings.store_path} (a minute or two on 2 cores) ..."
+            f"Kizuki: building the search index and the knowledge graph from "
+            f"{settings.store_path} (cases not bundled with Kizuki are embedded first; with "
+            "many of them that takes a while) ..."
         )
     return (
         f"Kizuki: loading the saved search index and knowledge graph from {settings.data_dir} "
