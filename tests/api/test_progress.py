@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_serve_printed_what_it_was_building_before_the_port_opened(server):
     log = server.log_path.read_text(encoding="utf-8")
     first_start = log.index("Kizuki: first start in ")
-    assert "embedding them and building the search index and the knowledge graph" in log
+    assert "building the search index and the knowledge graph" in log
     ready = log.index(" cases ready in ")
     assert first_start < ready < log.index("Kizuki is ready: ")
 
@@ -29,7 +29,7 @@ def test_the_start_message_follows_what_is_on_disk(tmp_path):
     settings = Settings(data_dir=tmp_path)
     assert start_message(settings).startswith("Kizuki: first start in ")
     settings.store_path.write_bytes(b"")
-    assert "building the search index (embedding every case)" in start_message(settings)
+    assert "building the search index and the knowledge graph from" in start_message(settings)
     settings.index_dir.mkdir()
     assert "loading the saved search index" in start_message(settings)
 
