@@ -13,10 +13,23 @@ from graph.review import Review, review
 router = APIRouter(tags=["review"], responses=ERROR_RESPONSES, route_class=JsonRoute)
 
 
-def _run(snap, plan: str, k: int) -> Review:
+def check_plan(plan: str, k: int, settings, snap) -> str:
+    """The plan to review, or the ``ApiError`` a client (API or page) is answered with."""
+    plan = plan.strip()
+    if not plan:
+        raise ApiError(422, "validation_error", "plan: must not be empty")
+    if len(plan) > settings.max_query_chars:
+        raise ApiError(
+            422,
+            "text_too_long",
+            f"plan: {len(plan)} characters; the limit is {settings.max_query_chars}",
+            params={"length": len(plan), "limit": settings.max_query_chars},
+        )
+    if not 1 <= k <= settings.max_k:
+        raise ApiError(422, "validation_error", f"k: must be between 1 and {settings.max_k}")
     if snap.graph is None:
         raise ApiError(503, "graph_unavailable", "the graph is not built yet")
-    return review(snap.ranker, plan, k=k)
+    return plan
 
 
 @router.post(
@@ -35,14 +48,5 @@ def _run(snap, plan: str, k: int) -> Review:
 async def review_plan(
     req: ReviewRequest, snap: SnapshotDep, settings: SettingsDep, request: Request
 ) -> Review:
-    if not req.plan.strip():
-        raise ApiError(422, "validation_error", "plan: must not be empty")
-    if len(req.plan) > settings.max_query_chars:
-        raise ApiError(
-            422,
-            "text_too_long",
-            f"plan: {len(req.plan)} characters; the limit is {settings.max_query_chars}",
-        )
-    if not 1 <= req.k <= settings.max_k:
-        raise ApiError(422, "validation_error", f"k: must be between 1 and {settings.max_k}")
-    return await request.app.state.search_pool.run(_run, snap, req.plan.strip(), req.k)
+    plan = check_plan(req.plan, req.k, settings, snap)
+    return await request.app.state.search_pool.run(review, snap.ranker, plan, req.k)

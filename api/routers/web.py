@@ -205,6 +205,10 @@ def _hit_view(snap, hit: SearchHit) -> dict[str, Any]:
 # -- change review -----------------------------------------------------------------------
 
 
+#: Similar failures the review page shows (the API's default).
+DEFAULT_REVIEW_K = 10
+
+
 @router.get("/ui/review", response_class=HTMLResponse)
 async def review_form(request: Request, settings: SettingsDep) -> HTMLResponse:
     return render(
@@ -218,6 +222,7 @@ async def review_page(request: Request, snap: SnapshotDep, settings: SettingsDep
     risks and each statement's matches; same limits and errors as ``POST /review``."""
     import base64
 
+    from api.routers.review import check_plan
     from graph.review import checklist_csv, checklist_markdown, review
 
     raw = await request.body()  # bounded by the body-size middleware
@@ -229,24 +234,13 @@ async def review_page(request: Request, snap: SnapshotDep, settings: SettingsDep
         "error": None,
         "result": None,
     }
-    lang = page_lang(request)
-    problem = None
-    if not plan:
-        problem = ApiError(422, "empty_text", "plan: must not be empty")
-    elif len(plan) > settings.max_query_chars:
-        problem = ApiError(
-            422,
-            "text_too_long",
-            f"plan: {len(plan)} characters; the limit is {settings.max_query_chars}",
-            params={"length": len(plan), "limit": settings.max_query_chars},
-        )
-    elif snap.graph is None:
-        problem = ApiError(503, "graph_unavailable", "the graph is not built yet")
-    if problem is not None:
+    try:
+        plan = check_plan(plan, DEFAULT_REVIEW_K, settings, snap)
+    except ApiError as exc:
         context["error"] = error_message(
-            lang, problem.status_code, problem.code, problem.detail, problem.params
+            page_lang(request), exc.status_code, exc.code, exc.detail, exc.params
         )
-        return render(request, "review.html", status_code=problem.status_code, **context)
+        return render(request, "review.html", status_code=exc.status_code, **context)
     result = await request.app.state.search_pool.run(review, snap.ranker, plan)
     context["result"] = result
     context["markdown_b64"] = base64.b64encode(checklist_markdown(result).encode()).decode()
