@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
             app.state.search_pool.shutdown()
+            await run_in_threadpool(service.flush, 120)  # the newest snapshot, saved
 
     app = FastAPI(
         title="Kizuki (気づき) API",

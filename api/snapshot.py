@@ -424,6 +424,14 @@ def _update_index(
     return index
 
 
+def _only_added(previous_graph: Any, kept: set[str]) -> bool:
+    """True when every case of ``previous_graph`` is kept unchanged (cases were only added)."""
+    from graph.build import CASE
+
+    held = sum(1 for _, t in previous_graph.nodes(data="type") if t == CASE)
+    return held == len(kept)
+
+
 #: ``similar_to`` edges per case in the graph.
 SIMILAR_K = 3
 
@@ -444,7 +452,7 @@ def _build_derived(
     case); a restart with a stale saved graph recomputes them all.
     """
     from api import graph_cache
-    from graph.build import SIMILAR_TO, add_similar_edges, build_graph
+    from graph.build import SIMILAR_TO, add_similar_edges, build_graph, extend_graph
     from graph.ranking import CauseAwareSearcher
     from search.engine import RankConfig, Searcher
 
@@ -466,14 +474,23 @@ def _build_derived(
             for c in cases
             if c.id in eng.annotations and eng.seed.get(c.id) == c
         }
-        graph = build_graph(cases, eng.taxonomy, annotations, eng.extractor, searcher=None)
-        if previous_graph is not None:
-            for u, v, k, d in previous_graph.edges(keys=True, data=True):
-                if k == SIMILAR_TO and u in kept and v in kept:
-                    graph.add_edge(u, v, key=k, **d)
-            fresh = [c for c in cases if c.id not in kept]
-        else:
-            fresh = cases
+        fresh = [c for c in cases if c.id not in kept] if previous_graph is not None else cases
+        if previous_graph is not None and _only_added(previous_graph, kept):
+            # the common write: new cases only, so the graph grows without a full build
+            graph = extend_graph(previous_graph, fresh, annotations, eng.extractor)
+        if graph is None:
+            graph = build_graph(
+                cases,
+                eng.taxonomy,
+                annotations,
+                eng.extractor,
+                searcher=None,
+                previous=previous_graph,
+            )
+            if previous_graph is not None:
+                for u, v, k, d in previous_graph.edges(keys=True, data=True):
+                    if k == SIMILAR_TO and u in kept and v in kept:
+                        graph.add_edge(u, v, key=k, **d)
         from search.embeddings import EmbeddingCache
 
         cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")

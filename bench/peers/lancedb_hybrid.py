@@ -1,7 +1,7 @@
 """LanceDB's hybrid search, the embedded engine a user would most likely pick instead.
 
 Fed the same data as Kizuki: the vectors go into a vector column; the Sudachi tokens are
-stored space-joined and indexed by LanceDB's native full-text index (Lance's own BM25,
+stored space-joined (Kizuki's ``Analyzer.terms``) and indexed by LanceDB's native full-text index (Lance's own BM25,
 not tantivy) with its ``whitespace`` tokenizer and stemming, stop words, lower-casing
 and ASCII folding off, so it ranks over exactly the same terms. A query is LanceDB's
 ``query_type="hybrid"`` with its default fusion (``RRFReranker``, K=60), as the docs show.
@@ -19,6 +19,7 @@ from pathlib import Path
 
 # Lance logs deprecation warnings from Rust on every query unless told otherwise.
 os.environ.setdefault("LANCE_LOG", "error")
+os.environ.setdefault("RUST_LOG", "error")
 
 import lancedb  # noqa: E402  (imported here, not in build(): import time is not build time)
 import numpy as np  # noqa: E402
@@ -39,11 +40,8 @@ class LanceDBHybrid:
     )
 
     def build(self, data: BuildInput) -> None:
-        if data.workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="kizuki-lancedb-")
-            workdir = Path(self._tmp.name)
-        else:
-            workdir = data.workdir
+        self._tmp = tempfile.TemporaryDirectory(prefix="kizuki-bench-lancedb-")
+        workdir = Path(self._tmp.name)
         vectors = np.ascontiguousarray(data.vectors, dtype=np.float32)
         n, dim = vectors.shape
         table = pa.table(
@@ -74,7 +72,7 @@ class LanceDBHybrid:
         self.reranker = RRFReranker(K=60)
 
     def search(self, query: Query, k: int = 10) -> list[str]:
-        text = " ".join(query.tokens)
+        text = " ".join(query.analyzer.terms(query.text))
         vector = query.vector.astype(np.float32)
         if not text:  # LanceDB's hybrid query needs both sides
             rows = (

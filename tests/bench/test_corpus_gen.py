@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from bench.corpus_gen import CaseGenerator, generate, write_corpus
+from bench.corpus_gen import CaseGenerator, generate
 from corpus.schema import Case
 
 
@@ -59,16 +57,3 @@ def test_provenance_points_at_the_units_used():
         for text, u in zip(case.causes, cause_units, strict=True):
             if text == gen.units[u].text:
                 assert len(text) == prov.chars[prov.units.index(u)]
-
-
-def test_write_corpus_streams_jsonl_and_provenance(tmp_path):
-    import numpy as np
-
-    info = write_corpus(tmp_path, 120, seed=3)
-    lines = (tmp_path / "cases.jsonl").read_text(encoding="utf-8").splitlines()
-    assert info["cases"] == len(lines) == 120
-    first = Case.model_validate(json.loads(lines[0]))
-    assert first == next(generate(1, seed=3))
-    with np.load(tmp_path / "provenance.npz") as d:
-        assert len(d["offsets"]) == 121 and d["offsets"][-1] == len(d["units"])
-        assert len(d["themes"]) == 120 and (d["sectors"] > 0).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 
 import pytest
@@ -196,3 +197,52 @@ def test_an_event_only_case_gets_its_causes_from_the_event(seed, taxonomy, annot
     edge = G.edges[case.id, "cause.cert_expiry", HAS_CAUSE]
     assert edge["provenance"] == "extraction"
     assert edge["evidence"] in case.event and "証明書" in edge["evidence"]
+
+
+def _graph_facts(G) -> tuple[dict, dict]:
+    nodes = dict(G.nodes(data=True))
+    edges = {(u, v, k): d for u, v, k, d in G.edges(keys=True, data=True)}
+    return nodes, edges
+
+
+def test_extend_graph_gives_what_a_full_build_gives(seed, taxonomy, annotations, extractor):
+    """Growing the graph by a write's cases equals building it over all cases at once:
+    nodes, concept edges, and every mitigates edge's support, evidence and strength."""
+    from graph.build import extend_graph
+
+    extra = [_unannotated(c, f"copy-{c.id}") for c in seed[:8]]
+    before = build_graph([*seed, *extra[:5]], taxonomy, annotations, extractor=extractor)
+    frozen = copy.deepcopy(_graph_facts(before))
+    grown = extend_graph(before, extra[5:], annotations, extractor)
+    full = build_graph([*seed, *extra], taxonomy, annotations, extractor=extractor)
+    assert grown is not None
+    grown_nodes, grown_edges = _graph_facts(grown)
+    full_nodes, full_edges = _graph_facts(full)
+    assert grown_nodes == full_nodes
+    assert grown_edges == full_edges
+    assert grown.graph["extractions"] == full.graph["extractions"]
+    assert _graph_facts(before) == frozen, "the previous graph (still being read) changed"
+
+
+def test_extend_graph_defers_to_a_full_build_when_it_must(seed, taxonomy, annotations, extractor):
+    from graph.build import extend_graph
+
+    before = build_graph(seed[1:], taxonomy, annotations, extractor=extractor)
+    assert extend_graph(before, [seed[0]], annotations, extractor) is None  # annotated
+    assert extend_graph(before, [seed[1]], annotations, extractor) is None  # already there
+
+
+def test_unchanged_cases_are_not_tagged_again(seed, taxonomy, annotations, extractor):
+    """A rebuild over a previous graph (a restart that loaded it) reuses its extractions."""
+    extra = [_unannotated(c, f"copy-{c.id}") for c in seed[:4]]
+    first = build_graph([*seed, *extra], taxonomy, annotations, extractor=extractor)
+
+    class Refusing:
+        def tag(self, sentence, kind):
+            raise AssertionError(f"tagged again: {sentence}")
+
+    edited = extra[0].model_copy(update={"causes": ["証明書の期限切れ。"]})
+    with pytest.raises(AssertionError, match="証明書の期限切れ"):
+        build_graph([*seed, edited, *extra[1:]], taxonomy, annotations, Refusing(), previous=first)
+    again = build_graph([*seed, *extra], taxonomy, annotations, Refusing(), previous=first)
+    assert _graph_facts(again) == _graph_facts(first)

