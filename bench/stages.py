@@ -132,13 +132,13 @@ def derive_vectors(workdir: str, n: int, seed: int, basis: int, cache_dir: str) 
 def store(workdir: str, batch: int = 10_000, lookups: int = 200) -> dict:
     """Parse cases.jsonl into Case objects and bulk-insert them into a CaseStore."""
     from bench.corpus_gen import read_cases
-    from corpus.store import CaseStore
+    from corpus.sqlite_store import SqliteCaseStore
 
     workdir = Path(workdir)
     path = workdir / "store" / "cases.sqlite"
     for p in path.parent.glob("cases.sqlite*"):
         p.unlink()
-    cs = CaseStore(path)
+    cs = SqliteCaseStore(path)
     rss_before = rss_mib()
     parse_s = insert_s = 0.0
     n = 0

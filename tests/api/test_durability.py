@@ -10,7 +10,7 @@ import httpx
 from kizuki_http import API_KEY, make_case
 
 from corpus.schema import Case
-from corpus.store import CaseStore
+from corpus.sqlite_store import SqliteCaseStore
 
 KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノ"
 
@@ -126,7 +126,7 @@ def test_a_commit_the_index_never_saw_is_served_after_restart(spawn):
     the next start must notice and rebuild from the store."""
     srv = spawn()
     srv.stop()
-    store = CaseStore(srv.data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(srv.data_dir / "cases.sqlite3")
     store.add_cases([Case.model_validate(make_case("late-1", marker_for(900)))], origin="api")
     store.delete_case("fsa2019-43")
 

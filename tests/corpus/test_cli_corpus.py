@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import corpus
-from corpus.store import CaseStore
+from corpus.sqlite_store import SqliteCaseStore
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO.parent / "shared" / "seeds" / "fsa-2019-system-failure-report.txt"
@@ -81,7 +81,7 @@ def test_import_bad_file_prints_one_line_and_stores_nothing(tmp_path, data_dir):
     assert result.stderr == f"error: {bad}:3:event: must not be empty (nothing was imported)\n"
     assert result.stdout == ""
     store_path = data_dir / "cases.sqlite3"
-    assert not store_path.exists() or CaseStore(store_path).get("good-1") is None
+    assert not store_path.exists() or SqliteCaseStore(store_path).get("good-1") is None
 
 
 def test_import_csv_then_clash_is_all_or_nothing(tmp_path, data_dir):
@@ -90,7 +90,7 @@ def test_import_csv_then_clash_is_all_or_nothing(tmp_path, data_dir):
     result = kizuki("corpus", "import", str(good), data_dir=data_dir)
     assert result.returncode == 0, result.stderr
     assert "imported 2 cases" in result.stdout
-    store = CaseStore(data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
     assert store.count() == 44 + 2  # the bundled seed is loaded first
     assert store.get("mine-1").causes == ["原因"]
 
@@ -121,7 +121,7 @@ def test_import_another_report_edition(tmp_path, data_dir):
         data_dir=data_dir,
     )
     assert result.returncode == 0, result.stderr
-    store = CaseStore(data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
     assert store.get("fsa2020-14").sectors == ["主要行等", "資金移動業者"]
     assert store.get("fsa2019-14") is not None
 
@@ -205,7 +205,7 @@ def test_the_sample_files_import_and_the_layouts_are_documented(data_dir):
         assert result.returncode == 0 and "2 valid cases" in result.stdout, result.stderr
     result = kizuki("corpus", "import", str(samples / "cases.csv"), data_dir=data_dir)
     assert result.returncode == 0, result.stderr
-    store = CaseStore(data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
     assert store.get("mybank-2024-001").sectors == ["地域銀行"]
     assert store.get("mybank-2024-002").causes
 
