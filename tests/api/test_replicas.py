@@ -64,8 +64,16 @@ def test_both_serve_the_seeded_store_once(pair):
     assert ha["store_version"] == hb["store_version"]
 
 
-def test_a_write_through_one_is_found_on_the_other_within_2_s(pair):
+def embedded_texts(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT COUNT(*) FROM kizuki_embeddings").fetchone()[0]
+
+
+def test_a_write_through_one_is_found_on_the_other_within_2_s(pair, pg_url):
     a, b = pair
+    before = embedded_texts(pg_url)
     with a.client(headers=KEY) as ca, b.client() as cb:
         for n in (11, 12, 13):  # three writes: the 5 s fallback poll cannot pass this alone
             r = ca.post("/cases", json=make_case(f"rep-{n}", marker_for(n)))
@@ -75,6 +83,8 @@ def test_a_write_through_one_is_found_on_the_other_within_2_s(pair):
                 VISIBLE_WITHIN_S,
                 f"rep-{n} on the other server",
             )
+        # The new cases' vectors are in the database, for the other server to read.
+        assert embedded_texts(pg_url) > before
         # Deletions travel the same way.
         assert ca.delete("/cases/rep-11").status_code == 200
         wait_until(lambda: cb.get("/cases/rep-11").status_code == 404, VISIBLE_WITHIN_S)
