@@ -247,3 +247,25 @@ def test_build_writes_to_the_working_directory_never_into_the_package(tmp_path, 
     result = kizuki("corpus", "build", "--seed", str(SEED), "-o", str(out), data_dir=data_dir)
     assert result.returncode == 0 and result.stdout.startswith(f"wrote 44 cases to {out}\n")
     assert {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()} == package_files
+
+
+def test_the_cli_on_a_postgresql_store(tmp_path, data_dir, pg_url, monkeypatch):
+    """KIZUKI_DATABASE_URL points every command at PostgreSQL; a backup is PostgreSQL's job."""
+    monkeypatch.setenv("KIZUKI_DATABASE_URL", pg_url)
+    sample = REPO / "corpus" / "samples" / "cases.jsonl"
+    result = kizuki("corpus", "import", str(sample), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert pg_url in result.stdout
+    imported = [json.loads(line)["id"] for line in sample.read_text().splitlines() if line]
+    listed = json.loads(kizuki("corpus", "list", "--json", data_dir=data_dir).stdout)
+    assert {r["id"]: r["origin"] for r in listed if r["id"] in imported} == dict.fromkeys(
+        imported, "import"
+    )
+    shown = kizuki("corpus", "show", imported[0], "--json", data_dir=data_dir)
+    assert json.loads(shown.stdout)["id"] == imported[0]
+    check = kizuki("store", "check", data_dir=data_dir)
+    assert check.returncode == 0 and f"{len(listed)} cases servable" in check.stdout
+    backup = kizuki("store", "backup", str(tmp_path / "b.sqlite3"), data_dir=data_dir)
+    assert backup.returncode == 1 and backup.stderr.count("error:") == 1
+    assert "pg_dump" in backup.stderr
+    assert not (data_dir / "cases.sqlite3").exists()  # nothing went to a SQLite file
