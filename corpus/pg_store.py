@@ -95,13 +95,16 @@ class PostgresCaseStore(CaseStore):
         )
         try:
             if self._own_pool:
+                # One plain connection first: its error says why (the pool's only says when).
+                psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
                 self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             with self.connect() as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 conn.execute(_SCHEMA)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             self.close()
-            raise StoreUnavailable(f"PostgreSQL at {self.where} cannot be reached: {exc}") from None
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreUnavailable(f"PostgreSQL at {self.where} cannot be reached: {why}") from None
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:

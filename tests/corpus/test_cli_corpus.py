@@ -269,3 +269,10 @@ def test_the_cli_on_a_postgresql_store(tmp_path, data_dir, pg_url, monkeypatch):
     assert backup.returncode == 1 and backup.stderr.count("error:") == 1
     assert "pg_dump" in backup.stderr
     assert not (data_dir / "cases.sqlite3").exists()  # nothing went to a SQLite file
+
+
+def test_an_unreachable_postgresql_store_is_one_error_line(data_dir, monkeypatch):
+    monkeypatch.setenv("KIZUKI_DATABASE_URL", "postgresql://kizuki:secret@127.0.0.1:1/none")
+    result = kizuki("corpus", "list", data_dir=data_dir)
+    assert result.returncode == 1 and result.stderr.count("error:") == 1, result.stderr
+    assert "cannot be reached" in result.stderr and "secret" not in result.stderr
