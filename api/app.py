@@ -23,6 +23,7 @@ from api.routers import analytics, cases, concepts, export, graph, health, revie
 from api.service import KizukiService
 from api.workpool import WorkPool
 from corpus.settings import Settings, get_settings
+from corpus.store import StoreUnavailable
 
 log = logging.getLogger("kizuki.api")
 
@@ -128,5 +129,7 @@ async def _refresh_loop(service: KizukiService, wake: asyncio.Event) -> None:
         wake.clear()  # notifications that arrive during the refresh wake the next round
         try:
             await run_in_threadpool(service.refresh_if_stale)
+        except StoreUnavailable as exc:  # e.g. PostgreSQL restarting: the next round retries
+            log.warning("cannot look for new writes: %s", exc)
         except Exception:  # keep serving the current snapshot; the log has the details
             log.exception("refreshing from the store failed")
