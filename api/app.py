@@ -23,12 +23,15 @@ from api.routers import analytics, cases, concepts, export, graph, health, revie
 from api.service import KizukiService
 from api.workpool import WorkPool
 from corpus.settings import Settings, get_settings
+from corpus.store import StoreUnavailable
 
 log = logging.getLogger("kizuki.api")
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: How often the server looks for writes made to the store by another process (seconds).
+#: A PostgreSQL store also notifies every server of each write, at once; this is the
+#: fallback (and SQLite's only way).
 REFRESH_INTERVAL_S = 5.0
 
 DESCRIPTION = """
@@ -71,10 +74,14 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
             await run_in_threadpool(service.start)
         if url:
             print(f"Kizuki is ready: {url}  (API docs: {url}docs)", flush=True)
-        refresher = asyncio.create_task(_refresh_loop(service))
+        loop, wake = asyncio.get_running_loop(), asyncio.Event()
+        listener = service.store.listen(lambda: loop.call_soon_threadsafe(wake.set))
+        refresher = asyncio.create_task(_refresh_loop(service, wake))
         try:
             yield
         finally:
+            if listener is not None:
+                listener.stop()
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
@@ -114,11 +121,16 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     return app
 
 
-async def _refresh_loop(service: KizukiService) -> None:
-    """Serve writes that other processes (e.g. ``kizuki corpus import``) commit to the store."""
+async def _refresh_loop(service: KizukiService, wake: asyncio.Event) -> None:
+    """Serve writes that other processes (other servers, ``kizuki corpus import``) commit to
+    the store: when the store says so (``wake``), else every ``REFRESH_INTERVAL_S``."""
     while True:
-        await asyncio.sleep(REFRESH_INTERVAL_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), REFRESH_INTERVAL_S)
+        wake.clear()  # notifications that arrive during the refresh wake the next round
         try:
             await run_in_threadpool(service.refresh_if_stale)
+        except StoreUnavailable as exc:  # e.g. PostgreSQL restarting: the next round retries
+            log.warning("cannot look for new writes: %s", exc)
         except Exception:  # keep serving the current snapshot; the log has the details
             log.exception("refreshing from the store failed")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from pathlib import Path
 
 from corpus.settings import Settings, get_settings
 from search.analysis import Analyzer
@@ -59,15 +60,18 @@ def get_analyzer() -> Analyzer:
 
 def open_store(settings: Settings):
     """The case store, seeded with the bundled corpus on first use (once per process)."""
-    return _open_store(str(settings.store_path))
+    return _open_store(settings.database_url or str(settings.store_path))
 
 
 @lru_cache(maxsize=8)
-def _open_store(path: str):
+def _open_store(where: str):
     from corpus import seed_cases
-    from corpus.store import CaseStore
+    from corpus.store import open_store as open_any
 
-    store = CaseStore(path)
+    if "://" in where:
+        store = open_any(Settings(database_url=where))
+    else:
+        store = open_any(Settings(data_dir=Path(where).parent, database_url=None))
     store.ensure_seeded(seed_cases())
     return store
 
@@ -82,7 +86,7 @@ def get_snapshot(settings: Settings | None = None):
     from api.snapshot import build_snapshot, read_state, update_snapshot
 
     settings = settings or get_settings()
-    key = (str(settings.data_dir), *_model_key(settings))
+    key = (str(settings.data_dir), settings.database_url, *_model_key(settings))
     with _lock:
         store = open_store(settings)
         version = store.version()

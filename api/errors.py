@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from corpus.store import StoreUnavailable
+
 log = logging.getLogger("kizuki.api")
 
 
@@ -162,6 +164,17 @@ def install_error_handlers(app: FastAPI) -> None:
             validation_message(details),
             errors=list(exc.errors()),
             details=details,
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(request: Request, exc: StoreUnavailable) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return await render(
+            request,
+            503,
+            "store_unavailable",
+            "the case store cannot be reached right now; nothing was changed, retry later",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

@@ -29,7 +29,7 @@ def has_saved_index(settings: Settings) -> bool:
 
 def start_message(settings: Settings) -> str:
     """What the server is about to prepare (printed before the port opens)."""
-    if not settings.store_path.exists():
+    if not settings.database_url and not settings.store_path.exists():
         return (
             f"Kizuki: first start in {settings.data_dir}: loading the 44 bundled cases into a "
             "new case store and building the search index and the knowledge graph (their "
@@ -38,7 +38,7 @@ def start_message(settings: Settings) -> str:
     if not has_saved_index(settings):
         return (
             f"Kizuki: building the search index and the knowledge graph from "
-            f"{settings.store_path} (cases not bundled with Kizuki are embedded first; with "
+            f"{'the PostgreSQL store' if settings.database_url else settings.store_path} (cases not bundled with Kizuki are embedded first; with "
             "many of them that takes a while) ..."
         )
     return (

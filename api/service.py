@@ -1,6 +1,6 @@
 """The running service: the durable case store plus an immutable snapshot of what is served.
 
-The store (SQLite, WAL) is the single source of truth. Everything searchable or drawable
+The store (SQLite, or PostgreSQL shared by several servers) is the single source of truth. Everything searchable or drawable
 (search index, searcher, knowledge graph) is derived from it and held in one immutable
 :class:`~api.snapshot.Snapshot`. A request takes the current snapshot reference once and
 works on it alone, so a search that runs during an ingest sees the old state or the new
@@ -15,7 +15,7 @@ acknowledged, so the next search sees it. A write whose cases cannot be indexed 
 stores nothing. If the process dies between commit and save, the next start finds the
 saved index stale (its fingerprint no longer matches the store) and rebuilds it.
 
-At start the store is checked first (a lost write-ahead log, ``PRAGMA quick_check``);
+At start the store is checked first (SQLite: a lost write-ahead log, ``PRAGMA quick_check``);
 stored rows that cannot be served are reported (log and ``/health``) and skipped.
 """
 
@@ -38,7 +38,7 @@ from api.snapshot import (
 )
 from corpus.schema import Case
 from corpus.settings import Settings
-from corpus.store import CaseStore, DuplicateCaseError, StoreChanged, StoreDamaged, wal_problem
+from corpus.store import DuplicateCaseError, StoreChanged, StoreDamaged, open_store
 
 log = logging.getLogger("kizuki.service")
 
@@ -77,13 +77,7 @@ class KizukiService:
         self, settings: Settings, seed: Callable[[], Iterable[Case]] | None = _default_seed
     ) -> None:
         self.settings = settings
-        # Before the store is opened: opening it would rebuild the log's index.
-        problem = wal_problem(settings.store_path)
-        if problem:
-            raise StoreDamaged(f"{settings.store_path}: {problem}")
-        self.store = CaseStore(settings.store_path)
-        if settings.store_check:
-            self.store.check()
+        self.store = open_store(settings, check=settings.store_check)
         self._seed = seed
         self._write_lock = threading.Lock()
         #: Held while snapshot files are written: by the background saver, and by a refresh
@@ -222,7 +216,7 @@ class KizukiService:
             raise IndexingFailed("the store kept changing under the write (another writer)")
 
     def refresh_if_stale(self) -> bool:
-        """Pick up writes made by another process (e.g. ``kizuki corpus import``)."""
+        """Pick up writes made by another process (another server, ``kizuki corpus import``)."""
         snap = self._snapshot
         if snap is None or self.store.version() == snap.store_version:
             return False

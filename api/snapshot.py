@@ -341,9 +341,9 @@ def _load_extractor(
     """The concept extractor on this process's models and this data dir's vector cache,
     learning from the annotations already loaded (not read and validated a second time)."""
     from graph.extract import ConceptExtractor, examples_from
-    from search.embeddings import EmbeddingCache
+    from search.embeddings import open_embedding_cache
 
-    cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
+    cache = open_embedding_cache(settings)
     return ConceptExtractor(
         taxonomy, examples_from(annotations), embedder=embedder, analyzer=analyzer, cache=cache
     )
@@ -369,9 +369,9 @@ def _ensure_index(cases: list[Case], settings: Settings, persist: bool = True):
     eng = engines(settings)
     outside = outside_views(cases)
     if not persist:
-        from search.embeddings import EmbeddingCache
+        from search.embeddings import open_embedding_cache
 
-        cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
+        cache = open_embedding_cache(settings)
         try:
             index = SearchIndex.build(
                 cases, eng.embedder, eng.analyzer, cache=cache, outside=outside
@@ -403,13 +403,13 @@ def _update_index(
     restart loads it instead of rebuilding. Row order must follow the store's order, which
     holds because new cases are appended and removals keep the order of the rest."""
     from corpus.outside import outside_views
-    from search.embeddings import EmbeddingCache
+    from search.embeddings import open_embedding_cache
 
     eng = engines(settings)
     if removed:
         index = index.remove_cases(removed)
     if added:
-        cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
+        cache = open_embedding_cache(settings)
         try:
             index = index.add_cases(
                 added, eng.embedder, eng.analyzer, cache, outside=outside_views(added)
@@ -491,9 +491,9 @@ def _build_derived(
                 for u, v, k, d in previous_graph.edges(keys=True, data=True):
                     if k == SIMILAR_TO and u in kept and v in kept:
                         graph.add_edge(u, v, key=k, **d)
-        from search.embeddings import EmbeddingCache
+        from search.embeddings import open_embedding_cache
 
-        cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
+        cache = open_embedding_cache(settings)
         try:
             case_searcher = Searcher(
                 index, CachedCaseQueries(eng.embedder, cache), eng.analyzer, RankConfig()

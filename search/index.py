@@ -35,7 +35,13 @@ from search import snapshot_files
 from search.analysis import Analyzer, AnalyzerConfig, Token, split_sentences
 from search.case_table import CaseTable
 from search.dense import DenseIndex
-from search.embeddings import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
+from search.embeddings import (
+    Embedder,
+    EmbeddingCache,
+    embed_passages_cached,
+    load_embedder,
+    open_embedding_cache,
+)
 from search.lexical import LexicalIndex
 from search.tokens import TokenTable, Vocabulary
 
@@ -483,7 +489,7 @@ def ensure_index(
             say(f"index snapshot unreadable ({type(exc).__name__}); rebuilding it from the store")
         if index is not None and index.is_fresh_for(cases, embedder, analyzer, config, outside):
             return index
-    cache = EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
+    cache = open_embedding_cache(settings)
     try:
         index = SearchIndex.build(cases, embedder, analyzer, config, cache, outside)
     finally:

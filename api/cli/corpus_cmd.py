@@ -193,15 +193,15 @@ def import_cases(
     if dry_run:
         typer.echo(f"{file}: {len(cases)} valid cases (dry run, nothing stored)")
         return
-    from corpus.store import CaseStore
+    from corpus.store import open_store
 
-    store = CaseStore(settings.store_path)
+    store = open_store(settings)
     store.ensure_seeded(seed_cases())
     try:
         added = store.add_cases(cases)
     except ValueError as exc:
         raise CliError(f"{file}: {exc}; nothing was imported") from None
-    typer.echo(f"imported {added} cases from {file} into {settings.store_path}")
+    typer.echo(f"imported {added} cases from {file} into {store.where}")
 
 
 @corpus_app.command("list")
@@ -216,13 +216,12 @@ def list_cases(
 ) -> None:
     """List the cases: id, sectors and title (the ids every other command takes)."""
     from corpus import seed_cases
+    from corpus.store import open_store, store_exists
 
     settings = _settings(data_dir)
-    if settings.store_path.exists():
-        from corpus.store import CaseStore
-
-        store = CaseStore(settings.store_path)
-        cases, origins, where = store.all_cases(), store.origins(), str(settings.store_path)
+    if store_exists(settings):
+        store = open_store(settings)
+        cases, origins, where = store.all_cases(), store.origins(), store.where
     else:
         cases = seed_cases()
         origins = {c.id: "seed" for c in cases}
@@ -272,11 +271,11 @@ def show(
         except CorpusImportError as exc:
             _report(exc, f"cannot look for {case_id} in it")
     else:
-        settings = _settings(data_dir)
-        if settings.store_path.exists():
-            from corpus.store import CaseStore
+        from corpus.store import open_store, store_exists
 
-            case = CaseStore(settings.store_path).get(case_id)
+        settings = _settings(data_dir)
+        if store_exists(settings):
+            case = open_store(settings).get(case_id)
         if case is None:
             case = next((c for c in seed_cases() if c.id == case_id), None)
     if case is None:

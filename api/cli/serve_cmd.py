@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from api.cli import CliError
+from corpus.store import redact
 
 
 def _check_port(host: str, port: int) -> None:
@@ -42,6 +43,14 @@ def serve(
             file_okay=False,
         ),
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="PostgreSQL store shared by several servers (postgresql://user@host/db; "
+            "default: KIZUKI_DATABASE_URL, else the SQLite file in the data dir).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Start the web page and HTTP API (OpenAPI docs at /docs) on the bundled corpus."""
@@ -50,18 +59,20 @@ def serve(
     from api.app import create_app
     from corpus.settings import Settings
 
-    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    given = {"data_dir": data_dir, "database_url": database_url}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
     _check_port(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
-    typer.echo(f"Kizuki: starting on {url} (data: {settings.data_dir}) ...")
+    store = f", store: {redact(settings.database_url)}" if settings.database_url else ""
+    typer.echo(f"Kizuki: starting on {url} (data: {settings.data_dir}{store}) ...")
     if settings.api_key is None:
         typer.echo("Writes are disabled: set KIZUKI_API_KEY to enable POST/DELETE /cases.")
-    from corpus.store import StoreDamaged
+    from corpus.store import StoreDamaged, StoreUnavailable
 
     try:
         app = create_app(settings)
-    except StoreDamaged as exc:
+    except (StoreDamaged, StoreUnavailable) as exc:
         raise CliError(str(exc)) from None
     app.state.public_url = url
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)

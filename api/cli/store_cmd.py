@@ -9,6 +9,10 @@
 Restore: stop the server, copy the backup to ``<data dir>/cases.sqlite3`` (removing any
 ``cases.sqlite3-wal`` and ``-shm`` beside it), start the server: the index and the graph
 no longer match the store and are rebuilt from it.
+
+With a PostgreSQL store (``KIZUKI_DATABASE_URL``), ``check`` checks that the tables are
+readable and lists unservable rows; backups are PostgreSQL's job (``pg_dump``,
+``pg_basebackup``), so ``backup`` says so and exits non-zero.
 """
 
 from __future__ import annotations
@@ -32,14 +36,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(store_app, name="store")
 
 
-def _store_path(data_dir: Path | None) -> Path:
+def _open(data_dir: Path | None):
+    """The configured store, checked (an existing SQLite file, or the PostgreSQL store)."""
     from corpus.settings import Settings, get_settings
+    from corpus.store import StoreDamaged, open_store, store_exists
 
     settings = get_settings() if data_dir is None else Settings(data_dir=data_dir)
-    path = settings.store_path
-    if not path.is_file():
-        raise CliError(f"no case store at {path}")
-    return path
+    if not store_exists(settings):
+        raise CliError(f"no case store at {settings.store_path}")
+    try:
+        return open_store(settings, check=True)
+    except StoreDamaged as exc:
+        raise CliError(str(exc)) from None
 
 
 @store_app.command()
@@ -48,39 +56,25 @@ def backup(
     data_dir: DataDir = None,
 ) -> None:
     """Copy the live store to DESTINATION with SQLite's online backup API."""
-    from corpus.store import CaseStore, StoreDamaged, wal_problem
+    from corpus.sqlite_store import SqliteCaseStore
+    from corpus.store import NotSupported
 
-    path = _store_path(data_dir)
-    problem = wal_problem(path)
-    if problem:
-        raise CliError(f"{path}: {problem}")
     if destination.exists():
         raise CliError(f"{destination} already exists; choose a new file")
+    store = _open(data_dir)
     try:
-        store = CaseStore(path)
-        store.check()
         store.backup(destination)
-    except StoreDamaged as exc:
+    except NotSupported as exc:
         raise CliError(str(exc)) from None
-    copy = CaseStore(destination)
+    copy = SqliteCaseStore(destination)
     typer.echo(f"backed up {copy.count()} cases (store version {copy.version()}) to {destination}")
 
 
 @store_app.command()
 def check(data_dir: DataDir = None) -> None:
     """Check the store's integrity and list rows that cannot be served."""
-    from corpus.store import CaseStore, StoreDamaged, wal_problem
-
-    path = _store_path(data_dir)
-    problem = wal_problem(path)
-    if problem:
-        raise CliError(f"{path}: {problem}")
-    try:
-        store = CaseStore(path)
-        store.check()
-    except StoreDamaged as exc:
-        raise CliError(str(exc)) from None
+    store = _open(data_dir)
     cases, skipped = store.read_cases()
     for row in skipped:
         typer.echo(f"skipped {row.case_id!r}: {row.reason}")
-    typer.echo(f"{path}: ok, {len(cases)} cases servable, {len(skipped)} skipped")
+    typer.echo(f"{store.where}: ok, {len(cases)} cases servable, {len(skipped)} skipped")

@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -166,3 +167,97 @@ def make_case(case_id: str, marker: str, **fields) -> dict:
     }
     body.update(fields)
     return body
+
+
+KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノ"
+
+
+def marker_for(n: int) -> str:
+    """A made-up katakana word per case, so each case can be found by a search."""
+    word = "ゾ"
+    for digit in f"{n:03d}":
+        word += KANA[int(digit) * 2] + KANA[int(digit) * 2 + 1]
+    return word
+
+
+def query_for(marker: str) -> str:
+    return f"{marker}の更新作業で設定を誤り勘定系が停止した"
+
+
+def found(client: httpx.Client, case_id: str, marker: str) -> bool:
+    r = client.post("/search", json={"text": query_for(marker), "k": 10})
+    assert r.status_code == 200, r.text
+    return case_id in [h["case_id"] for h in r.json()["results"]]
+
+
+def kill_mid_stream(srv: Server, writers: int = 2) -> tuple[dict[str, dict], list[str], set[str]]:
+    """SIGKILL ``srv`` while several clients stream writes to it, at least 6 acknowledged
+    and one in flight: (every case sent, by id; the acknowledged ids; those in flight)."""
+    sent: dict[str, dict] = {}
+    acked: list[str] = []
+    in_flight: set[str] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def write_stream(worker: int) -> None:
+        n = worker * 100
+        with srv.client(headers={"X-API-Key": API_KEY}, timeout=120) as c:
+            while not stop.is_set():
+                n += 1
+                cid = f"crash-{n:03d}"
+                body = make_case(cid, marker_for(n))
+                with lock:
+                    sent[cid] = body
+                    in_flight.add(cid)
+                try:
+                    r = c.post("/cases", json=body)
+                except httpx.HTTPError:
+                    return  # the server died during this request: it was never acknowledged
+                with lock:
+                    in_flight.discard(cid)
+                    if r.status_code == 201:
+                        acked.append(cid)
+                    else:
+                        raise AssertionError(r.text)
+
+    threads = [
+        threading.Thread(target=write_stream, args=(w,), daemon=True) for w in range(1, writers + 1)
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        with lock:
+            if len(acked) >= 6 and in_flight:
+                break
+        time.sleep(0.01)
+    with lock:
+        pending = set(in_flight)
+        acknowledged = list(acked)
+    srv.kill()  # SIGKILL while at least one write is in flight
+    stop.set()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(acknowledged) >= 6 and pending, "the kill must land in a stream of writes"
+    return sent, acknowledged, pending
+
+
+def assert_served(
+    c: httpx.Client, sent: dict[str, dict], acknowledged: list[str], pending: set[str]
+) -> None:
+    """Every acknowledged case is served whole and found by a search; a write cut off by
+    the kill is either wholly there or wholly absent."""
+    from corpus.schema import Case
+
+    for cid in acknowledged:
+        r = c.get(f"/cases/{cid}")
+        assert r.status_code == 200, f"acknowledged case {cid} lost"
+        assert r.json()["case"] == Case.model_validate(sent[cid]).to_json_dict()
+        n = int(cid.split("-")[1])
+        assert found(c, cid, marker_for(n)), f"acknowledged case {cid} not searchable"
+    for cid in pending:
+        r = c.get(f"/cases/{cid}")
+        assert r.status_code in (200, 404)
+        if r.status_code == 200:
+            assert r.json()["case"] == Case.model_validate(sent[cid]).to_json_dict()
+            assert found(c, cid, marker_for(int(cid.split("-")[1])))

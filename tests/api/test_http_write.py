@@ -10,7 +10,7 @@ import httpx
 from kizuki_http import API_KEY, error_of, make_case
 
 from corpus.schema import Case
-from corpus.store import CaseStore
+from corpus.sqlite_store import SqliteCaseStore
 
 
 def search_ids(client: httpx.Client, text: str, k: int = 10) -> list[str]:
@@ -190,7 +190,7 @@ def test_searches_during_an_ingest_see_the_old_or_the_new_state(client, writer, 
 
 
 def test_writes_by_another_process_are_picked_up(client, server):
-    store = CaseStore(server.data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(server.data_dir / "cases.sqlite3")
     store.add_cases([Case.model_validate(make_case("outside-1", "エクスターナ"))], origin="import")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import corpus
-from corpus.store import CaseStore
+from corpus.sqlite_store import SqliteCaseStore
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO.parent / "shared" / "seeds" / "fsa-2019-system-failure-report.txt"
@@ -81,7 +81,7 @@ def test_import_bad_file_prints_one_line_and_stores_nothing(tmp_path, data_dir):
     assert result.stderr == f"error: {bad}:3:event: must not be empty (nothing was imported)\n"
     assert result.stdout == ""
     store_path = data_dir / "cases.sqlite3"
-    assert not store_path.exists() or CaseStore(store_path).get("good-1") is None
+    assert not store_path.exists() or SqliteCaseStore(store_path).get("good-1") is None
 
 
 def test_import_csv_then_clash_is_all_or_nothing(tmp_path, data_dir):
@@ -90,7 +90,7 @@ def test_import_csv_then_clash_is_all_or_nothing(tmp_path, data_dir):
     result = kizuki("corpus", "import", str(good), data_dir=data_dir)
     assert result.returncode == 0, result.stderr
     assert "imported 2 cases" in result.stdout
-    store = CaseStore(data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
     assert store.count() == 44 + 2  # the bundled seed is loaded first
     assert store.get("mine-1").causes == ["原因"]
 
@@ -121,7 +121,7 @@ def test_import_another_report_edition(tmp_path, data_dir):
         data_dir=data_dir,
     )
     assert result.returncode == 0, result.stderr
-    store = CaseStore(data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
     assert store.get("fsa2020-14").sectors == ["主要行等", "資金移動業者"]
     assert store.get("fsa2019-14") is not None
 
@@ -205,7 +205,7 @@ def test_the_sample_files_import_and_the_layouts_are_documented(data_dir):
         assert result.returncode == 0 and "2 valid cases" in result.stdout, result.stderr
     result = kizuki("corpus", "import", str(samples / "cases.csv"), data_dir=data_dir)
     assert result.returncode == 0, result.stderr
-    store = CaseStore(data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
     assert store.get("mybank-2024-001").sectors == ["地域銀行"]
     assert store.get("mybank-2024-002").causes
 
@@ -247,3 +247,32 @@ def test_build_writes_to_the_working_directory_never_into_the_package(tmp_path, 
     result = kizuki("corpus", "build", "--seed", str(SEED), "-o", str(out), data_dir=data_dir)
     assert result.returncode == 0 and result.stdout.startswith(f"wrote 44 cases to {out}\n")
     assert {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()} == package_files
+
+
+def test_the_cli_on_a_postgresql_store(tmp_path, data_dir, pg_url, monkeypatch):
+    """KIZUKI_DATABASE_URL points every command at PostgreSQL; a backup is PostgreSQL's job."""
+    monkeypatch.setenv("KIZUKI_DATABASE_URL", pg_url)
+    sample = REPO / "corpus" / "samples" / "cases.jsonl"
+    result = kizuki("corpus", "import", str(sample), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert pg_url in result.stdout
+    imported = [json.loads(line)["id"] for line in sample.read_text().splitlines() if line]
+    listed = json.loads(kizuki("corpus", "list", "--json", data_dir=data_dir).stdout)
+    assert {r["id"]: r["origin"] for r in listed if r["id"] in imported} == dict.fromkeys(
+        imported, "import"
+    )
+    shown = kizuki("corpus", "show", imported[0], "--json", data_dir=data_dir)
+    assert json.loads(shown.stdout)["id"] == imported[0]
+    check = kizuki("store", "check", data_dir=data_dir)
+    assert check.returncode == 0 and f"{len(listed)} cases servable" in check.stdout
+    backup = kizuki("store", "backup", str(tmp_path / "b.sqlite3"), data_dir=data_dir)
+    assert backup.returncode == 1 and backup.stderr.count("error:") == 1
+    assert "pg_dump" in backup.stderr
+    assert not (data_dir / "cases.sqlite3").exists()  # nothing went to a SQLite file
+
+
+def test_an_unreachable_postgresql_store_is_one_error_line(data_dir, monkeypatch):
+    monkeypatch.setenv("KIZUKI_DATABASE_URL", "postgresql://kizuki:secret@127.0.0.1:1/none")
+    result = kizuki("corpus", "list", data_dir=data_dir)
+    assert result.returncode == 1 and result.stderr.count("error:") == 1, result.stderr
+    assert "cannot be reached" in result.stderr and "secret" not in result.stderr

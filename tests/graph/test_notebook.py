@@ -86,11 +86,11 @@ def outputs(nb) -> str:
 def test_notebook_analyses_the_stores_cases_imported_ones_included(tmp_path):
     from corpus import seed_cases
     from corpus.schema import Case
-    from corpus.store import CaseStore
+    from corpus.sqlite_store import SqliteCaseStore
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    store = CaseStore(data_dir / "cases.sqlite3")
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
     store.ensure_seeded(seed_cases())
     store.add_cases(
         [

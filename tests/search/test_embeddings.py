@@ -12,6 +12,7 @@ from search.embeddings import (
     SentenceTransformerEmbedder,
     embed_passages_cached,
     load_embedder,
+    open_embedding_cache,
 )
 
 
@@ -77,18 +78,29 @@ def test_unknown_backend():
         load_embedder(Settings(embedding_backend="word2vec"))
 
 
-def test_cache_embeds_each_text_once(tmp_path, counting):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cache_settings(request, tmp_path) -> Settings:
+    """Settings naming each kind of cache: a file, or the PostgreSQL store's database."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return Settings(data_dir=tmp_path, database_url=url)
+
+
+def test_cache_embeds_each_text_once(cache_settings, counting):
     counting = counting()
-    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    cache = open_embedding_cache(cache_settings)
     first = embed_passages_cached(counting, ["障害A", "障害B", "障害A"], cache)
     assert counting.passages == 2  # the repeated text is embedded once
     again = embed_passages_cached(counting, ["障害B", "障害A", "障害C"], cache)
     assert counting.passages == 3  # only the new text
     assert np.allclose(again[0], first[1]) and np.allclose(again[1], first[0])
     cache.close()
-    reopened = EmbeddingCache(tmp_path / "cache.sqlite3")
+    reopened = open_embedding_cache(cache_settings)
     embed_passages_cached(counting, ["障害C"], reopened)
-    assert counting.passages == 3  # persisted on disk
+    assert counting.passages == 3  # persisted (on disk, or in the database)
+    assert {k for k, _ in reopened.items()} == {
+        EmbeddingCache.key(counting.model_id, counting.passage_prompt, t)
+        for t in ("障害A", "障害B", "障害C")
+    }
 
 
 def test_cache_keys_depend_on_model_and_prompt():

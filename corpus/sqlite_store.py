@@ -1,0 +1,245 @@
+"""The SQLite case store: the embedded default (one file beside the server).
+
+SQLite in WAL mode with ``synchronous=FULL``: a write returns only after its transaction
+is committed to disk, so an acknowledged case survives a process crash or power loss.
+``BEGIN IMMEDIATE`` makes writers (threads or processes) take turns.
+
+``check`` runs ``PRAGMA quick_check`` (``wal_problem`` looks for a lost write-ahead log),
+and ``backup`` copies the live store with SQLite's online backup API.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from corpus.schema import Case
+from corpus.store import (
+    CaseStore,
+    DuplicateCaseError,
+    SkippedRow,
+    StoreChanged,
+    StoreDamaged,
+    check_batch,
+    dump_case,
+    fingerprint_of,
+    parse_rows,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id       TEXT NOT NULL UNIQUE,
+    doc      TEXT NOT NULL,
+    origin   TEXT NOT NULL,
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('version', '0');
+"""
+
+
+class SqliteCaseStore(CaseStore):
+    """Cases persisted in one SQLite file. Safe to use from several threads and processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.where = str(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreDamaged(f"{self.path}: cannot be opened: {exc}") from None
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection (autocommit; ``BEGIN`` for a transaction)."""
+        # A short-lived connection per operation: cheap for SQLite, and it keeps
+        # threads and processes from sharing cursor state.
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def add_cases(
+        self, cases: Iterable[Case], origin: str = "import", expected_version: int | None = None
+    ) -> int:
+        cases = check_batch(cases)
+        if not cases:
+            return 0
+        now = time.time()
+        with self._write() as conn:
+            if expected_version is not None:
+                self._check_version(conn, expected_version)
+            for case in cases:
+                try:
+                    conn.execute(
+                        "INSERT INTO cases(id, doc, origin, added_at) VALUES (?, ?, ?, ?)",
+                        (case.id, dump_case(case), origin, now),
+                    )
+                except sqlite3.IntegrityError:
+                    raise DuplicateCaseError(f"case id {case.id!r} already exists") from None
+        return len(cases)
+
+    def delete_case(self, case_id: str, expected_version: int | None = None) -> bool:
+        with self._write() as conn:
+            if expected_version is not None:
+                self._check_version(conn, expected_version)
+            cur = conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+            return cur.rowcount > 0
+
+    @staticmethod
+    def _check_version(conn: sqlite3.Connection, expected: int) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        if int(row[0]) != expected:
+            raise StoreChanged(f"store version is {row[0]}, not {expected}")
+
+    def ensure_seeded(self, seed: Iterable[Case], name: str = "seed") -> bool:
+        key = f"seeded:{name}"
+        with self.connect() as conn:
+            if conn.execute("SELECT 1 FROM meta WHERE key = ?", (key,)).fetchone():
+                return False
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM meta WHERE key = ?", (key,)).fetchone():
+                return False
+            now = time.time()
+            conn.executemany(
+                "INSERT OR IGNORE INTO cases(id, doc, origin, added_at) VALUES (?, ?, ?, ?)",
+                [(case.id, dump_case(case), name, now) for case in seed],
+            )
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, '1')", (key,))
+        return True
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, case_id: str) -> Case | None:
+        with self.connect() as conn:
+            row = conn.execute("SELECT doc FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return Case.model_validate_json(row[0]) if row else None
+
+    def read_cases(self) -> tuple[list[Case], list[SkippedRow]]:
+        with self.connect() as conn:
+            rows = conn.execute("SELECT id, doc FROM cases ORDER BY seq").fetchall()
+        return parse_rows(rows)
+
+    def origins(self) -> dict[str, str]:
+        with self.connect() as conn:
+            return dict(conn.execute("SELECT id, origin FROM cases ORDER BY seq").fetchall())
+
+    def count(self) -> int:
+        with self.connect() as conn:
+            return conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+
+    def version(self) -> int:
+        with self.connect() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        return int(row[0])
+
+    def fingerprint(self) -> str:
+        with self.connect() as conn:
+            return fingerprint_of(
+                doc for (doc,) in conn.execute("SELECT doc FROM cases ORDER BY seq")
+            )
+
+    # -- integrity and backup ---------------------------------------------------------------
+
+    def check(self) -> None:
+        """``StoreDamaged`` unless ``PRAGMA quick_check`` passes (see also ``wal_problem``)."""
+        try:
+            with self.connect() as conn:
+                rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            raise StoreDamaged(f"{self.path}: cannot be checked: {exc}") from None
+        if rows != ["ok"]:
+            shown = "; ".join(str(r) for r in rows[:3])
+            raise StoreDamaged(f"{self.path}: integrity check failed: {shown}")
+
+    def backup(self, destination: str | Path) -> Path:
+        """A consistent copy of the live store (SQLite's online backup API), fsynced.
+
+        Safe while a server writes: the copy is one committed state of the store.
+        """
+        destination = Path(destination)
+        if destination.exists():
+            raise FileExistsError(f"{destination} already exists")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        tmp = destination.with_name(f".{destination.name}.tmp-{os.getpid()}")
+        try:
+            with self.connect() as source:
+                target = sqlite3.connect(tmp)
+                try:
+                    source.backup(target)
+                    # A standalone file: no -wal beside it is needed to read it.
+                    target.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    target.close()
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, destination)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return destination
+
+
+def wal_problem(path: str | Path) -> str | None:
+    """Why the store's write-ahead log looks lost (None when nothing says so).
+
+    Committed transactions of a WAL-mode database live in ``<db>-wal`` until they are
+    checkpointed into the main file. When that file is deleted while ``<db>-shm`` (the
+    log's index, left by a process that did not close the store cleanly) still says it
+    holds committed frames, those transactions are gone and SQLite would silently serve
+    the older state. Call this *before* opening the store: opening it rewrites the index.
+    """
+    path = Path(path)
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if not path.exists() or wal.exists() or not shm.exists():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(20)
+        with open(shm, "rb") as fh:
+            index = fh.read(48)
+    except OSError:
+        return None
+    if len(header) < 20 or header[18] != 2 or len(index) < 48:
+        return None  # not in WAL mode, or no readable log index
+    # The wal-index header (native byte order): iVersion, unused, iChange, isInit,
+    # bigEndCksum, szPage, then mxFrame, the number of committed frames in the log.
+    version, _, _, is_init = struct.unpack_from("=IIIB", index, 0)
+    (max_frame,) = struct.unpack_from("=I", index, 16)
+    if version != 3007000 or not is_init or max_frame == 0:
+        return None
+    return (
+        f"{wal.name} is missing but {shm.name} says it held {max_frame} committed "
+        "frame(s): recent writes would be lost. Restore the -wal file, or restore the store "
+        "from a backup (kizuki store backup), or remove the -shm file to accept the loss"
+    )
