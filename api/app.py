@@ -19,7 +19,18 @@ from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.openapi import declare_limits
 from api.progress import Heartbeat, start_message
-from api.routers import analytics, cases, concepts, export, graph, health, review, search, web
+from api.routers import (
+    analytics,
+    cases,
+    concepts,
+    export,
+    feedback,
+    graph,
+    health,
+    review,
+    search,
+    web,
+)
 from api.service import KizukiService
 from api.workpool import WorkPool
 from corpus.settings import Settings, get_settings
@@ -49,6 +60,8 @@ failure cases that Japanese financial institutions reported to the FSA (2019).
 * Writes (`POST /cases`, `DELETE /cases/{id}`) need the API key configured with
   `KIZUKI_API_KEY`, sent as `X-API-Key` or `Authorization: Bearer`; without a configured
   key the server refuses writes.
+* Analysts' judgements (`POST /feedback`) need the key too, unless the server runs with
+  `KIZUKI_ANONYMOUS_FEEDBACK=true`; reading them (`GET /feedback`) needs the key.
 """
 
 
@@ -104,7 +117,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     app.add_middleware(CatchAllMiddleware)
     install_error_handlers(app)
 
-    for module in (health, search, review, cases, concepts, graph, analytics, export):
+    for module in (health, search, review, feedback, cases, concepts, graph, analytics, export):
         app.include_router(module.router)
     app.include_router(web.router)
     install_docs(app)  # mounts /static/docs: before /static

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from api.judgements import JudgementBook
 from api.snapshot import (
     NotIndexable,
     Snapshot,
@@ -83,6 +84,8 @@ class KizukiService:
         self.store = CaseStore(settings.store_path)
         if settings.store_check:
             self.store.check()
+        #: Analysts' judgements (same SQLite file, their own table and lock).
+        self.judgements = JudgementBook(settings)
         self._seed = seed
         self._write_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
@@ -101,6 +104,7 @@ class KizukiService:
             self._snapshot = build_snapshot(self._read_store(), self.settings)
         snap = self._snapshot
         self._note(snap)
+        self.judgements.load()
         log.info(
             "serving %d cases (store version %d) built in %.1f s",
             len(snap.cases),

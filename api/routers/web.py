@@ -153,7 +153,8 @@ async def _search_page(
             lang, exc.status_code, exc.code, str(exc.detail), exc.params
         )
         return render(request, "search.html", status_code=exc.status_code, **context)
-    result = await request.app.state.search_pool.run(run_search, snap, req, settings)
+    book = request.app.state.service.judgements
+    result = await request.app.state.search_pool.run(run_search, snap, req, settings, book.index)
     context["result"] = result
     context["hits"] = [_hit_view(snap, hit) for hit in result.results]
     context["share_url"] = search_url(text, sector, theme, k)
