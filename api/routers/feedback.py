@@ -58,10 +58,16 @@ def analyst_name(raw: str | None, settings: Settings) -> str | None:
     """The analyst header decoded and checked (None when absent or blank)."""
     if raw is None:
         return None
-    name = unquote(raw, errors="strict").strip() if raw else ""
+    try:
+        name = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise ApiError(
+            422, "validation_error", f"{ANALYST_HEADER}: not percent-encoded UTF-8"
+        ) from None
     problem = text_problem(name)
     if problem or "\n" in name or "\r" in name or "\t" in name:
         raise ApiError(422, "validation_error", f"{ANALYST_HEADER}: {problem or 'one line only'}")
+    name = name.strip()
     if len(name) > settings.max_analyst_chars:
         raise ApiError(
             422,
