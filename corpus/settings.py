@@ -85,9 +85,10 @@ class Settings(BaseSettings):
     #: ... and this many judged cases per analyst and query (a later judgement of the same
     #: case replaces the earlier one and does not count twice; 422 above).
     feedback_per_query: int = Field(default=20, ge=1)
-    #: Longest note on a judgement, and longest analyst name (characters).
+    #: Longest note on a judgement (characters), and longest ``X-Kizuki-Analyst`` header
+    #: (printable ASCII; a percent-encoded Japanese character takes 9).
     max_note_chars: int = 2_000
-    max_analyst_chars: int = 100
+    max_analyst_chars: int = 300
     #: Cosine above which an earlier judged query moves this query's ranking
     #: (``search.feedback.MIN_SIMILARITY``: 0.93, calibrated for the bundled model).
     feedback_min_similarity: float = Field(default=0.93, gt=0.0, lt=1.0)

@@ -8,6 +8,7 @@ later queries (``search.feedback``), and the export is the team's own eval set
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Literal
 from urllib.parse import unquote
 
@@ -28,6 +29,7 @@ from api.models import (
     FeedbackRequest,
     FeedbackWritten,
 )
+from api.openapi import ANALYST_PATTERN
 from corpus.feedback import FeedbackLimit, Judgement, eval_rows
 from corpus.schema import text_problem
 from corpus.settings import Settings
@@ -36,6 +38,8 @@ router = APIRouter(tags=["feedback"], responses=ERROR_RESPONSES, route_class=Jso
 
 #: The header naming the analyst (UTF-8, percent-encoded where it is not ASCII).
 ANALYST_HEADER = "X-Kizuki-Analyst"
+#: What the header may hold: printable ASCII (as the OpenAPI schema declares).
+ANALYST_RULE = re.compile(ANALYST_PATTERN)
 
 AnalystHeader = Annotated[
     str | None,
@@ -55,26 +59,25 @@ def check_write(settings: Settings, x_api_key: str | None, authorization: str | 
 
 
 def analyst_name(raw: str | None, settings: Settings) -> str | None:
-    """The analyst header decoded and checked (None when absent or blank)."""
+    """The analyst header: printable ASCII (non-ASCII names percent-encoded as UTF-8), at
+    most ``max_analyst_chars``; decoded when it decodes to clean text, else kept as sent.
+    None when absent or blank."""
     if raw is None:
         return None
-    try:
-        name = unquote(raw, errors="strict")
-    except UnicodeDecodeError:
-        raise ApiError(
-            422, "validation_error", f"{ANALYST_HEADER}: not percent-encoded UTF-8"
-        ) from None
-    problem = text_problem(name)
-    if problem or "\n" in name or "\r" in name or "\t" in name:
-        raise ApiError(422, "validation_error", f"{ANALYST_HEADER}: {problem or 'one line only'}")
-    name = name.strip()
-    if len(name) > settings.max_analyst_chars:
+    if len(raw) > settings.max_analyst_chars or not ANALYST_RULE.fullmatch(raw):
         raise ApiError(
             422,
             "validation_error",
-            f"{ANALYST_HEADER}: at most {settings.max_analyst_chars} characters",
+            f"{ANALYST_HEADER}: at most {settings.max_analyst_chars} printable ASCII "
+            "characters (percent-encode a name in UTF-8)",
         )
-    return name or None
+    try:
+        name = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        name = raw
+    if text_problem(name) or any(c in name for c in "\n\r\t"):
+        name = raw
+    return name.strip() or None
 
 
 def check_feedback(req: FeedbackRequest, settings: Settings, snap) -> FeedbackRequest:
@@ -82,12 +85,12 @@ def check_feedback(req: FeedbackRequest, settings: Settings, snap) -> FeedbackRe
     query = req.query.strip()
     if not query:
         raise ApiError(422, "validation_error", "query: must not be empty")
-    if len(query) > settings.max_query_chars:
+    if len(req.query) > settings.max_query_chars:
         raise ApiError(
             422,
             "text_too_long",
-            f"query: {len(query)} characters; the limit is {settings.max_query_chars}",
-            params={"length": len(query), "limit": settings.max_query_chars},
+            f"query: {len(req.query)} characters; the limit is {settings.max_query_chars}",
+            params={"length": len(req.query), "limit": settings.max_query_chars},
         )
     if len(req.note) > settings.max_note_chars:
         raise ApiError(
