@@ -82,7 +82,9 @@ def search(
     for value in theme or []:
         if value not in searcher.themes():
             raise CliError(f"unknown theme {value!r}; known: {', '.join(searcher.themes())}")
-    response = searcher.search(text, k=k, sectors=sector or None, themes=theme or None)
+    response = searcher.search(
+        text, k=k, sectors=sector or None, themes=theme or None, feedback=_judgements()
+    )
     if as_json:
         typer.echo(json.dumps(response.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
@@ -102,10 +104,20 @@ def search(
         terms = ", ".join(dict.fromkeys(t.term for t in r.shared_terms[:8]))
         fields = ", ".join(r.matched_fields)
         typer.echo(f"{'':>38}matched: {fields or '-'}; shared: {terms or '-'}")
+        for why in r.feedback:
+            typer.echo(f"{'':>38}judged: {why.reason}")
         for label, items in (("cause", r.causes), ("countermeasure", r.countermeasures)):
             for item in items[:2]:
                 item = " ".join(item.split())
                 typer.echo(f"{'':>38}{label}: {item[:70]}{'…' if len(item) > 70 else ''}")
+
+
+def _judgements():
+    """The analysts' judgements the API's searches use (None when there are none)."""
+    from api.judgements import JudgementBook
+
+    index = JudgementBook(get_settings()).load()
+    return index if len(index) else None
 
 
 def _load_query_files(paths: list[Path]) -> list[tuple[str, object]]:

@@ -92,7 +92,7 @@
     fetch("/feedback", {
       method: "POST",
       headers: headers,
-      body: JSON.stringify({query: msg.query, case_id: box.dataset.caseId, grade: grade, note: note})
+      body: JSON.stringify({query: msg.query, case_id: box.closest("article").dataset.caseId, grade: grade, note: note})
     }).then(function (response) {
       return response.json().then(function (body) { return {ok: response.ok, body: body}; });
     }).then(function (res) {
