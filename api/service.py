@@ -17,6 +17,10 @@ saved index stale (its fingerprint no longer matches the store) and rebuilds it.
 
 At start the store is checked first (a lost write-ahead log, ``PRAGMA quick_check``);
 stored rows that cannot be served are reported (log and ``/health``) and skipped.
+
+Analysts' judgements live in the same file, in a table of their own
+(``api.judgements.JudgementBook``): they never change the snapshot, only how its
+searches are ranked.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """``kizuki search`` and ``kizuki eval``: similar-incident search and its evaluation.
 
 Both rank through ``api.engine.get_searcher`` — the same code path as the HTTP API — so
-what ``eval`` measures is what ``search`` returns.
+what ``eval`` measures is what ``search`` returns. ``search`` also applies the analysts'
+judgements, as ``POST /search`` does; ``eval --queries`` scores the ranking alone, and
+``eval --replay`` measures what the judgements add (``search.replay``).
 """
 
 from __future__ import annotations

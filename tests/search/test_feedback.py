@@ -251,3 +251,22 @@ def _ndcg(searcher, run) -> float:
     scores = searcher.scorer.score(run.cands)
     order = run.case_ids[np.lexsort((run.case_ids, -np.round(scores, 9)))].tolist()
     return score(order, run.query.relevant)[0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--timeline", str(TIMELINE)], "--timeline goes with --replay"),
+        (["--replay", "--timeline", "no-such-timeline.jsonl"], "no-such-timeline.jsonl"),
+        (["--replay", "--feedback", "--timeline", str(TIMELINE)], "either --feedback"),
+        (["--replay", "--timeline", str(TIMELINE), "--cv", "5"], "--replay takes only"),
+    ],
+)
+def test_eval_replay_options_fail_with_one_error(args, message):
+    from typer.testing import CliRunner
+
+    from api.cli import CliError, app
+
+    result = CliRunner().invoke(app, ["eval", *args])
+    assert result.exit_code != 0 and isinstance(result.exception, CliError), result.output
+    assert message in str(result.exception)
