@@ -19,7 +19,18 @@ from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
 from api.limits import BodySizeLimitMiddleware
 from api.openapi import declare_limits
 from api.progress import Heartbeat, start_message
-from api.routers import analytics, cases, concepts, export, graph, health, review, search, web
+from api.routers import (
+    analytics,
+    cases,
+    concepts,
+    export,
+    feedback,
+    graph,
+    health,
+    review,
+    search,
+    web,
+)
 from api.service import KizukiService
 from api.workpool import WorkPool
 from corpus.settings import Settings, get_settings
@@ -52,6 +63,8 @@ failure cases that Japanese financial institutions reported to the FSA (2019).
 * Writes (`POST /cases`, `DELETE /cases/{id}`) need the API key configured with
   `KIZUKI_API_KEY`, sent as `X-API-Key` or `Authorization: Bearer`; without a configured
   key the server refuses writes.
+* Analysts' judgements (`POST /feedback`) need the key too, unless the server runs with
+  `KIZUKI_ANONYMOUS_FEEDBACK=true`; reading them (`GET /feedback`) needs the key.
 """
 
 
@@ -112,7 +125,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     app.add_middleware(CatchAllMiddleware)
     install_error_handlers(app)
 
-    for module in (health, search, review, cases, concepts, graph, analytics, export):
+    for module in (health, search, review, feedback, cases, concepts, graph, analytics, export):
         app.include_router(module.router)
     app.include_router(web.router)
     install_docs(app)  # mounts /static/docs: before /static
@@ -130,6 +143,7 @@ async def _refresh_loop(service: KizukiService, wake: asyncio.Event) -> None:
         wake.clear()  # notifications that arrive during the refresh wake the next round
         try:
             await run_in_threadpool(service.refresh_if_stale)
+            await run_in_threadpool(service.judgements.refresh_if_stale)
         except StoreUnavailable as exc:  # e.g. PostgreSQL restarting: the next round retries
             log.warning("cannot look for new writes: %s", exc)
         except Exception:  # keep serving the current snapshot; the log has the details

@@ -43,6 +43,42 @@ LABELS: dict[str, tuple[str, str]] = {
     "search_button": ("検索", "Search"),
     "searching": ("検索中…", "Searching…"),
     "similar_cases": ("類似事例", "Similar cases"),
+    # analysts' judgements (POST /feedback)
+    "judge_similar": ("類似", "Similar"),
+    "judge_not_similar": ("類似ではない", "Not similar"),
+    "judge_grade": ("評価", "Grade"),
+    "grade_2": ("2 類似", "2 similar"),
+    "grade_1": ("1 一部類似", "1 partly similar"),
+    "grade_0": ("0 類似ではない", "0 not similar"),
+    "judge_note": ("メモ（任意）", "Note (optional)"),
+    "judge_saving": ("保存中…", "Saving…"),
+    "judge_saved": ("判定を保存しました", "Judgement saved"),
+    "judge_failed": ("保存できませんでした", "Could not save"),
+    "judge_need_key": (
+        "判定の保存にはAPIキーが必要です。上の「判定の設定」で入力してください。",
+        "Saving a judgement needs the API key: enter it under Judgement settings above.",
+    ),
+    "judgements_here": ("この検索での判定", "Judgements for this search"),
+    "feedback_settings": ("判定の設定", "Judgement settings"),
+    "feedback_key": ("APIキー", "API key"),
+    "feedback_analyst": ("分析者名（任意）", "Analyst name (optional)"),
+    "feedback_stored": (
+        "この端末のブラウザに保存されます。",
+        "Kept in this browser only.",
+    ),
+    "feedback_open": (
+        "このサーバはAPIキーなしで判定を受け付けます。",
+        "This server accepts judgements without the API key.",
+    ),
+    "feedback_why": ("分析者の判定", "Analysts' judgements"),
+    "feedback_similar_for": (
+        "分析者が「{q}」について類似と判定（{d}）",
+        "an analyst judged this case similar for 「{q}」 on {d}",
+    ),
+    "feedback_not_similar_for": (
+        "分析者が「{q}」について類似ではないと判定（{d}）",
+        "an analyst judged this case not similar for 「{q}」 on {d}",
+    ),
     "no_good_match": (
         "十分に近い事例は見つかりませんでした。参考として近い順に表示しています。",
         "No case is a close match; the nearest cases are shown for reference.",

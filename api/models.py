@@ -10,6 +10,7 @@ from corpus.schema import Case, Theme, check_text
 from graph.navigate import CaseNeighbourhood, NodeRef
 from graph.recommend import LikelyCause, RecommendedCountermeasure
 from search.confidence import PARTIAL_AT, STRONG_AT
+from search.engine import JudgementReason
 
 
 class ErrorDetail(BaseModel):
@@ -122,12 +123,12 @@ class ReviewRequest(BaseModel):
         return _as_integer(value)
 
 
-def _as_integer(value):
+def _as_integer(value, name: str = "k"):
     """JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("k must be an integer")
+        raise ValueError(f"{name} must be an integer")
     if isinstance(value, float) and not value.is_integer():
-        raise ValueError("k must be an integer")
+        raise ValueError(f"{name} must be an integer")
     return int(value)
 
 
@@ -177,6 +178,14 @@ class SearchHit(BaseModel):
     countermeasures: list[str]
     cause_nodes: list[NodeRef] = Field(description="the case's cause concepts in the graph")
     countermeasure_nodes: list[NodeRef]
+    feedback_units: float = Field(
+        default=0.0,
+        description="how far analysts' judgements of similar earlier queries moved this case "
+        "(units of this search's score spread, best to tenth; + boosted, - demoted, 0 not)",
+    )
+    feedback: list[JudgementReason] = Field(
+        default_factory=list, description="the earlier judgements that moved it, and why"
+    )
 
 
 class SearchResult(BaseModel):
@@ -208,6 +217,66 @@ class SearchResult(BaseModel):
     )
     recommended_countermeasures: list[RecommendedCountermeasure]
     store_version: int
+
+
+# -- feedback -----------------------------------------------------------------------------
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(
+        description="the query as it was searched; 1..`max_query_chars` characters",
+        examples=["夜間バッチが終わらず、朝のオンライン開始が遅れてATMが使えなかった。"],
+    )
+    case_id: str = Field(description="the judged case (it must exist)", max_length=64)
+    grade: int = Field(
+        default=2,
+        description="2 similar (same mechanism; 「類似」), 1 partly similar, 0 not similar "
+        "(「類似ではない」); an integer",
+    )
+    note: str = Field(default="", description="optional note, ≤ `max_note_chars` (2000)")
+
+    @field_validator("query", "note")
+    @classmethod
+    def _clean_text(cls, value):
+        return _clean(value)
+
+    @field_validator("grade", mode="before")
+    @classmethod
+    def _grade(cls, value):
+        grade = _as_integer(value, "grade")
+        if grade not in (0, 1, 2):
+            raise ValueError("grade must be 0, 1 or 2")
+        return grade
+
+
+class FeedbackItem(BaseModel):
+    id: int
+    query: str
+    case_id: str
+    grade: int
+    note: str
+    analyst: str | None = Field(description="who judged (None: anonymous)")
+    created_at: str = Field(description="when, ISO 8601 UTC")
+    case_exists: bool = Field(
+        description="false once the case is deleted: the judgement is kept but ignored"
+    )
+
+
+class FeedbackWritten(FeedbackItem):
+    replaced: bool = Field(
+        description="true when it replaced this analyst's earlier judgement of the same "
+        "query and case"
+    )
+    judgements: int = Field(description="judgements stored in all")
+
+
+class FeedbackPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[FeedbackItem]
 
 
 # -- cases --------------------------------------------------------------------------------

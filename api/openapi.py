@@ -16,10 +16,14 @@ from fastapi.openapi.utils import get_openapi
 
 from corpus.schema import (
     CASE_ID_SCHEMA_PATTERN,
+    CLEAN_TEXT_SCHEMA_PATTERN,
     MAX_ID_CHARS,
     NONBLANK_TEXT_SCHEMA_PATTERN,
 )
 from corpus.settings import Settings
+
+#: The analyst header's characters (``api.routers.feedback``; printable ASCII).
+ANALYST_PATTERN = r"^[\x20-\x7e]*$"
 
 
 def declare_limits(app: FastAPI, settings: Settings) -> None:
@@ -58,11 +62,23 @@ def _complete(schema: dict[str, Any], settings: Settings) -> None:
             if option.get("type") == "array":
                 option.setdefault("items", {}).update(pattern=NONBLANK_TEXT_SCHEMA_PATTERN)
 
+    feedback = components.get("FeedbackRequest", {}).get("properties", {})
+    if feedback:
+        feedback["query"].update(
+            minLength=1, maxLength=settings.max_query_chars, pattern=NONBLANK_TEXT_SCHEMA_PATTERN
+        )
+        feedback["case_id"].update(maxLength=MAX_ID_CHARS, pattern=CASE_ID_SCHEMA_PATTERN)
+        feedback["grade"].update(minimum=0, maximum=2)
+        feedback["note"].update(
+            maxLength=settings.max_note_chars, pattern=CLEAN_TEXT_SCHEMA_PATTERN
+        )
+
     bounds = {
         "limit": {"minimum": 1, "maximum": settings.max_page_size},
         "offset": {"minimum": 0, "maximum": settings.max_offset},
         "depth": {"minimum": 1, "maximum": settings.max_graph_depth},
         "case_id": {"maxLength": MAX_ID_CHARS, "pattern": CASE_ID_SCHEMA_PATTERN},
+        "X-Kizuki-Analyst": {"maxLength": settings.max_analyst_chars, "pattern": ANALYST_PATTERN},
     }
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():

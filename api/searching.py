@@ -11,6 +11,7 @@ from api.snapshot import Snapshot
 from api.views import concept_refs
 from corpus.settings import Settings
 from graph.recommend import recommend
+from search.feedback import FeedbackIndex
 
 #: How many similar cases feed the likely-cause estimate, and how many causes and
 #: countermeasures are shown.
@@ -62,8 +63,13 @@ def check_request(req: SearchRequest, settings: Settings) -> SearchRequest:
 
 
 def run_search(
-    snap: Snapshot, req: SearchRequest, settings: Settings | None = None
+    snap: Snapshot,
+    req: SearchRequest,
+    settings: Settings | None = None,
+    feedback: FeedbackIndex | None = None,
 ) -> SearchResult:
+    """``feedback``: analysts' judgements; cases judged for similar earlier queries move,
+    and say why (``search.feedback``)."""
     text, truncated = req.text.strip(), False
     if settings is not None:
         text, truncated = work_text(
@@ -73,9 +79,12 @@ def run_search(
     sectors, themes = req.sectors or None, req.themes or None
     depth = max(req.k, NEIGHBOURS)  # the likely causes read the best NEIGHBOURS cases
     if hasattr(ranker, "analyse"):  # one analysis and one embedding for both panels
-        full, tags = ranker.analyse(text, k=depth, sectors=sectors, themes=themes)
+        full, tags = ranker.analyse(
+            text, k=depth, sectors=sectors, themes=themes, feedback=feedback
+        )
     else:
-        full, tags = ranker.search(text, k=depth, sectors=sectors, themes=themes), {}
+        full = ranker.search(text, k=depth, sectors=sectors, themes=themes, feedback=feedback)
+        tags = {}
     response = full.model_copy(update={"results": full.results[: req.k]})
     hits = []
     for r in response.results:
@@ -111,6 +120,8 @@ def run_search(
                 countermeasures=list(r.countermeasures),
                 cause_nodes=concept_refs(snap, r.case_id, "has_cause"),
                 countermeasure_nodes=concept_refs(snap, r.case_id, "adopted"),
+                feedback_units=r.feedback_units,
+                feedback=list(r.feedback),
             )
         )
     likely, cms = [], []

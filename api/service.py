@@ -17,6 +17,10 @@ saved index stale (its fingerprint no longer matches the store) and rebuilds it.
 
 At start the store is checked first (SQLite: a lost write-ahead log, ``PRAGMA quick_check``);
 stored rows that cannot be served are reported (log and ``/health``) and skipped.
+
+Analysts' judgements live in the same file, in a table of their own
+(``api.judgements.JudgementBook``): they never change the snapshot, only how its
+searches are ranked.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from api.judgements import JudgementBook
 from api.saver import SnapshotSaver
 from api.snapshot import (
     NotIndexable,
@@ -36,6 +41,7 @@ from api.snapshot import (
     read_state,
     update_snapshot,
 )
+from corpus.feedback import open_feedback_store
 from corpus.schema import Case
 from corpus.settings import Settings
 from corpus.store import DuplicateCaseError, StoreChanged, StoreDamaged, open_store
@@ -78,6 +84,8 @@ class KizukiService:
     ) -> None:
         self.settings = settings
         self.store = open_store(settings, check=settings.store_check)
+        #: Analysts' judgements (in the case store's database, their own table and lock).
+        self.judgements = JudgementBook(settings, open_feedback_store(settings, self.store))
         self._seed = seed
         self._write_lock = threading.Lock()
         #: Held while snapshot files are written: by the background saver, and by a refresh
@@ -100,6 +108,7 @@ class KizukiService:
             self._snapshot = build_snapshot(self._read_store(), self.settings)
         snap = self._snapshot
         self._note(snap)
+        self.judgements.load()
         log.info(
             "serving %d cases (store version %d) built in %.1f s",
             len(snap.cases),

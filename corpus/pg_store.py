@@ -48,7 +48,8 @@ except ImportError as exc:  # the `postgres` extra is optional
 
 log = logging.getLogger("kizuki.store")
 
-#: The channel every write transaction notifies (payload: the new version).
+#: The channel every write transaction notifies (payload: the new version, or ``feedback``
+#: for a judgement: ``corpus.pg_feedback``).
 CHANNEL = "kizuki_store"
 #: Seconds to wait for a connection (at start: for the database to answer) before giving up.
 CONNECT_TIMEOUT_S = 10.0

@@ -80,6 +80,23 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 60
 
+    #: Analysts' judgements (``POST /feedback``). Off by default: writing one needs the API
+    #: key; ``true`` lets the web page's buttons (and any client) judge without it.
+    anonymous_feedback: bool = False
+    #: At most this many judgements per analyst in any hour (anonymous ones count as one
+    #: analyst; 429 above) ...
+    feedback_per_hour: int = Field(default=120, ge=1)
+    #: ... and this many judged cases per analyst and query (a later judgement of the same
+    #: case replaces the earlier one and does not count twice; 422 above).
+    feedback_per_query: int = Field(default=20, ge=1)
+    #: Longest note on a judgement (characters), and longest ``X-Kizuki-Analyst`` header
+    #: (printable ASCII; a percent-encoded Japanese character takes 9).
+    max_note_chars: int = 2_000
+    max_analyst_chars: int = 300
+    #: Cosine above which an earlier judged query moves this query's ranking
+    #: (``search.feedback.MIN_SIMILARITY``: 0.93, calibrated for the bundled model).
+    feedback_min_similarity: float = Field(default=0.93, gt=0.0, lt=1.0)
+
     #: Run ``PRAGMA quick_check`` on the store when the server starts.
     store_check: bool = True
 

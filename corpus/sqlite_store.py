@@ -10,6 +10,7 @@ and ``backup`` copies the live store with SQLite's online backup API.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import struct
@@ -47,6 +48,20 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('version', '0');
 """
 
 
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short-lived connection to a store file, durable writes (``synchronous=FULL``),
+    autocommit (``BEGIN`` for a transaction). One per operation: cheap for SQLite, and it
+    keeps threads and processes from sharing cursor state."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        yield conn
+    finally:
+        conn.close()
+
+
 class SqliteCaseStore(CaseStore):
     """Cases persisted in one SQLite file. Safe to use from several threads and processes."""
 
@@ -61,18 +76,9 @@ class SqliteCaseStore(CaseStore):
         except sqlite3.DatabaseError as exc:
             raise StoreDamaged(f"{self.path}: cannot be opened: {exc}") from None
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A short-lived connection (autocommit; ``BEGIN`` for a transaction)."""
-        # A short-lived connection per operation: cheap for SQLite, and it keeps
-        # threads and processes from sharing cursor state.
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            yield conn
-        finally:
-            conn.close()
+        return connect(self.path)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

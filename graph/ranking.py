@@ -101,14 +101,16 @@ class CauseAwareSearcher:
         k: int = 10,
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
+        feedback: Any = None,
     ) -> tuple[Any, dict[str, list[TextEvidence]]]:
         """One search of ``text`` and the causes its report points to, with evidence (what
-        ``graph.recommend.recommend`` takes): analysed once, embedded once."""
+        ``graph.recommend.recommend`` takes): analysed once, embedded once. ``feedback``
+        (``search.feedback.FeedbackIndex``): analysts' judgements that move the ranking."""
         if k < 1:
             raise ValueError("k must be at least 1")
         query = self.searcher.prepare(text, sectors, themes)
         matches = self.signs.match(query.terms)
-        response = self.searcher.rank(query, k, self.extras(query, matches))
+        response = self.searcher.rank(query, k, self.extras(query, matches), feedback)
         return response, sign_evidence(self.graph, query, matches)
 
     def search(
@@ -117,9 +119,10 @@ class CauseAwareSearcher:
         k: int = 10,
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
+        feedback: Any = None,
     ):
         """Same contract as ``Searcher.search``; the ranking includes the cause source."""
         if k < 1:
             raise ValueError("k must be at least 1")
         query = self.searcher.prepare(text, sectors, themes)
-        return self.searcher.rank(query, k, self.extras(query))
+        return self.searcher.rank(query, k, self.extras(query), feedback)

@@ -23,6 +23,8 @@ from search.analysis import Analyzer, Token
 from search.confidence import NoMatchModel, signals
 from search.embeddings import Embedder
 from search.features import Candidates, Extras, PreparedQuery, candidates
+from search.feedback import Adjustment, FeedbackIndex
+from search.feedback import apply as apply_feedback
 from search.index import SearchIndex, case_fields
 from search.scorer import LinearScorer, RankerModel, builtin_scorers
 from search.synonyms import CONCEPT_PREFIX
@@ -57,6 +59,17 @@ class SharedTerm(BaseModel):
     case_spans: dict[str, list[tuple[int, int]]]
 
 
+class JudgementReason(BaseModel):
+    """An earlier analyst judgement that moved this result (``search.feedback``)."""
+
+    query: str  # the judged query, as the analyst searched it
+    grade: int  # 2 similar, 1 partly, 0 not similar
+    analyst: str | None
+    judged_on: str  # YYYY-MM-DD (UTC)
+    similarity: float  # cosine of that query to this one
+    reason: str  # "an analyst judged this case similar for 「…」 on 2026-…"
+
+
 class SearchResult(BaseModel):
     case_id: str
     rank: int
@@ -75,6 +88,10 @@ class SearchResult(BaseModel):
     shared_terms: list[SharedTerm]
     causes: list[str]
     countermeasures: list[str]
+    #: How far analysts' judgements of similar earlier queries moved it (in units of this
+    #: query's score spread; 0: not at all) and which judgements did.
+    feedback_units: float = 0.0
+    feedback: list[JudgementReason] = []
 
 
 class SearchResponse(BaseModel):
@@ -165,22 +182,32 @@ class Searcher:
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
         extras: Extras | None = None,
+        feedback: FeedbackIndex | None = None,
     ) -> SearchResponse:
         """Best analogues of ``text``, best first, at most ``k``.
 
         ``extras`` are what another layer adds (``search.features.Extras``): further named
         sources, e.g. the graph's cases sharing the likely causes, which the scorer weighs
-        by name (absent names weigh nothing), and signals for the no-good-match model."""
+        by name (absent names weigh nothing), and signals for the no-good-match model.
+        ``feedback``: analysts' judgements, which move the cases judged for similar
+        earlier queries (``search.feedback``)."""
         if k < 1:
             raise ValueError("k must be at least 1")
-        return self.rank(self.prepare(text, sectors, themes), k, extras)
+        return self.rank(self.prepare(text, sectors, themes), k, extras, feedback)
 
     def rank(
-        self, query: PreparedQuery, k: int = 10, extras: Extras | None = None
+        self,
+        query: PreparedQuery,
+        k: int = 10,
+        extras: Extras | None = None,
+        feedback: FeedbackIndex | None = None,
     ) -> SearchResponse:
         """``search`` for a query already prepared."""
         cands = self.candidates(query, extras)
         scores = self.scorer.score(cands)
+        moved: dict[str, Adjustment] = feedback.adjustments(query.vector) if feedback else {}
+        if moved:
+            scores = apply_feedback(scores, self.index.id_keys[cands.docs].tolist(), moved)
         order = np.lexsort((self.index.id_keys[cands.docs], -np.round(scores, 9)))[:k]
         extra_signals = extras.signals if extras else None
         p, strength = self.no_match.judge(signals(self.index, query.terms, cands, extra_signals))
@@ -199,6 +226,7 @@ class Searcher:
                 cands.best_view.get(int(cands.docs[j])),
                 query.text,
                 q_terms,
+                moved,
             )
             for rank, j in enumerate(order.tolist(), start=1)
         ]
@@ -211,9 +239,10 @@ class Searcher:
             match_strength=strength,
         )
 
-    def _result(self, i, rank, score, lex, dense, view, text, q_terms) -> SearchResult:
+    def _result(self, i, rank, score, lex, dense, view, text, q_terms, moved) -> SearchResult:
         index = self.index
         case = index.cases[i]
+        adjusted = moved.get(case.id)
         vocab = index.tokens.vocab.ids
         wanted = [vocab[t] for t in q_terms if t in vocab]
         case_terms = index.tokens.spans(i, wanted) if wanted else {}
@@ -262,7 +291,20 @@ class Searcher:
             shared_terms=shared,
             causes=list(case.causes),
             countermeasures=list(case.countermeasures),
+            feedback_units=round(adjusted.units, 4) if adjusted else 0.0,
+            feedback=[_reason(r) for r in adjusted.reasons] if adjusted else [],
         )
+
+
+def _reason(r) -> JudgementReason:
+    return JudgementReason(
+        query=r.query,
+        grade=r.grade,
+        analyst=r.analyst,
+        judged_on=r.judged_on,
+        similarity=r.similarity,
+        reason=r.text(),
+    )
 
 
 def _best_outside_view(shared: list[SharedTerm], views: Sequence[str]) -> str | None:

@@ -34,6 +34,7 @@ class QueryRun:
     cands: Candidates
     case_ids: np.ndarray  # ids of ``cands.docs``
     signals: np.ndarray
+    vector: np.ndarray | None = None  # the query's vector (``search.replay`` matches on it)
 
     def grades(self) -> np.ndarray:
         return np.array([self.query.relevant.get(c, 0) for c in self.case_ids.tolist()])
@@ -55,7 +56,7 @@ def collect(
         cands = searcher.candidates(prepared, more)
         ids = index.id_keys[cands.docs]
         x = signals(index, prepared.terms, cands, more.signals if more else None)
-        out.append(QueryRun(query, group, cands, ids, x))
+        out.append(QueryRun(query, group, cands, ids, x, prepared.vector))
         if progress:
             progress()
     return out

@@ -1,7 +1,9 @@
 """``kizuki search`` and ``kizuki eval``: similar-incident search and its evaluation.
 
 Both rank through ``api.engine.get_searcher`` — the same code path as the HTTP API — so
-what ``eval`` measures is what ``search`` returns.
+what ``eval`` measures is what ``search`` returns. ``search`` also applies the analysts'
+judgements, as ``POST /search`` does; ``eval --queries`` scores the ranking alone, and
+``eval --replay`` measures what the judgements add (``search.replay``).
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ def search(
     for value in theme or []:
         if value not in searcher.themes():
             raise CliError(f"unknown theme {value!r}; known: {', '.join(searcher.themes())}")
-    response = searcher.search(text, k=k, sectors=sector or None, themes=theme or None)
+    response = searcher.search(
+        text, k=k, sectors=sector or None, themes=theme or None, feedback=_judgements()
+    )
     if as_json:
         typer.echo(json.dumps(response.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
@@ -102,10 +106,22 @@ def search(
         terms = ", ".join(dict.fromkeys(t.term for t in r.shared_terms[:8]))
         fields = ", ".join(r.matched_fields)
         typer.echo(f"{'':>38}matched: {fields or '-'}; shared: {terms or '-'}")
+        for why in r.feedback:
+            typer.echo(f"{'':>38}judged: {why.reason}")
         for label, items in (("cause", r.causes), ("countermeasure", r.countermeasures)):
             for item in items[:2]:
                 item = " ".join(item.split())
                 typer.echo(f"{'':>38}{label}: {item[:70]}{'…' if len(item) > 70 else ''}")
+
+
+def _judgements():
+    """The analysts' judgements the API's searches use (None when there are none)."""
+    from api.judgements import JudgementBook
+    from corpus.feedback import open_feedback_store
+
+    settings = get_settings()
+    index = JudgementBook(settings, open_feedback_store(settings)).load()
+    return index if len(index) else None
 
 
 def _load_query_files(paths: list[Path]) -> list[tuple[str, object]]:
@@ -133,14 +149,17 @@ def _load_query_files(paths: list[Path]) -> list[tuple[str, object]]:
     return out
 
 
-def _collect(paths: list[Path]):
+def _collect(paths: list[Path], more: list[tuple[str, object]] = ()):
     """Every query's candidates and signals, once, with a progress bar on stderr."""
+    return _collect_items([*_load_query_files(paths), *more])
+
+
+def _collect_items(items: list[tuple[str, object]]):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from search.validation import collect
 
-    items = _load_query_files(paths)
     console = Console(stderr=True)
     ranker = _searcher("default")  # a spinner on a terminal while the index loads
     with Progress(
@@ -162,10 +181,14 @@ QueriesOption = Annotated[
     list[Path],
     typer.Option("--queries", help="JSONL: id, query, relevant (repeat for several files)"),
 ]
+OptionalQueries = Annotated[
+    list[Path] | None,
+    typer.Option("--queries", help="JSONL: id, query, relevant (repeat for several files)"),
+]
 
 
 def evaluate(
-    queries: QueriesOption,
+    queries: OptionalQueries = None,
     k: Annotated[int, typer.Option("--k", help="results ranked per query")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     ranker: Annotated[
@@ -194,12 +217,48 @@ def evaluate(
             "`kizuki review`'s similar failures are scored)",
         ),
     ] = "search",
+    feedback: Annotated[
+        bool,
+        typer.Option(
+            "--feedback",
+            help="also score the ranking on every judgement stored so far (the analysts' "
+            "own test set, as GET /feedback?format=jsonl exports it)",
+        ),
+    ] = False,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay",
+            help="replay judgements in time order, each query ranked only with the earlier "
+            "ones: nDCG@10 without and with feedback (the store's, or --timeline's)",
+        ),
+    ] = False,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(
+            "--timeline", help="with --replay: a fixture of searches (eval/feedback/README.md)"
+        ),
+    ] = None,
 ) -> None:
     """Score the search on graded queries: nDCG@10, Recall@5, MRR, no-match accuracy."""
     from search.evaluation import report
     from search.validation import cross_validate, curve, outcomes, queries_of
 
     _check_k(k)
+    if timeline is not None and not replay:
+        raise CliError("--timeline goes with --replay")
+    if replay:
+        if queries or cv or per_query or ranker or mode != "search":
+            raise CliError("--replay takes only --feedback or --timeline (and --json)")
+        if (timeline is None) == (not feedback):
+            raise CliError("--replay needs either --feedback (the store) or --timeline FILE")
+        return _replay(timeline, as_json)
+    if feedback and mode != "search":
+        raise CliError("--feedback scores searches, not --mode review")
+    more = _feedback_queries() if feedback else []
+    if not queries and not feedback:
+        raise CliError("give --queries FILE (repeatable) or --feedback")
+    queries = queries or []
     if mode not in ("search", "review"):
         raise CliError(f"--mode must be search or review, not {mode!r}")
     if mode == "review":
@@ -213,7 +272,7 @@ def evaluate(
     if cv == 1 or cv < 0:
         raise CliError("--cv takes the number of folds (2 or more), or 0 for none")
     started = time.perf_counter()
-    searcher, runs = _collect(queries)
+    searcher, runs = _collect(queries, more)
     items = queries_of(runs)
     plain = getattr(searcher, "searcher", searcher)
     files = list(dict.fromkeys(r.group for r in runs))
@@ -278,6 +337,72 @@ def evaluate(
                 ]
                 flag = "  [no good match]" if ranks[q.id].no_good_match else ""
                 typer.echo(f"  {name:<14} {' '.join(shown)}{flag}")
+
+
+def _stored_judgements():
+    """The store's judgements, on the cases it still holds (a judgement of a deleted case
+    is kept but ignored), and the eval rows they make."""
+    from api.engine import get_snapshot
+    from api.progress import building
+    from corpus.feedback import eval_rows, open_feedback_store
+
+    settings = get_settings()
+    with building():
+        known = get_snapshot(settings).by_id
+    stored = [j for j in open_feedback_store(settings).all() if j.case_id in known]
+    return stored, eval_rows(stored)
+
+
+def _feedback_queries() -> list[tuple[str, object]]:
+    from search.evaluation import Query
+
+    _, rows = _stored_judgements()
+    if not rows:
+        raise CliError("no judgement marks a case similar yet (POST /feedback, or the page)")
+    return [("feedback", Query(r["id"], r["query"], r["relevant"], kind="feedback")) for r in rows]
+
+
+def _replay(timeline: Path | None, as_json: bool) -> None:
+    """``--replay``: nDCG@10 without and with the judgements made before each query."""
+    from api.judgements import judged
+    from search.replay import load_timeline, replay, stored_sessions
+
+    if timeline is not None:
+        try:
+            sessions = load_timeline(timeline)
+        except (OSError, ValueError) as exc:
+            raise CliError(str(exc)) from None
+        source = str(timeline)
+    else:
+        stored, rows = _stored_judgements()
+        sessions = stored_sessions(rows, judged(stored))
+        source = "the store's judgements"
+    if not sessions:
+        raise CliError(f"{source}: nothing to replay")
+    ids = [s.query.id for s in sessions]
+    if len(set(ids)) != len(ids):
+        raise CliError(f"{source}: a query id appears twice")
+    searcher, runs = _collect_items([(s.group, s.query) for s in sessions])
+    plain = getattr(searcher, "searcher", searcher)
+    settings = get_settings()
+    out = replay(
+        sessions, {r.query.id: r for r in runs}, plain.scorer, settings.feedback_min_similarity
+    ).report()
+    out["source"] = source
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"replay of {source}: {out['queries']} searches, {out['judgements']} judgements")
+    typer.echo(f"{'subset':<18} {'n':>3} {'nDCG@10 without':>16} {'with':>6} {'moved':>6}")
+    groups = {"all": None, **{g: g for g in out["without"]["by_group"]}}
+    for label, g in groups.items():
+        a = out["without"] if g is None else out["without"]["by_group"][g]
+        b = out["with"] if g is None else out["with"]["by_group"][g]
+        moved = sum(out["moved_queries"].values()) if g is None else out["moved_queries"][g]
+        if a["n"]:
+            typer.echo(
+                f"{label:<18} {a['n']:>3} {a['ndcg@10']:>16.3f} {b['ndcg@10']:>6.3f} {moved:>6}"
+            )
 
 
 def _evaluate_reviews(paths: list[Path], k: int, as_json: bool) -> None:

@@ -31,4 +31,5 @@ async def search(
     req: SearchRequest, snap: SnapshotDep, settings: SettingsDep, request: Request
 ) -> SearchResult:
     checked = check_request(req, settings)
-    return await request.app.state.search_pool.run(run_search, snap, checked, settings)
+    feedback = request.app.state.service.judgements.index
+    return await request.app.state.search_pool.run(run_search, snap, checked, settings, feedback)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api import views
 from api.dependencies import SettingsDep, SnapshotDep
@@ -113,6 +114,8 @@ async def _search_page(
         "hits": [],
         "error": None,
         "share_url": None,
+        "judged": {},
+        "anonymous_feedback": settings.anonymous_feedback,
         **_filters(snap, sector, theme),
     }
     if text is None:
@@ -153,9 +156,14 @@ async def _search_page(
             lang, exc.status_code, exc.code, str(exc.detail), exc.params
         )
         return render(request, "search.html", status_code=exc.status_code, **context)
-    result = await request.app.state.search_pool.run(run_search, snap, req, settings)
+    book = request.app.state.service.judgements
+    result = await request.app.state.search_pool.run(run_search, snap, req, settings, book.index)
     context["result"] = result
     context["hits"] = [_hit_view(snap, hit) for hit in result.results]
+    judged: dict[str, list] = defaultdict(list)
+    for j in await run_in_threadpool(book.for_query, text):
+        judged[j.case_id].append(j)
+    context["judged"] = judged
     context["share_url"] = search_url(text, sector, theme, k)
     return render(request, "search.html", **context)
 

@@ -42,3 +42,79 @@
     button.addEventListener("click", function (evt) { evt.preventDefault(); window.print(); });
   }
 })();
+
+/* Analysts' judgements: 「類似」/「類似ではない」 on each result, sent to POST /feedback with
+ * the API key (or none when the server accepts anonymous judgements). The key and the
+ * analyst's name are kept in this browser's localStorage. */
+(function () {
+  var results = document.getElementById("results");
+  var settings = document.getElementById("feedback-settings");
+  if (!results || !settings || !window.fetch) return;
+  var keyInput = document.getElementById("feedback-key");
+  var nameInput = document.getElementById("feedback-analyst");
+  function remember(input, name) {
+    if (!input) return;
+    try { input.value = window.localStorage.getItem(name) || ""; } catch (e) { /* storage off */ }
+    input.addEventListener("input", function () {
+      try { window.localStorage.setItem(name, input.value.trim()); } catch (e) { /* storage off */ }
+    });
+  }
+  remember(keyInput, "kizuki-api-key");
+  remember(nameInput, "kizuki-analyst");
+  var anonymous = settings.dataset.anonymous === "true";
+  var msg = results.dataset;
+
+  function show(status, text, kind) {
+    status.textContent = text;
+    status.className = "judge-status" + (kind ? " " + kind : "");
+  }
+
+  results.addEventListener("click", function (evt) {
+    var button = evt.target.closest ? evt.target.closest(".judge-btn") : null;
+    if (!button) return;
+    var box = button.closest(".judge");
+    var status = box.querySelector(".judge-status");
+    var key = keyInput ? keyInput.value.trim() : "";
+    if (!key && !anonymous) {
+      settings.open = true;
+      show(status, msg.msgNeedKey, "error");
+      return;
+    }
+    var select = box.querySelector("select");
+    var grade = select && select.value !== "" ? parseInt(select.value, 10) : parseInt(button.dataset.grade, 10);
+    var noteInput = box.querySelector(".judge-note");
+    var note = noteInput ? noteInput.value.trim() : "";
+    var headers = {"Content-Type": "application/json"};
+    if (key) headers["X-API-Key"] = key;
+    var name = nameInput ? nameInput.value.trim() : "";
+    if (name) headers["X-Kizuki-Analyst"] = encodeURIComponent(name);
+    show(status, msg.msgSaving, "");
+    fetch("/feedback", {
+      method: "POST",
+      headers: headers,
+      body: JSON.stringify({query: msg.query, case_id: box.closest("article").dataset.caseId, grade: grade, note: note})
+    }).then(function (response) {
+      return response.json().then(function (body) { return {ok: response.ok, body: body}; });
+    }).then(function (res) {
+      if (!res.ok) {
+        show(status, msg.msgFailed + ": " + ((res.body && res.body.error && res.body.error.message) || ""), "error");
+        return;
+      }
+      show(status, msg.msgSaved, "ok");
+      box.querySelectorAll(".judge-btn").forEach(function (b) {
+        b.setAttribute("aria-pressed", b === button ? "true" : "false");
+      });
+      var item = document.createElement("li");
+      item.className = "judged-item";
+      item.dataset.grade = String(res.body.grade);
+      var parts = [msg["grade-" + res.body.grade] || String(res.body.grade)];
+      if (res.body.analyst) parts.push(res.body.analyst);
+      parts.push(res.body.created_at.slice(0, 10));
+      if (res.body.note) parts.push(res.body.note);
+      item.textContent = parts.join(" · ");
+      box.querySelector(".judged").appendChild(item);
+    }).catch(function () {
+      show(status, msg.msgFailed, "error");
+    });
+  });
+})();

@@ -92,17 +92,23 @@ def open_page(browser, server):
     """``open_page(**context_options)``: a new page in its own browser context (its own
     cookies and viewport). Nothing may leave the machine: a request to another host, a
     console error or a dialog fails the test (a test lists the errors it expects in
-    ``page.allowed_errors``)."""
+    ``page.allowed_errors``). ``base_url`` may name another server (e.g. a spawned one)."""
     opened = []
 
     def _open(**options):
-        options = {"viewport": {"width": 1360, "height": 900}, "locale": "ja-JP", **options}
-        context = browser.new_context(base_url=server.url, **options)
+        options = {
+            "viewport": {"width": 1360, "height": 900},
+            "locale": "ja-JP",
+            "base_url": server.url,
+            **options,
+        }
+        base = options["base_url"]
+        context = browser.new_context(**options)
         outside: list[str] = []
 
         def guard(route):
             url = route.request.url
-            if url.startswith(server.url):
+            if url.startswith(base):
                 route.continue_()
             else:
                 outside.append(url)
@@ -572,3 +578,55 @@ def test_change_review_page_shows_a_cited_checklist_and_exports_it(page):
     page.goto("/ui/review")
     page.click("#review-form button[type=submit]")  # empty: the browser refuses (required)
     assert page.locator("#review-error").count() == 0
+
+
+def test_judge_two_results_reload_and_the_same_search_ranks_the_judged_case_first(open_page, spawn):
+    """Issue 15: judge two results with the buttons (the key typed once into the page and
+    kept in localStorage), reload: the judgements show; the same search again ranks the
+    case judged similar first and says why. A server of its own: judgements move rankings."""
+    from kizuki_http import API_KEY
+
+    srv = spawn()
+    pg = open_page(base_url=srv.url)
+    pg.goto("/?" + urlencode({"q": INCIDENT}))
+    pg.wait_for_selector("#results")
+    results = pg.locator("#results article.result")
+    ids = [results.nth(i).get_attribute("data-case-id") for i in range(results.count())]
+    liked, disliked = ids[2], ids[0]
+    pg.click("#feedback-settings summary")
+    pg.fill("#feedback-key", API_KEY)
+    pg.fill("#feedback-analyst", "田中")
+    box = pg.locator(f'article[data-case-id="{liked}"] .judge')
+    box.locator(".judge-note").fill("同じく夜間バッチの遅延")
+    box.locator(".judge-yes").click()
+    pg.wait_for_selector(f'article[data-case-id="{liked}"] .judge-status.ok')
+    other = pg.locator(f'article[data-case-id="{disliked}"] .judge')
+    other.locator(".judge-no").click()
+    pg.wait_for_selector(f'article[data-case-id="{disliked}"] .judge-status.ok')
+    assert box.locator(".judge-yes").get_attribute("aria-pressed") == "true"
+    shot(pg, "feedback-judged")
+
+    pg.reload()
+    pg.wait_for_selector("#results")
+    first = pg.locator("#results article.result").first
+    assert first.get_attribute("data-case-id") == liked
+    mine = first.locator(".judged-item")
+    assert mine.count() == 1 and mine.get_attribute("data-grade") == "2"
+    assert "田中" in mine.inner_text() and "同じく夜間バッチの遅延" in mine.inner_text()
+    assert "2 類似" in mine.inner_text()
+    why = first.locator(".feedback-reason")
+    assert why.count() == 1
+    assert why.inner_text().startswith("分析者が「夜間バッチが予定時刻までに")
+    assert "について類似と判定" in why.inner_text()
+    demoted = pg.locator(f'article[data-case-id="{disliked}"]')
+    assert demoted.locator(".judged-item").get_attribute("data-grade") == "0"
+    assert "類似ではないと判定" in demoted.locator(".feedback-reason").inner_text()
+    # The key and the name were kept in this browser.
+    assert pg.locator("#feedback-key").input_value() == API_KEY
+    assert pg.locator("#feedback-analyst").input_value() == "田中"
+    shot(pg, "feedback-reloaded")
+
+    # Through the API too: the judged-similar case is first, with the reason.
+    with srv.client() as c:
+        hits = c.post("/search", json={"text": INCIDENT, "k": 10}).json()["results"]
+    assert hits[0]["case_id"] == liked and hits[0]["feedback"][0]["analyst"] == "田中"

@@ -152,3 +152,22 @@ def test_one_id_written_through_both_at_once_is_given_to_one(pair):
         with srv.client() as c:
             wait_until(lambda c=c: c.get("/cases/clash-1").status_code == 200)
             assert c.get("/cases/clash-1").json()["case"]["title"] == bodies[winner]["title"]
+
+
+def test_a_judgement_through_one_moves_the_ranking_on_the_other(pair):
+    """Judgements live beside the cases in PostgreSQL; the other server takes them into its
+    ranking when the store notifies it."""
+    a, b = pair
+    query = "夜間バッチの処理が終わらず、翌朝のオンライン開始が遅れた。"
+    with a.client(headers=KEY) as ca, b.client() as cb:
+        before = [r["case_id"] for r in cb.post("/search", json={"text": query}).json()["results"]]
+        liked = before[4]
+        r = ca.post("/feedback", json={"query": query, "case_id": liked, "grade": 2})
+        assert r.status_code == 201, r.text
+
+        def moved() -> bool:
+            top = cb.post("/search", json={"text": query}).json()["results"][0]
+            return top["case_id"] == liked and bool(top["feedback"])
+
+        wait_until(moved, VISIBLE_WITHIN_S * 5, "the judgement on the other server")
+        assert cb.get("/feedback", headers=KEY).json()["total"] == 1

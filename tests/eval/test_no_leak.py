@@ -22,7 +22,8 @@ DATA_FILES = sorted(
     for p in (ROOT / folder).iterdir()
     if p.suffix in {".jsonl", ".json", ".tsv", ".yaml"} and p.name != "fsa2019.jsonl"
 )
-QUERY_FILES = sorted((ROOT / "eval").rglob("*.jsonl"))
+#: eval/feedback holds a replay timeline: ids of the rows below, no query text.
+QUERY_FILES = sorted(p for p in (ROOT / "eval").rglob("*.jsonl") if p.parent.name != "feedback")
 DEV = ROOT.parent / "shared" / "eval" / "dev_queries.jsonl"
 
 
