@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -78,26 +81,37 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = getattr(app.state, "public_url", None)
-        if url:  # kizuki serve: say what the wait before the port opens is for
-            print(preparing, flush=True)
-            with Heartbeat("still preparing the case store, search index and graph") as beat:
-                snap = await run_in_threadpool(service.start)
-            print(f"Kizuki: {len(snap.cases)} cases ready in {beat.seconds:.0f} s", flush=True)
+        loop, wake = asyncio.get_running_loop(), asyncio.Event()
+        tasks: list[asyncio.Task] = []
+        listeners: list = []
+
+        async def follow_the_store() -> None:
+            listeners.append(service.store.listen(lambda: loop.call_soon_threadsafe(wake.set)))
+            tasks.append(asyncio.create_task(_refresh_loop(service, wake)))
+
+        if url:
+            # kizuki serve: listen at once; /health answers 503 "building" with progress
+            # until the store, index and graph are ready.
+            # app.state.stop_server is set by kizuki serve: it ends uvicorn's loop, no signal
+            stop = getattr(app.state, "stop_server", None) or (
+                lambda: os.kill(os.getpid(), signal.SIGTERM)
+            )
+            tasks.append(
+                asyncio.create_task(_start_serving(service, url, preparing, follow_the_store, stop))
+            )
         else:
             await run_in_threadpool(service.start)
-        if url:
-            print(f"Kizuki is ready: {url}  (API docs: {url}docs)", flush=True)
-        loop, wake = asyncio.get_running_loop(), asyncio.Event()
-        listener = service.store.listen(lambda: loop.call_soon_threadsafe(wake.set))
-        refresher = asyncio.create_task(_refresh_loop(service, wake))
+            await follow_the_store()
         try:
             yield
         finally:
-            if listener is not None:
-                listener.stop()
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
+            for listener in listeners:
+                if listener is not None:
+                    listener.stop()
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             app.state.search_pool.shutdown()
             await run_in_threadpool(service.flush, 120)  # the newest snapshot, saved
 
@@ -132,6 +146,32 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     declare_limits(app, settings)
     return app
+
+
+async def _start_serving(
+    service: KizukiService,
+    url: str,
+    preparing: str,
+    then: Callable[[], Awaitable[None]],
+    stop: Callable[[], None],
+) -> None:
+    """Start the service while the port already answers; stop the server if it cannot."""
+    print(preparing, flush=True)
+    try:
+        with Heartbeat(
+            "still preparing the case store, search index and graph",
+            detail=service.progress.line,
+        ) as beat:
+            snap = await run_in_threadpool(service.start)
+    except Exception as exc:  # nothing to serve: say why and stop (exit status 1)
+        log.debug("the service could not start", exc_info=True)
+        service.start_error = f"{type(exc).__name__}: {exc}"
+        print(f"error: Kizuki could not start: {service.start_error}", file=sys.stderr, flush=True)
+        stop()
+        return
+    print(f"Kizuki: {len(snap.cases)} cases ready in {beat.seconds:.0f} s", flush=True)
+    print(f"Kizuki is ready: {url}  (API docs: {url}docs)", flush=True)
+    await then()
 
 
 async def _refresh_loop(service: KizukiService, wake: asyncio.Event) -> None:

@@ -1,9 +1,10 @@
 """Telling people what a long wait is for.
 
-* ``kizuki serve``: before the port opens, the service seeds the store and loads or builds
-  the search index and the graph; the first start embeds every case (a minute or two on 2
-  cores). ``announce_start`` prints what is being prepared and ``Heartbeat`` prints a line
-  every 15 s until it is done, so a log or a terminal never sits silent.
+* ``kizuki serve``: the port opens at once while the service seeds the store and loads or
+  builds the search index and the graph (a first start on many imported cases embeds each
+  of them). ``start_message`` prints what is being prepared, ``Heartbeat`` prints a line
+  every 15 s with the phase and its counts (``BuildProgress``) until it is done, and
+  ``/health`` answers 503 ``building`` with the same progress meanwhile.
 * CLI commands that need the index and graph (``kizuki search``, ``kizuki graph …``,
   ``kizuki causes`` …): ``building`` shows a spinner with the elapsed time on a terminal
   (stderr), and nothing when stderr is not a terminal, so scripts and pipes get clean
@@ -47,6 +48,33 @@ def start_message(settings: Settings) -> str:
     )
 
 
+class BuildProgress:
+    """What a starting server is doing, for ``/health`` and its console lines.
+
+    ``update`` is the ``search.embeddings.Progress`` callback the build is given; plain
+    attribute writes, read by other threads as they are (a line may be one step behind).
+    """
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.phase = "opening the case store"
+        self.done = 0
+        self.total = 0
+
+    def update(self, phase: str, done: int = 0, total: int = 0) -> None:
+        self.phase, self.done, self.total = phase, done, total
+
+    def to_dict(self) -> dict:
+        out = {"phase": self.phase, "elapsed_s": round(time.monotonic() - self.started, 1)}
+        if self.total:
+            out.update(done=self.done, total=self.total)
+        return out
+
+    def line(self) -> str:
+        count = f" {self.done:,}/{self.total:,}" if self.total else ""
+        return f"{self.phase}{count}"
+
+
 class Heartbeat:
     """Prints ``  ... <what> (<n> s)`` every ``every`` seconds while the block runs."""
 
@@ -55,8 +83,10 @@ class Heartbeat:
         what: str,
         every: float = HEARTBEAT_S,
         out: Callable[[str], None] | None = None,
+        detail: Callable[[], str] | None = None,
     ) -> None:
         self.what = what
+        self.detail = detail
         self.every = every
         self.out = out or (lambda line: print(line, flush=True))
         self._stop = threading.Event()
@@ -65,7 +95,8 @@ class Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            self.out(f"  ... {self.what} ({time.monotonic() - self.started:.0f} s)")
+            now = f": {self.detail()}" if self.detail else ""
+            self.out(f"  ... {self.what}{now} ({time.monotonic() - self.started:.0f} s)")
 
     def __enter__(self) -> Heartbeat:
         self.started = time.monotonic()

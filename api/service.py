@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from api.judgements import JudgementBook
+from api.progress import BuildProgress
 from api.saver import SnapshotSaver
 from api.snapshot import (
     NotIndexable,
@@ -87,6 +88,10 @@ class KizukiService:
         #: Analysts' judgements (in the case store's database, their own table and lock).
         self.judgements = JudgementBook(settings, open_feedback_store(settings, self.store))
         self._seed = seed
+        #: What ``start`` is doing (``/health`` shows it while the server starts).
+        self.progress = BuildProgress()
+        #: Why the start failed, when it did (the server then stops).
+        self.start_error: str | None = None
         self._write_lock = threading.Lock()
         #: Held while snapshot files are written: by the background saver, and by a refresh
         #: (which saves what it builds), so that two saves never interleave.
@@ -102,13 +107,18 @@ class KizukiService:
     def start(self) -> Snapshot:
         """Seed an empty store once, then build (or load) the index and graph from it."""
         if self._seed is not None:
+            self.progress.update("seeding the case store")
             if self.store.ensure_seeded(self._seed()):
                 log.info("seeded the store with the bundled corpus")
         with self._write_lock:
-            self._snapshot = build_snapshot(self._read_store(), self.settings)
+            self.progress.update("reading the case store")
+            state = self._read_store()
+            self._snapshot = build_snapshot(state, self.settings, progress=self.progress.update)
         snap = self._snapshot
         self._note(snap)
+        self.progress.update("loading the analysts' judgements")
         self.judgements.load()
+        self.progress.update("ready")
         log.info(
             "serving %d cases (store version %d) built in %.1f s",
             len(snap.cases),

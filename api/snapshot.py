@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -16,6 +16,9 @@ from typing import Any, NamedTuple
 
 from corpus.schema import Case
 from corpus.settings import Settings
+
+#: (what is being done, done, total): ``search.embeddings.Progress``, without importing it here.
+Progress = Callable[[str, int, int], None]
 
 log = logging.getLogger("kizuki.snapshot")
 
@@ -106,16 +109,19 @@ def _servable(state: StoreState) -> tuple[list[Case], list[dict[str, str]]]:
     return cases, skipped
 
 
-def build_snapshot(state: StoreState, settings: Settings, persist: bool = True) -> Snapshot:
+def build_snapshot(
+    state: StoreState, settings: Settings, persist: bool = True, progress: Progress | None = None
+) -> Snapshot:
     """Build (or load, when the saved index matches the store) everything from scratch.
 
     A stored case that breaks the build is found (each case is then checked alone),
     reported in the snapshot's ``skipped`` and left out, rather than failing the start.
+    ``progress`` is told what the build is doing (a starting server shows it).
     """
     started = time.perf_counter()
     cases, skipped = _servable(state)
     try:
-        return _build(state, cases, skipped, settings, started, persist)
+        return _build(state, cases, skipped, settings, started, persist, progress)
     except Exception as exc:
         bad = _culprits(cases, settings)
         if not bad:
@@ -127,8 +133,11 @@ def build_snapshot(state: StoreState, settings: Settings, persist: bool = True) 
     return _build(state, cases, skipped, settings, started, persist)
 
 
-def _build(state, cases, skipped, settings, started, persist) -> Snapshot:
-    index, events = _ensure_index(cases, settings, persist)
+def _build(state, cases, skipped, settings, started, persist, progress=None) -> Snapshot:
+    say = progress or (lambda *args: None)
+    say(f"loading or building the search index of {len(cases):,} cases")
+    index, events = _ensure_index(cases, settings, persist, progress)
+    say(f"loading or building the knowledge graph of {len(cases):,} cases")
     return _finish(state, cases, skipped, index, settings, started, None, set(), persist, events)
 
 
@@ -361,7 +370,9 @@ def engines(settings: Settings) -> Engines:
         return _engines
 
 
-def _ensure_index(cases: list[Case], settings: Settings, persist: bool = True):
+def _ensure_index(
+    cases: list[Case], settings: Settings, persist: bool = True, progress: Progress | None = None
+):
     """The index for these cases and what loading it met (e.g. a corrupt file rebuilt)."""
     from corpus.outside import outside_views
     from search.index import SearchIndex, ensure_index
@@ -387,6 +398,7 @@ def _ensure_index(cases: list[Case], settings: Settings, persist: bool = True):
         analyzer=eng.analyzer,
         outside=outside,
         report=events.append,
+        progress=progress,
     )
     return index, tuple(events)
 

@@ -17,7 +17,7 @@ import hashlib
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -283,23 +283,38 @@ def open_embedding_cache(settings: Settings) -> EmbeddingCache:
     return EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
 
 
+#: What a long job reports: (what it is doing, done, total).
+Progress = Callable[[str, int, int], None]
+#: Passages per embedding call when many are missing: each chunk is cached as soon as it
+#: is embedded (a build stopped half-way keeps what it paid for) and reported.
+EMBED_CHUNK = 64
+
+
 def embed_passages_cached(
-    embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None
+    embedder: Embedder,
+    texts: Sequence[str],
+    cache: EmbeddingCache | None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """Embed passages, reusing cached vectors and storing the new ones."""
-    if cache is None or not texts:
+    if cache is None and progress is None or not texts:
         return embedder.embed_passages(texts)
     keys = [EmbeddingCache.key(embedder.model_id, embedder.passage_prompt, t) for t in texts]
-    found = cache.get_many(keys)
+    found = cache.get_many(keys) if cache is not None else {}
     missing = [i for i, k in enumerate(keys) if k not in found or found[k].size != embedder.dim]
-    if missing:
-        # Deduplicate so repeated texts are embedded once.
-        unique = list(dict.fromkeys(texts[i] for i in missing))
-        vecs = embedder.embed_passages(unique)
+    # Deduplicate so repeated texts are embedded once.
+    unique = list(dict.fromkeys(texts[i] for i in missing))
+    if progress is not None and unique:
+        progress("embedding passages", 0, len(unique))
+    for start in range(0, len(unique), EMBED_CHUNK):
+        part = unique[start : start + EMBED_CHUNK]
         fresh = {
             EmbeddingCache.key(embedder.model_id, embedder.passage_prompt, t): v
-            for t, v in zip(unique, vecs, strict=True)
+            for t, v in zip(part, embedder.embed_passages(part), strict=True)
         }
-        cache.put_many(fresh)
+        if cache is not None:
+            cache.put_many(fresh)
         found.update(fresh)
+        if progress is not None:
+            progress("embedding passages", start + len(part), len(unique))
     return np.stack([found[k] for k in keys]).astype(np.float32)

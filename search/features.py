@@ -26,7 +26,7 @@ their own. Every feature is computed for the candidates only: O(depth), not O(ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,9 +112,29 @@ def lexical_lists(index: SearchIndex, query: PreparedQuery, depth: int) -> dict[
     return out
 
 
+class BestGroup(Mapping[int, str]):
+    """Each case's most similar dense view group, worked out only for the cases asked about
+    (the results shown), not for the thousands of rows a query reaches."""
+
+    def __init__(self, best: np.ndarray, groups: tuple[str, ...]) -> None:
+        self._best, self._groups = best, groups
+
+    def __getitem__(self, doc: int) -> str:
+        column = self._best[:, doc] if 0 <= doc < self._best.shape[1] else None
+        if column is None or not np.isfinite(column).any():
+            raise KeyError(doc)
+        return self._groups[int(np.argmax(column))]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(np.isfinite(self._best).any(axis=0)).tolist())
+
+    def __len__(self) -> int:
+        return int(np.isfinite(self._best).any(axis=0).sum())
+
+
 def dense_lists(
     index: SearchIndex, query: PreparedQuery, depth: int
-) -> tuple[dict[str, RankedList], dict[int, str]]:
+) -> tuple[dict[str, RankedList], Mapping[int, str]]:
     """``cos:<group>``: each dense view group's best ``depth`` cases by their best row,
     and each listed case's best group (for explanations); one faiss call for all groups.
 
@@ -152,12 +172,7 @@ def dense_lists(
     for j, g in enumerate(groups):
         docs = np.flatnonzero(np.isfinite(best[j]))
         out[f"cos:{g}"] = top(docs, best[j, docs], index.id_keys, depth)
-    best_group = {}
-    listed = np.unique(owners)
-    if len(listed):
-        winner = np.argmax(best[:, listed], axis=0)
-        best_group = {int(d): groups[int(j)] for d, j in zip(listed, winner, strict=True)}
-    return out, best_group
+    return out, BestGroup(best, tuple(groups))
 
 
 def extra_list(

@@ -38,6 +38,7 @@ from search.dense import DenseIndex
 from search.embeddings import (
     Embedder,
     EmbeddingCache,
+    Progress,
     embed_passages_cached,
     load_embedder,
     open_embedding_cache,
@@ -229,17 +230,21 @@ class SearchIndex:
         config: IndexConfig | None = None,
         cache: EmbeddingCache | None = None,
         outside: Outside | None = None,
+        progress: Progress | None = None,
     ) -> SearchIndex:
-        """Index ``cases``; ``outside`` gives the outside views of those that have them."""
+        """Index ``cases``; ``outside`` gives the outside views of those that have them.
+        ``progress`` is told what the build is doing (analysis, then each embedded chunk)."""
         config = config or IndexConfig()
         analyzer = analyzer or Analyzer(config.analyzer)
         if analyzer.config != config.analyzer:
             raise ValueError("the analyzer's config differs from the index config's")
         cases = _unique(cases)
         outside = _outside_of(cases, outside)
+        if progress is not None:
+            progress("analysing cases", 0, len(cases))
         tokens = _analyze_cases(analyzer, cases, outside)
         vectors, owners, views = _embed_cases(
-            cases, range(len(cases)), embedder, config, cache, outside
+            cases, range(len(cases)), embedder, config, cache, outside, progress
         )
         dense = DenseIndex(vectors.reshape(-1, embedder.dim), owners, views)
         del vectors
@@ -457,6 +462,7 @@ def ensure_index(
     config: IndexConfig | None = None,
     outside: Outside | None = None,
     report: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> SearchIndex:
     """Load the snapshot under ``settings.index_dir`` if it is fresh and intact, else
     rebuild and save it. Crash debris beside it is removed first. ``report`` is told
@@ -491,7 +497,7 @@ def ensure_index(
             return index
     cache = open_embedding_cache(settings)
     try:
-        index = SearchIndex.build(cases, embedder, analyzer, config, cache, outside)
+        index = SearchIndex.build(cases, embedder, analyzer, config, cache, outside, progress)
     finally:
         cache.close()
     index.save(directory)
@@ -576,7 +582,9 @@ def _lexicals(tokens: TokenTable, config: IndexConfig) -> dict[str, LexicalIndex
     return out
 
 
-def _embed_cases(cases, positions, embedder: Embedder, config: IndexConfig, cache, outside):
+def _embed_cases(
+    cases, positions, embedder: Embedder, config: IndexConfig, cache, outside, progress=None
+):
     texts, owners, views = [], [], []
     for case, pos in zip(cases, positions, strict=True):
         for view in config.dense_views:
@@ -584,5 +592,5 @@ def _embed_cases(cases, positions, embedder: Embedder, config: IndexConfig, cach
                 texts.append(text)
                 owners.append(pos)
                 views.append(view)
-    vectors = embed_passages_cached(embedder, texts, cache)
+    vectors = embed_passages_cached(embedder, texts, cache, progress)
     return np.asarray(vectors, np.float32).reshape(-1, embedder.dim), owners, views

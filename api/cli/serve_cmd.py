@@ -75,7 +75,13 @@ def serve(
     except (StoreDamaged, StoreUnavailable) as exc:
         raise CliError(str(exc)) from None
     app.state.public_url = url
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    )
+    app.state.stop_server = lambda: setattr(server, "should_exit", True)
+    server.run()
+    if app.state.service.start_error:  # printed as an error: line when it happened
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
-from api.dependencies import ServiceDep, SettingsDep, SnapshotDep
+from api.dependencies import ServiceDep, SettingsDep
 from api.jsonbody import JsonRoute
 from api.models import ERROR_RESPONSES, Health, Limits
+from api.service import ServiceNotReady
 
 router = APIRouter(tags=["health"], route_class=JsonRoute)
 
@@ -37,7 +39,21 @@ def limits_of(settings) -> Limits:
     summary="Service status and limits",
     responses={503: ERROR_RESPONSES[503], 500: ERROR_RESPONSES[500]},
 )
-def health(snap: SnapshotDep, settings: SettingsDep, service: ServiceDep) -> Health:
+def health(settings: SettingsDep, service: ServiceDep) -> Health | JSONResponse:
+    try:
+        snap = service.snapshot
+    except ServiceNotReady:
+        # Listening already, still building: say how far it got (a load balancer keeps
+        # the server out of rotation on the 503).
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": "2"},
+            content={
+                "status": "building",
+                "progress": service.progress.to_dict(),
+                "error": {"code": "starting", "message": "the service is still starting"},
+            },
+        )
     graph = snap.graph
     events = list(service.events)
     degraded = bool(snap.skipped) or any("rebuild" in e for e in events)

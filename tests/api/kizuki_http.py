@@ -84,18 +84,26 @@ class Server:
         ]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
+        # Readiness follows progress: the bound is on a start that stops moving (the same
+        # /health "building" progress, or no answer, for ``timeout`` seconds), not on a
+        # slow one.
+        deadline, last = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerExited(self.proc.returncode, self.log())
             try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                r = httpx.get(self.url + "/health", timeout=2)
+                if r.status_code == 200:
                     return self
-            except httpx.HTTPError:
+                progress = r.json().get("progress")
+                if progress and {**progress, "elapsed_s": 0} != last:
+                    last = {**progress, "elapsed_s": 0}
+                    deadline = time.monotonic() + timeout
+            except (httpx.HTTPError, ValueError, AttributeError):
                 pass
             time.sleep(0.3)
         self.kill()
-        raise RuntimeError(f"server did not start in {timeout:.0f} s:\n{self.log()}")
+        raise RuntimeError(f"server start stalled for {timeout:.0f} s:\n{self.log()}")
 
     def log(self) -> str:
         try:
