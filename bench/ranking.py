@@ -69,6 +69,8 @@ def run(sizes: list[int], systems: list[str], queries: int = 100) -> dict:
                 "rss_added_mib": rss_mib() - before,
                 **percentiles(lat),
             }
+            if hasattr(system, "dense_recall"):
+                rows[name]["dense"] = system.dense_recall(qvecs)
             del system
     return out
 
@@ -91,6 +93,13 @@ def render(r: dict) -> str:
         ]
         head = ["system", "p50 ms", "p99 ms", "Kizuki p50 ÷ its p50", "build s", "+RSS MiB"]
         title = f"ranking, {int(n):,} cases, {r['queries']} queries, query vector given"
-        parts.append(table(head, body, title) + f"\n({rows['vectors']})")
+        dense = rows.get("kizuki", {}).get("dense")
+        recall = (
+            f"\nKizuki's dense index: {dense['kind']} over {dense['rows']:,} rows, "
+            f"recall@10 against exact search {dense['recall']:.3f}"
+            if dense
+            else ""
+        )
+        parts.append(table(head, body, title) + recall + f"\n({rows['vectors']})")
     targets = "targets: Kizuki ÷ tantivy+faiss ≤ 2 at 10k and 100k; Kizuki ÷ LanceDB ≤ 1 at 100k"
     return "\n\n".join([*parts, targets])

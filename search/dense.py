@@ -1,13 +1,13 @@
 """Vectors in faiss, several per case allowed, scored per case by their best vector.
 
-Index type by size (measured in ``bench``, numbers in bench/README.md):
+Index type by size (measured with an earlier version of ``bench``, 2026-11-24):
 
 - below ``IVF_MIN_VECTORS`` an exact ``IndexFlatIP``: a query scans 50k vectors in ~3 ms on
   one thread (measured.md: 6.5 ms per 100k), needs no training and no tuning, and the
   44-case seed index stays exact;
 - from there ``IndexIVFFlat`` with ``nlist ≈ 2·√n`` lists, trained on a seeded sample of
   ``TRAIN_PER_LIST`` vectors per list, probing ``nprobe = nlist / 8`` lists (1/8 of the
-  vectors scanned). In ``python -m bench`` (``kizuki-build``), recall@10 against exact search
+  vectors scanned). In that benchmark's ``kizuki-build`` stage, recall@10 against exact search
   was 0.991 at 100k and 0.997 at 1M, and building the 1M index took 18 s; the dense stage
   of a query took 1.8 ms p50 at 100k and 8.4 ms at 1M. HNSW reached 0.98 only with
   efConstruction 200 (minutes at 100k) and needs an efSearch above the 1,000 rows a fused

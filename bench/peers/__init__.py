@@ -1,5 +1,6 @@
-"""What a user would pick instead of Kizuki, fed the same tokens and vectors.
+"""What a user would pick instead of Kizuki, fed the same cases, terms and vectors.
 
-- :mod:`bench.peers.handwritten`: the pipeline one writes by hand from tutorials.
+- :mod:`bench.peers.tantivy_faiss`: tantivy BM25 + faiss + RRF, assembled from libraries.
 - :mod:`bench.peers.lancedb_hybrid`: an off-the-shelf embedded engine's hybrid search.
+- :mod:`bench.peers.kizuki`: Kizuki itself, as one more system.
 """

@@ -61,3 +61,18 @@ class KizukiSystem:
     def search(self, query: Query, k: int = 10) -> list[str]:
         self.embedder.queries = {query.text: query.vector}
         return [r.case_id for r in self.searcher.search(query.text, k=k).results]
+
+    def dense_recall(self, queries: np.ndarray, k: int = 10) -> dict:
+        """Recall@k of Kizuki's dense index (its rows' top k) against exact search. Rows
+        tie here (a case's view texts share its vector), so a found row counts when it is
+        as similar as the exact k-th best."""
+        dense = self.searcher.index.dense
+        rows = np.asarray(dense.vectors, np.float32)
+        _, found = dense.row_scores(np.asarray(queries, np.float32), k)
+        hits = 0
+        for q, got in zip(queries, found, strict=True):
+            exact = rows @ q
+            kth = np.partition(exact, len(exact) - k)[len(exact) - k]
+            got = got[got >= 0]
+            hits += int((exact[got] >= kth - 1e-6).sum())
+        return {"kind": dense.kind, "rows": int(dense.n_rows), "recall": hits / (k * len(queries))}

@@ -63,6 +63,8 @@ def test_every_system_is_measured_on_the_same_queries(smoke):
     _, data = smoke
     rows = data["ranking"]["sizes"]["300"]
     assert "DERIVED" in rows["vectors"]  # the output says the vectors are derived
+    dense = rows["kizuki"]["dense"]
+    assert dense["kind"] == "flat" and dense["recall"] == 1.0  # exact at this size
     for name in ("kizuki", "tantivy+faiss", "lancedb"):
         assert rows[name]["n"] == data["ranking"]["queries"] == 5
         assert _positive(rows[name]["p50_ms"]) and _positive(rows[name]["build_s"])
