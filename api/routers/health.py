@@ -72,5 +72,7 @@ def health(settings: SettingsDep, service: ServiceDep) -> Health | JSONResponse:
         skipped_cases=[dict(row) for row in snap.skipped],
         events=events,
         index_verified=service.index_verified,
+        store="postgresql" if settings.database_url else "sqlite",
+        judgements=service.judgements.judgement_count,
         limits=limits_of(settings),
     )

@@ -25,6 +25,7 @@ def test_health_reports_corpus_graph_and_limits(client):
     assert body["cases"] >= len(SEED)
     assert body["graph"]["nodes"] > body["cases"] and body["graph"]["edges"] > 0
     assert body["writes_enabled"] is True
+    assert body["store"] == "sqlite" and body["judgements"] >= 0
     assert body["limits"] == {
         "max_request_bytes": 2_000_000,
         "max_json_depth": 32,

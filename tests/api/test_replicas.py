@@ -171,3 +171,5 @@ def test_a_judgement_through_one_moves_the_ranking_on_the_other(pair):
 
         wait_until(moved, VISIBLE_WITHIN_S * 5, "the judgement on the other server")
         assert cb.get("/feedback", headers=KEY).json()["total"] == 1
+        health = cb.get("/health").json()
+        assert health["store"] == "postgresql" and health["judgements"] == 1
