@@ -40,14 +40,14 @@ def _hash_files(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def graph_key(index_manifest: dict[str, Any], similar_k: int) -> str:
-    """What the graph depends on, as one hash."""
+def code_key(index_manifest: dict[str, Any], similar_k: int) -> str:
+    """What the graph depends on besides the cases (code, taxonomy, examples, model), as one
+    hash: a saved graph with the same code key holds extraction results that still hold."""
     import graph as graph_pkg
 
     root = Path(graph_pkg.__file__).parent
     parts = {
         "format": FORMAT,
-        "corpus": index_manifest.get("corpus_sha256"),
         "model": index_manifest.get("model"),
         "code_and_data": _hash_files(
             [p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml", ".yml")]
@@ -55,6 +55,12 @@ def graph_key(index_manifest: dict[str, Any], similar_k: int) -> str:
         "similar_k": similar_k,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def graph_key(index_manifest: dict[str, Any], similar_k: int) -> str:
+    """What the graph depends on, as one hash: the code key and the cases."""
+    parts = [code_key(index_manifest, similar_k), index_manifest.get("corpus_sha256")]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def load(
@@ -92,7 +98,28 @@ def load(
         return None
 
 
-def save(directory: Path, key: str, G: nx.MultiDiGraph) -> None:
+def load_extractions(directory: Path, code: str) -> dict[str, Any] | None:
+    """The per-case extraction records of the saved graph when it is stale only because the
+    cases changed (another process imported some, or the server stopped before it saved its
+    newest graph): same format and code key, intact. A rebuild then tags only the cases
+    that are new or edited (at 10k cases, tagging all of them takes minutes)."""
+    try:
+        raw = (directory / "graph.json").read_bytes()
+        head, _, body = raw.partition(b"\n")
+        header = json.loads(head)
+        if header.get("format") != FORMAT or header.get("code") != code:
+            return None
+        if len(body) != header.get("size") or hashlib.sha256(body).hexdigest() != header.get(
+            "sha256"
+        ):
+            return None
+        records = json.loads(body).get("graph", {}).get("extractions")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return records if isinstance(records, dict) else None
+
+
+def save(directory: Path, key: str, G: nx.MultiDiGraph, code: str | None = None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     body = json.dumps(nx.node_link_data(G, **_LINK_KEYS), ensure_ascii=False, default=str).encode(
         "utf-8"
@@ -100,6 +127,7 @@ def save(directory: Path, key: str, G: nx.MultiDiGraph) -> None:
     header = {
         "format": FORMAT,
         "key": key,
+        "code": code,
         "size": len(body),
         "sha256": hashlib.sha256(body).hexdigest(),
     }

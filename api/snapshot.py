@@ -173,7 +173,9 @@ def persist_snapshot(snap: Snapshot, settings: Settings) -> None:
     snap.index.save(settings.index_dir)
     key = snap.extras.get("graph_key")
     if key and snap.graph is not None:
-        graph_cache.save(settings.data_dir / "graph", key, snap.graph)
+        graph_cache.save(
+            settings.data_dir / "graph", key, snap.graph, snap.extras.get("graph_code")
+        )
 
 
 def _finish(
@@ -463,14 +465,23 @@ def _build_derived(
     graph and only the new cases are searched (a full rebuild would run one search per
     case); a restart with a stale saved graph recomputes them all.
     """
+    import networkx as nx
+
     from api import graph_cache
-    from graph.build import SIMILAR_TO, add_similar_edges, build_graph, extend_graph
+    from graph.build import (
+        EXTRACTIONS,
+        SIMILAR_TO,
+        add_similar_edges,
+        build_graph,
+        extend_graph,
+    )
     from graph.ranking import CauseAwareSearcher
     from search.engine import RankConfig, Searcher
 
     eng = engines(settings)
     searcher = Searcher(index, eng.embedder, eng.analyzer, RankConfig())
     key = graph_cache.graph_key(index.manifest, SIMILAR_K)
+    code = graph_cache.code_key(index.manifest, SIMILAR_K)
     graph_dir = settings.data_dir / "graph"
     events: list[str] = []
     graph = (
@@ -491,13 +502,19 @@ def _build_derived(
             # the common write: new cases only, so the graph grows without a full build
             graph = extend_graph(previous_graph, fresh, annotations, eng.extractor)
         if graph is None:
+            reuse = previous_graph
+            if reuse is None and persist:  # a stale saved graph: its extractions still hold
+                records = graph_cache.load_extractions(graph_dir, code)
+                if records:
+                    reuse = nx.MultiDiGraph()
+                    reuse.graph[EXTRACTIONS] = records
             graph = build_graph(
                 cases,
                 eng.taxonomy,
                 annotations,
                 eng.extractor,
                 searcher=None,
-                previous=previous_graph,
+                previous=reuse,
             )
             if previous_graph is not None:
                 for u, v, k, d in previous_graph.edges(keys=True, data=True):
@@ -514,13 +531,14 @@ def _build_derived(
         finally:
             cache.close()
         if persist:
-            graph_cache.save(graph_dir, key, graph)
+            graph_cache.save(graph_dir, key, graph, code)
     ranker = CauseAwareSearcher(searcher, graph, eng.signs)
     extras = {
         "ranker": ranker,
         "extractor": eng.extractor,
         "export_cache": {},
         "graph_key": key,
+        "graph_code": code,
         "events": events,
     }
     return searcher, graph, extras
