@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
 
         async def follow_the_store() -> None:
             listeners.append(service.store.listen(lambda: loop.call_soon_threadsafe(wake.set)))
+            wake.set()  # a write another server made while this one was starting
             tasks.append(asyncio.create_task(_refresh_loop(service, wake)))
 
         if url:

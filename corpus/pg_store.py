@@ -161,7 +161,10 @@ class PostgresCaseStore(CaseStore):
         with self.connect() as conn:
             if conn.execute("SELECT 1 FROM kizuki_meta WHERE key = %s", (key,)).fetchone():
                 return False
-        with self._write() as conn:  # the version row lock: one server seeds
+        with self.connect() as conn, conn.transaction():
+            # The version row's lock: one server seeds. The version moves (and the others
+            # are told) only when this one does, so servers starting together agree on it.
+            conn.execute("SELECT value FROM kizuki_meta WHERE key = 'version' FOR UPDATE")
             if conn.execute("SELECT 1 FROM kizuki_meta WHERE key = %s", (key,)).fetchone():
                 return False
             now = time.time()
@@ -172,6 +175,10 @@ class PostgresCaseStore(CaseStore):
                     [(case.id, dump_case(case), name, now) for case in seed],
                 )
             conn.execute("INSERT INTO kizuki_meta(key, value) VALUES (%s, 1)", (key,))
+            (version,) = conn.execute(
+                "UPDATE kizuki_meta SET value = value + 1 WHERE key = 'version' RETURNING value"
+            ).fetchone()
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(version)))
         return True
 
     # -- reads ----------------------------------------------------------------------------

@@ -183,6 +183,7 @@ def test_judgements_are_durable_move_the_ranking_and_export_for_kizuki_eval(
     path = tmp_path / "feedback.jsonl"
     path.write_text(export.text, encoding="utf-8")
     # The export loads in kizuki eval --queries; --feedback scores the store's judgements.
+    srv.stop()  # a graceful stop: the newest snapshot is saved before the copy is taken
     data = clone_data_dir(srv.data_dir, tmp_path / "eval-data")
     monkeypatch.setenv("KIZUKI_DATA_DIR", str(data))
     monkeypatch.setenv("KIZUKI_CACHE_DIR", str(srv.cache_dir))
