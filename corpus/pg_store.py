@@ -27,14 +27,12 @@ from corpus.store import (
     CaseStore,
     DuplicateCaseError,
     NotSupported,
-    SkippedRow,
     StoreChanged,
     StoreDamaged,
     StoreUnavailable,
     check_batch,
     dump_case,
     fingerprint_of,
-    parse_rows,
     redact,
 )
 
@@ -76,6 +74,8 @@ INSERT INTO kizuki_meta(key, value) VALUES ('version', 0) ON CONFLICT (key) DO N
 
 class PostgresCaseStore(CaseStore):
     """Cases in PostgreSQL tables ``kizuki_cases`` and ``kizuki_meta``."""
+
+    cases_table, meta_table, placeholder = "kizuki_cases", "kizuki_meta", "%s"
 
     def __init__(self, url: str, pool: ConnectionPool | None = None) -> None:
         if not re.match(r"postgres(ql)?://", url):
@@ -182,29 +182,6 @@ class PostgresCaseStore(CaseStore):
         return True
 
     # -- reads ----------------------------------------------------------------------------
-
-    def get(self, case_id: str) -> Case | None:
-        with self.connect() as conn:
-            row = conn.execute("SELECT doc FROM kizuki_cases WHERE id = %s", (case_id,)).fetchone()
-        return Case.model_validate_json(row[0]) if row else None
-
-    def read_cases(self) -> tuple[list[Case], list[SkippedRow]]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT id, doc FROM kizuki_cases ORDER BY seq").fetchall()
-        return parse_rows(rows)
-
-    def origins(self) -> dict[str, str]:
-        with self.connect() as conn:
-            return dict(conn.execute("SELECT id, origin FROM kizuki_cases ORDER BY seq").fetchall())
-
-    def count(self) -> int:
-        with self.connect() as conn:
-            return conn.execute("SELECT COUNT(*) FROM kizuki_cases").fetchone()[0]
-
-    def version(self) -> int:
-        with self.connect() as conn:
-            row = conn.execute("SELECT value FROM kizuki_meta WHERE key = 'version'").fetchone()
-        return int(row[0])
 
     def fingerprint(self) -> str:
         with self.connect() as conn, conn.cursor() as cur:

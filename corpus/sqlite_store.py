@@ -23,13 +23,11 @@ from corpus.schema import Case
 from corpus.store import (
     CaseStore,
     DuplicateCaseError,
-    SkippedRow,
     StoreChanged,
     StoreDamaged,
     check_batch,
     dump_case,
     fingerprint_of,
-    parse_rows,
 )
 
 _SCHEMA = """
@@ -146,29 +144,6 @@ class SqliteCaseStore(CaseStore):
         return True
 
     # -- reads ----------------------------------------------------------------------------
-
-    def get(self, case_id: str) -> Case | None:
-        with self.connect() as conn:
-            row = conn.execute("SELECT doc FROM cases WHERE id = ?", (case_id,)).fetchone()
-        return Case.model_validate_json(row[0]) if row else None
-
-    def read_cases(self) -> tuple[list[Case], list[SkippedRow]]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT id, doc FROM cases ORDER BY seq").fetchall()
-        return parse_rows(rows)
-
-    def origins(self) -> dict[str, str]:
-        with self.connect() as conn:
-            return dict(conn.execute("SELECT id, origin FROM cases ORDER BY seq").fetchall())
-
-    def count(self) -> int:
-        with self.connect() as conn:
-            return conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
-
-    def version(self) -> int:
-        with self.connect() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-        return int(row[0])
 
     def fingerprint(self) -> str:
         with self.connect() as conn:

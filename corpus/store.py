@@ -103,27 +103,48 @@ class CaseStore(ABC):
 
     # -- reads ----------------------------------------------------------------------------
 
-    @abstractmethod
-    def get(self, case_id: str) -> Case | None: ...
+    #: Table names and the driver's placeholder: the reads below are written once, for
+    #: both stores (the writes differ: locking, notification, error mapping).
+    cases_table = "cases"
+    meta_table = "meta"
+    placeholder = "?"
+
+    def _sql(self, sql: str) -> str:
+        return sql.format(cases=self.cases_table, meta=self.meta_table).replace(
+            "?", self.placeholder
+        )
+
+    def get(self, case_id: str) -> Case | None:
+        with self.connect() as conn:
+            sql = self._sql("SELECT doc FROM {cases} WHERE id = ?")
+            row = conn.execute(sql, (case_id,)).fetchone()
+        return Case.model_validate_json(row[0]) if row else None
 
     def all_cases(self) -> list[Case]:
         """Every valid case in insertion order (seed first, then imports and API writes)."""
         return self.read_cases()[0]
 
-    @abstractmethod
     def read_cases(self) -> tuple[list[Case], list[SkippedRow]]:
         """Every case that validates, in insertion order, and the rows that do not."""
+        with self.connect() as conn:
+            rows = conn.execute(self._sql("SELECT id, doc FROM {cases} ORDER BY seq")).fetchall()
+        return parse_rows(rows)
 
-    @abstractmethod
     def origins(self) -> dict[str, str]:
         """Case id → where it came from (``seed``, ``import``, ``api``)."""
+        with self.connect() as conn:
+            sql = self._sql("SELECT id, origin FROM {cases} ORDER BY seq")
+            return dict(conn.execute(sql).fetchall())
 
-    @abstractmethod
-    def count(self) -> int: ...
+    def count(self) -> int:
+        with self.connect() as conn:
+            return conn.execute(self._sql("SELECT COUNT(*) FROM {cases}")).fetchone()[0]
 
-    @abstractmethod
     def version(self) -> int:
         """A counter bumped by every write: cheap staleness check for derived indexes."""
+        with self.connect() as conn:
+            sql = self._sql("SELECT value FROM {meta} WHERE key = 'version'")
+            return int(conn.execute(sql).fetchone()[0])
 
     @abstractmethod
     def fingerprint(self) -> str:
