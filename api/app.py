@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from api.connections import quiet_accept_errors
 from api.docs_ui import install_docs
 from api.errors import install_error_handlers
 from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
             tasks.append(asyncio.create_task(_refresh_loop(service, wake)))
 
         if url:
+            quiet_accept_errors(loop)
             # kizuki serve: listen at once; /health answers 503 "building" with progress
             # until the store, index and graph are ready.
             # app.state.stop_server is set by kizuki serve: it ends uvicorn's loop, no signal
@@ -127,7 +129,11 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     app.state.settings = settings
     app.state.service = service
     app.state.search_pool = WorkPool(
-        settings.search_workers, settings.search_queue, settings.search_timeout_s
+        settings.search_workers,
+        settings.search_queue,
+        settings.search_timeout_s,
+        long_workers=settings.search_long_workers,
+        long_chars=settings.search_long_chars,
     )
     # Added innermost first: the last one added wraps all the others.
     app.add_middleware(
@@ -185,7 +191,9 @@ async def _refresh_loop(service: KizukiService, wake: asyncio.Event) -> None:
         try:
             await run_in_threadpool(service.refresh_if_stale)
             await run_in_threadpool(service.judgements.refresh_if_stale)
+            service.store_answered()
         except StoreUnavailable as exc:  # e.g. PostgreSQL restarting: the next round retries
+            service.store_failed(exc)
             log.warning("cannot look for new writes: %s", exc)
         except Exception:  # keep serving the current snapshot; the log has the details
             log.exception("refreshing from the store failed")

@@ -59,7 +59,23 @@ def require_api_key(
         raise ApiError(403, "invalid_api_key", "the API key is not valid")
 
 
+def holds_api_key(
+    settings: Annotated[Settings, Depends(get_settings)],
+    x_api_key: Annotated[str | None, Header(description="API key (optional here)")] = None,
+    authorization: Annotated[str | None, Header(description="`Bearer <API key>`")] = None,
+) -> bool:
+    """Whether the request carries the configured key (never raises: for reads whose
+    answer is fuller with the key, such as the analysts' judgements behind a result)."""
+    try:
+        require_api_key(settings, x_api_key, authorization)
+    except ApiError:
+        return False
+    return True
+
+
 ServiceDep = Annotated[KizukiService, Depends(get_service)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WriteAccess = Depends(require_api_key)
+#: True when the request carries the API key (see ``holds_api_key``).
+KeyHeld = Annotated[bool, Depends(holds_api_key)]

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from corpus.store import StoreUnavailable
+from corpus.store import StoreFull, StoreUnavailable
 
 log = logging.getLogger("kizuki.api")
 
@@ -169,6 +169,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def _store_down(request: Request, exc: StoreUnavailable) -> Response:
         log.warning("%s %s: %s", request.method, request.url.path, exc)
+        service = getattr(request.app.state, "service", None)
+        if service is not None:
+            service.store_failed(exc)
+        if isinstance(exc, StoreFull):
+            return await render(
+                request,
+                507,
+                "storage_full",
+                "the disk holding the case store is full; nothing was stored. Retry once "
+                "the operator has freed space",
+                headers={"Retry-After": "60"},
+            )
         return await render(
             request,
             503,

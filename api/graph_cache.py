@@ -74,7 +74,12 @@ def load(
     path = directory / "graph.json"
     try:
         raw = path.read_bytes()
-    except OSError:
+    except FileNotFoundError:
+        if directory.is_dir():  # saved before, gone now: not a first start
+            say(f"saved graph {path} is missing; rebuilding it from the store")
+        return None
+    except OSError as exc:
+        say(f"saved graph {path} cannot be read ({exc.strerror}); rebuilding it from the store")
         return None
     head, _, body = raw.partition(b"\n")
     try:
@@ -84,12 +89,15 @@ def load(
     except ValueError:
         say("saved graph unreadable; rebuilding it from the store")
         return None
-    if header.get("format") != FORMAT or header.get("key") != key:
-        return None  # stale: not an error
+    if header.get("format") != FORMAT:
+        return None  # another version's file: stale, not an error
+    # Damage is reported even when the graph is stale anyway: the disk under it is suspect.
     if len(body) != header.get("size") or hashlib.sha256(body).hexdigest() != header.get("sha256"):
         say(f"saved graph {path} fails its checksum; rebuilding it from the store")
         log.warning("saved graph %s fails its checksum; rebuilding", path)
         return None
+    if header.get("key") != key:
+        return None  # stale: not an error
     try:
         data = json.loads(body)
         return nx.node_link_graph(data, directed=True, multigraph=True, **_LINK_KEYS)

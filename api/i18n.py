@@ -75,6 +75,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "分析者が「{q}」について類似と判定（{d}）",
         "an analyst judged this case similar for 「{q}」 on {d}",
     ),
+    "feedback_similar_redacted": (
+        "分析者が類似の検索でこの事例を類似と判定（詳細はAPIキーで表示）",
+        "an analyst judged this case similar for a similar earlier search (details with the API key)",
+    ),
+    "feedback_not_similar_redacted": (
+        "分析者が類似の検索でこの事例を類似ではないと判定（詳細はAPIキーで表示）",
+        "an analyst judged this case not similar for a similar earlier search (details with the API key)",
+    ),
     "feedback_not_similar_for": (
         "分析者が「{q}」について類似ではないと判定（{d}）",
         "an analyst judged this case not similar for 「{q}」 on {d}",

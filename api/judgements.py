@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from corpus.feedback import FeedbackStore, Judgement
+from corpus.feedback import FeedbackStore, Judgement, query_key
 from corpus.settings import Settings
 from search.feedback import FeedbackIndex, Judged
 
@@ -60,6 +60,9 @@ class JudgementBook:
         self._state: tuple[int, float] | None = None
         self._vectors: dict[str, np.ndarray] = {}
         self._index: FeedbackIndex | None = None
+        #: The judgements the index was built from, by query key (the web page reads them
+        #: here, so a search page never waits on the database).
+        self._by_query: dict[str, list[Judgement]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -121,10 +124,20 @@ class JudgementBook:
             return row, replaced
 
     def _build(self, rows: Sequence[Judgement]) -> FeedbackIndex:
+        by_query: dict[str, list[Judgement]] = {}
+        for row in rows:
+            by_query.setdefault(query_key(row.query), []).append(row)
+        self._by_query = by_query
         return FeedbackIndex(judged(rows), self._vectors, self.settings.feedback_min_similarity)
 
     def for_query(self, query: str) -> list[Judgement]:
+        """The judgements of exactly this query, from the store."""
         return self.store.for_query(query.strip())
+
+    def held_for_query(self, query: str) -> list[Judgement]:
+        """The judgements of exactly this query as last loaded (memory; no store round
+        trip, so it answers while the store is unreachable)."""
+        return list(self._by_query.get(query_key(query.strip()), ()))
 
     def __getattr__(self, name: str) -> Any:  # page(), all(), count()
         return getattr(self.store, name)

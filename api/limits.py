@@ -20,7 +20,8 @@ def too_large_message(limit: int) -> str:
 
 
 class BodySizeLimitMiddleware:
-    """Also bounds how long a client may take to send its body (``timeout_s``, 408)."""
+    """Also bounds how long a client may take to send its *whole* body (``timeout_s`` from
+    the end of the headers, however it is split into chunks; 408 after)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
         self.app = app
@@ -55,13 +56,17 @@ class BodySizeLimitMiddleware:
 
         received = 0
         complete = False
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
 
         async def limited_receive() -> Message:
             nonlocal received, complete
             if complete:
                 return await receive()  # after the body: waiting for a disconnect is fine
+            remaining = deadline - asyncio.get_running_loop().time()
             try:
-                message = await asyncio.wait_for(receive(), self.timeout_s)
+                if remaining <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(receive(), remaining)
             except TimeoutError:
                 raise ApiError(
                     408,

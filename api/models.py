@@ -56,6 +56,10 @@ NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such id"}}
 WRITE_ERRORS = {
     401: {"model": ErrorResponse, "description": "no API key given"},
     403: {"model": ErrorResponse, "description": "wrong API key, or writes disabled"},
+    507: {
+        "model": ErrorResponse,
+        "description": "the disk holding the store is full: nothing was stored; see `Retry-After`",
+    },
 }
 
 
@@ -346,10 +350,17 @@ class SkippedCase(BaseModel):
     reason: str
 
 
+class StoreState(BaseModel):
+    state: Literal["ok", "unavailable", "full"]
+    since: float | None = Field(default=None, description="when it started (epoch seconds)")
+    reason: str | None = None
+
+
 class Health(BaseModel):
     status: str = Field(
-        description="`ok`, or `degraded` when stored cases are skipped or the saved index "
-        "or graph had to be rebuilt (see `skipped_cases` and `events`)"
+        description="`ok`, or `degraded` when stored cases are skipped, the saved index or "
+        "graph had to be rebuilt (see `skipped_cases` and `events`), the store does not "
+        "answer (`store_state`) or the newest snapshot could not be saved"
     )
     cases: int
     store_version: int
@@ -376,4 +387,14 @@ class Health(BaseModel):
         "servers; the address is not shown)",
     )
     judgements: int = Field(default=0, description="analysts' judgements in the store")
+    store_state: StoreState = Field(
+        default_factory=lambda: StoreState(state="ok"),
+        description="whether the store answers: `ok`, `unavailable` (searches are still "
+        "served from memory; writes get 503) or `full` (the disk is full; writes get 507)",
+    )
+    snapshot_saved: bool = Field(
+        default=True,
+        description="false when the newest index/graph could not be saved (e.g. a full disk): "
+        "nothing is lost (the store holds every write), but the next start rebuilds",
+    )
     limits: Limits

@@ -20,8 +20,14 @@ log = logging.getLogger("kizuki.api")
 class SnapshotSaver:
     """``submit(snapshot)`` returns at once; ``flush()`` waits until the newest is saved."""
 
-    def __init__(self, save: Callable[[Any], None]) -> None:
+    def __init__(
+        self,
+        save: Callable[[Any], None],
+        on_result: Callable[[BaseException | None], None] | None = None,
+    ) -> None:
         self._save = save
+        #: Told how each save went (None: saved), e.g. so ``/health`` can say it fails.
+        self._on_result = on_result or (lambda error: None)
         self._pending: Any = None
         self._busy = False
         self._cond = threading.Condition()
@@ -49,8 +55,10 @@ class SnapshotSaver:
                 snapshot, self._pending, self._busy = self._pending, None, True
             try:
                 self._save(snapshot)
-            except Exception:  # served from memory; a restart rebuilds the stale files
+                self._on_result(None)
+            except Exception as exc:  # served from memory; a restart rebuilds the stale files
                 log.exception("saving the snapshot failed; it will be rebuilt on the next start")
+                self._on_result(exc)
             finally:
                 with self._cond:
                     self._busy = False

@@ -62,6 +62,20 @@ def check_request(req: SearchRequest, settings: Settings) -> SearchRequest:
     return req
 
 
+def redact_judgements(result: SearchResult) -> SearchResult:
+    """The result as a reader without the API key may see it: each moved case says that an
+    analyst judged it, never by whom, for which text, or when."""
+    if not any(hit.feedback for hit in result.results):
+        return result
+    hits = [
+        hit.model_copy(update={"feedback": [f.redacted() for f in hit.feedback]})
+        if hit.feedback
+        else hit
+        for hit in result.results
+    ]
+    return result.model_copy(update={"results": hits})
+
+
 def run_search(
     snap: Snapshot,
     req: SearchRequest,

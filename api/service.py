@@ -25,11 +25,16 @@ searches are ranked.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import random
+import shutil
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
+from api import watermark
 from api.judgements import JudgementBook
 from api.progress import BuildProgress
 from api.saver import SnapshotSaver
@@ -45,7 +50,17 @@ from api.snapshot import (
 from corpus.feedback import open_feedback_store
 from corpus.schema import Case
 from corpus.settings import Settings
-from corpus.store import DuplicateCaseError, StoreChanged, StoreDamaged, open_store
+from corpus.store import (
+    DuplicateCaseError,
+    StoreChanged,
+    StoreDamaged,
+    StoreFull,
+    StoreUnavailable,
+    is_disk_full,
+    open_store,
+    redact,
+)
+from search.embeddings import check_embedding_cache
 
 log = logging.getLogger("kizuki.service")
 
@@ -58,8 +73,17 @@ __all__ = [
     "StoreDamaged",
 ]
 
-#: Attempts at a write when another process keeps changing the store under it.
-WRITE_ATTEMPTS = 3
+#: Attempts at a write when another process keeps changing the store under it; between
+#: attempts a writer waits a random moment (up to ``attempt x RETRY_STEP_S``), so two
+#: servers that collided do not collide again in lockstep.
+WRITE_ATTEMPTS = 8
+RETRY_STEP_S = 0.05
+#: A start on a disk with less free space than this fails at once, with one line.
+MIN_FREE_BYTES = 32 * 2**20
+
+
+def _back_off(attempt: int) -> None:
+    time.sleep(random.uniform(0, (attempt + 1) * RETRY_STEP_S))
 
 
 class ServiceNotReady(RuntimeError):
@@ -96,7 +120,11 @@ class KizukiService:
         #: Held while snapshot files are written: by the background saver, and by a refresh
         #: (which saves what it builds), so that two saves never interleave.
         self._save_lock = threading.Lock()
-        self._saver = SnapshotSaver(self._persist)
+        self._saver = SnapshotSaver(self._persist, self._saved)
+        #: The last store or disk failure a request, the refresh loop or a save met (None
+        #: once the store answers again): ``/health`` reports it.
+        self._store_problem: tuple[str, float, str] | None = None
+        self._save_problem: str | None = None
         self._snapshot: Snapshot | None = None
         #: Problems met since start (corrupt files rebuilt, …), newest last, for /health.
         self.events: list[str] = []
@@ -105,7 +133,15 @@ class KizukiService:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Snapshot:
-        """Seed an empty store once, then build (or load) the index and graph from it."""
+        """Seed an empty store once, then build (or load) the index and graph from it.
+
+        A store that went back in time (its version below what this data dir already
+        served: a deleted or replaced file, a damaged ``-wal``) is refused (``StoreDamaged``)
+        before anything is seeded or rebuilt over it (``api.watermark``)."""
+        self.progress.update("checking the case store")
+        self._check_disk()
+        self._check_watermark()
+        check_embedding_cache(self.settings, self._event)
         if self._seed is not None:
             self.progress.update("seeding the case store")
             if self.store.ensure_seeded(self._seed()):
@@ -116,6 +152,7 @@ class KizukiService:
             self._snapshot = build_snapshot(state, self.settings, progress=self.progress.update)
         snap = self._snapshot
         self._note(snap)
+        self._mark(snap)
         self.progress.update("loading the analysts' judgements")
         self.judgements.load()
         self.progress.update("ready")
@@ -133,6 +170,92 @@ class KizukiService:
                 target=self._verify_index, args=(snap,), name="kizuki-verify", daemon=True
             ).start()
         return snap
+
+    def _event(self, message: str) -> None:
+        """Something was repaired or rebuilt: the log and ``/health`` (``events``) say so."""
+        log.warning("%s", message)
+        self.events.append(message)
+        del self.events[:-20]
+
+    # -- the store's state, as /health reports it ------------------------------------------
+
+    def store_failed(self, exc: BaseException) -> None:
+        """A request or the refresh loop could not reach (or write) the store."""
+        state = "full" if is_disk_full(exc) else "unavailable"
+        since = self._store_problem[1] if self._store_problem else time.time()
+        self._store_problem = (state, since, str(exc))
+
+    def store_answered(self, wrote: bool = False) -> None:
+        """The store answered (a read), or took a write: a full disk is over only then."""
+        if self._store_problem is not None and (wrote or self._store_problem[0] != "full"):
+            self._store_problem = None
+
+    def _saved(self, error: BaseException | None) -> None:
+        if error is None:
+            self._save_problem = None
+            self.store_answered(wrote=True)
+        else:
+            self._save_problem = f"{type(error).__name__}: {error}"
+            if is_disk_full(error):
+                self.store_failed(error)
+
+    def store_state(self) -> dict[str, object]:
+        """``{"state": "ok" | "unavailable" | "full", "since", "reason"}`` without asking
+        the store (``/health`` must answer while the store does not)."""
+        down = self.store.health()
+        if self._store_problem is not None:
+            state, since, reason = self._store_problem
+            return {"state": state, "since": since, "reason": reason}
+        if down is not None:
+            return dict(down)
+        return {"state": "ok", "since": None, "reason": None}
+
+    @property
+    def save_problem(self) -> str | None:
+        """Why the newest snapshot could not be saved (None when it was)."""
+        return self._save_problem
+
+    def _check_disk(self) -> None:
+        """Fail fast on a full disk, before hours of rebuilding end in ENOSPC."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.settings.data_dir).free
+        if free < MIN_FREE_BYTES:
+            raise StoreFull(
+                f"the disk holding {self.settings.data_dir} has {free / 2**20:.1f} MiB free; "
+                f"Kizuki needs at least {MIN_FREE_BYTES // 2**20} MiB to start (free some "
+                "space, or use --data-dir on another disk)"
+            )
+
+    @property
+    def _store_key(self) -> str:
+        """Which store the mark is about: the data dir's own SQLite file (wherever the dir
+        is moved), or the PostgreSQL URL without its password."""
+        if self.settings.database_url:
+            return redact(self.settings.database_url)
+        return f"sqlite:{self.settings.store_path.name}"
+
+    def _check_watermark(self) -> None:
+        mark = watermark.read(self.settings.data_dir)
+        if mark is None:
+            return
+        problem = mark.problem(
+            self._store_key,
+            self.store.version(),
+            self.store.count(),
+            watermark.path_in(self.settings.data_dir),
+        )
+        if problem:
+            raise StoreDamaged(problem)
+
+    def _mark(self, snap: Snapshot) -> None:
+        """Record the newest store state served (never fails a write: it only protects)."""
+        try:
+            watermark.write(
+                self.settings.data_dir,
+                watermark.Watermark(self._store_key, snap.store_version, len(snap.cases)),
+            )
+        except OSError as exc:
+            log.warning("cannot record the store's high-water mark: %s", exc)
 
     def _note(self, snap: Snapshot) -> None:
         for row in snap.skipped:
@@ -187,8 +310,8 @@ class KizukiService:
         be indexed or linked into the graph) or ``IndexingFailed`` (a server-side failure);
         in each case nothing is stored.
         """
-        with self._write_lock:
-            for _ in range(WRITE_ATTEMPTS):
+        with self._writing():
+            for attempt in range(WRITE_ATTEMPTS):
                 state = self._state_for_write()
                 taken = {c.id for c in state.cases} | {row["id"] for row in state.skipped}
                 seen: set[str] = set()
@@ -207,13 +330,14 @@ class KizukiService:
                     # committed (fsync) when this returns
                     self.store.add_cases(cases, origin="api", expected_version=state.version)
                 except StoreChanged:
+                    _back_off(attempt)
                     continue  # another process wrote meanwhile: derive again from its state
                 return self._swap(new)
             raise IndexingFailed("the store kept changing under the write (another writer)")
 
     def delete_case(self, case_id: str) -> bool:
-        with self._write_lock:
-            for _ in range(WRITE_ATTEMPTS):
+        with self._writing():
+            for attempt in range(WRITE_ATTEMPTS):
                 state = self._state_for_write()
                 stored = {c.id for c in state.cases} | {row["id"] for row in state.skipped}
                 if case_id not in stored:
@@ -229,6 +353,7 @@ class KizukiService:
                     if not self.store.delete_case(case_id, expected_version=state.version):
                         return False
                 except StoreChanged:
+                    _back_off(attempt)
                     continue
                 self._swap(new)
                 return True
@@ -246,6 +371,22 @@ class KizukiService:
             return True
 
     # -- internals ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The write lock. Writes take turns; but while the store is known not to answer,
+        one waiting behind another gives up (``StoreUnavailable``) instead of queueing for
+        a timeout each."""
+        while not self._write_lock.acquire(timeout=0.5):
+            state = self.store_state()
+            if state["state"] != "ok":
+                raise StoreUnavailable(
+                    f"the store does not answer ({state['reason']}); writes wait for it"
+                )
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     def _state_for_write(self) -> StoreState:
         """The state a write starts from: the served snapshot's while the store has not
@@ -265,9 +406,13 @@ class KizukiService:
         """The snapshot of a state that is not committed yet (nothing written to disk)."""
         try:
             new = update_snapshot(self._snapshot, candidate, self.settings, persist=False)
+        except StoreUnavailable:
+            raise  # e.g. the shared embedding cache cannot be reached: the server's side
         except Exception as exc:
+            if is_disk_full(exc):
+                raise StoreFull(f"the disk is full ({exc}); nothing was stored") from exc
             log.exception("a write cannot be indexed or linked; nothing was stored")
-            if isinstance(exc, OSError | MemoryError):
+            if isinstance(exc, OSError | MemoryError | sqlite3.Error):
                 raise IndexingFailed(str(exc)) from exc
             raise NotIndexable(f"{type(exc).__name__}: {exc}"[:500]) from exc
         missing = [cid for cid in must_serve if cid not in new.by_id]
@@ -288,7 +433,9 @@ class KizukiService:
         """Serve the committed state's snapshot (one reference assignment), then save it in
         the background: the write is durable in the store already, the saved files only
         make the next start faster."""
+        self.store_answered(wrote=True)
         self._snapshot = new
+        self._mark(new)
         self._saver.submit(new)  # saved in the background: the store already holds the write
         return new
 
@@ -315,6 +462,7 @@ class KizukiService:
                 raise IndexingFailed(str(exc)) from exc
         self._snapshot = new  # one reference assignment: readers see old or new
         self._note(new)
+        self._mark(new)
         log.info(
             "snapshot swapped: %d cases, store version %d, %.2f s",
             len(new.cases),

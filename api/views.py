@@ -11,7 +11,7 @@ import pandas as pd
 from api.errors import ApiError
 from api.models import CaseSummary
 from api.snapshot import Snapshot
-from corpus.schema import Case
+from corpus.schema import Case, normalise_sector
 from graph.build import HAS_CAUSE, case_causes, case_countermeasures
 from graph.navigate import (
     CaseNeighbourhood,
@@ -134,7 +134,8 @@ def records(table: pd.DataFrame) -> list[dict[str, Any]]:
 def _sector_matches(wanted: str, sectors: list[str]) -> bool:
     from graph.build import sector_node_id
 
-    return any(wanted == s or wanted == sector_node_id(s) for s in sectors)
+    norm = normalise_sector(wanted)
+    return any(norm == normalise_sector(s) or wanted == sector_node_id(s) for s in sectors)
 
 
 def _theme_matches(wanted: str, case: Case) -> bool:

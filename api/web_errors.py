@@ -15,6 +15,7 @@ from typing import Any
 
 #: Japanese wording per error code; ``{name}`` is filled from the error's params.
 CODE_MESSAGES_JA: dict[str, str] = {
+    "form_fields": "フォームの項目が多すぎます（上限 {limit} 項目）。",
     "case_not_found": "事例「{id}」は見つかりません。事例一覧から選んでください。",
     "node_not_found": "グラフに「{id}」というノードはありません。",
     "cause_not_found": "原因「{id}」は見つかりません。原因の分類から選んでください。",

@@ -1,4 +1,4 @@
-"""A bounded pool for search work: a fixed number of worker threads and a short queue.
+"""A bounded pool for search work: fixed numbers of worker threads and short queues.
 
 Searching is CPU work (Sudachi, e5, faiss, the extractor). Run on an unbounded thread
 pool, a few clients sending large queries take every core and everybody waits. Here at
@@ -22,38 +22,68 @@ from api.errors import ApiError
 T = TypeVar("T")
 
 
-class WorkPool:
-    def __init__(self, workers: int = 0, queue: int = 8, timeout_s: float = 30.0) -> None:
-        self.workers = workers if workers > 0 else (os.cpu_count() or 1) + 2
+class _Lane:
+    """Worker threads and a bounded queue (503 ``busy`` beyond it)."""
+
+    def __init__(self, name: str, workers: int, queue: int) -> None:
+        self.name = name
+        self.workers = workers
         self.queue = max(0, queue)
-        self.timeout_s = timeout_s
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="kizuki-search")
-        self._pending = 0
-        self._lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix=f"kizuki-{name}")
+        self.pending = 0
+        self.lock = threading.Lock()
 
-    @property
-    def pending(self) -> int:
-        """Searches running or waiting."""
-        return self._pending
-
-    def _release(self, _: Future) -> None:
-        with self._lock:
-            self._pending -= 1
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            if self._pending >= self.workers + self.queue:
+    def admit(self) -> None:
+        with self.lock:
+            if self.pending >= self.workers + self.queue:
                 raise ApiError(
                     503,
                     "busy",
-                    f"the server is busy ({self._pending} searches running or waiting); "
-                    "retry shortly",
+                    f"the server is busy ({self.pending} {self.name} requests running or "
+                    "waiting); retry shortly",
                     headers={"Retry-After": "1"},
                     params={"retry": 1},
                 )
-            self._pending += 1
-        future = self._executor.submit(fn, *args)
-        future.add_done_callback(self._release)
+            self.pending += 1
+
+    def release(self, _: Future) -> None:
+        with self.lock:
+            self.pending -= 1
+
+
+class WorkPool:
+    """Two lanes: texts longer than ``long_chars`` (a pasted report, a change plan) run on
+    ``long_workers`` threads of their own, the rest on ``workers``. A long text costs a
+    second or more of one core (a 512-token embedding, many sentences); with one long lane
+    on a 2-core machine, clients sending long texts take at most one core between them
+    and a normal search always finds the other one."""
+
+    def __init__(
+        self,
+        workers: int = 0,
+        queue: int = 8,
+        timeout_s: float = 30.0,
+        long_workers: int = 1,
+        long_chars: int = 400,
+    ) -> None:
+        cores = os.cpu_count() or 1
+        self.workers = workers if workers > 0 else cores + 2
+        self.long_chars = long_chars
+        self.timeout_s = timeout_s
+        self._short = _Lane("search", self.workers, queue)
+        self._long = _Lane("long-text", max(1, long_workers), queue)
+
+    @property
+    def pending(self) -> int:
+        """Requests running or waiting, both lanes."""
+        return self._short.pending + self._long.pending
+
+    async def run(self, fn: Callable[..., T], *args: Any, cost: int = 0) -> T:
+        """Run ``fn(*args)`` on the lane its ``cost`` (characters of text) chooses."""
+        lane = self._long if cost > self.long_chars else self._short
+        lane.admit()
+        future = lane.executor.submit(fn, *args)
+        future.add_done_callback(lane.release)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
         except TimeoutError:
@@ -66,4 +96,5 @@ class WorkPool:
             ) from None
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for lane in (self._short, self._long):
+            lane.executor.shutdown(wait=False, cancel_futures=True)

@@ -17,6 +17,7 @@ SQLite-only functions), so that a PostgreSQL store can carry the same table.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 import time
@@ -119,7 +120,8 @@ class FeedbackStore:
                 yield lambda sql, params=(): conn.execute(sql.format(t=self.table), params)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # keep the original error
+                    conn.execute("ROLLBACK")
                 raise
 
     def add(

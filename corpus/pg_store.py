@@ -16,7 +16,9 @@ when ``COMMIT`` has returned. Case ids are unique by constraint (``DuplicateCase
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -51,6 +53,13 @@ log = logging.getLogger("kizuki.store")
 CHANNEL = "kizuki_store"
 #: Seconds to wait for a connection (at start: for the database to answer) before giving up.
 CONNECT_TIMEOUT_S = 10.0
+#: Default limit on one operation (a statement, or a short transaction), in seconds.
+TIMEOUT_S = 10.0
+#: Reads of every case (a start, a refresh) may take this many times longer.
+BULK_FACTOR = 30
+#: After a failure, operations fail at once for this long (seconds) instead of each
+#: waiting for its own timeout behind a database that is down.
+BREAKER_S = 2.0
 #: Connections each server keeps at most (searches never touch the store; writes take turns).
 POOL_SIZE = 8
 #: Serialises schema creation when several servers start on an empty database at once.
@@ -77,23 +86,18 @@ class PostgresCaseStore(CaseStore):
 
     cases_table, meta_table, placeholder = "kizuki_cases", "kizuki_meta", "%s"
 
-    def __init__(self, url: str, pool: ConnectionPool | None = None) -> None:
+    def __init__(
+        self, url: str, pool: ConnectionPool | None = None, timeout_s: float = TIMEOUT_S
+    ) -> None:
         if not re.match(r"postgres(ql)?://", url):
             raise ValueError(f"not a PostgreSQL URL (postgresql://…): {redact(url)!r}")
         self.url = url
         self.where = redact(url)
+        self.timeout_s = timeout_s
         self._own_pool = pool is None
+        self._breaker = _Breaker()
         #: Shared with sibling stores over the same database.
-        self.pool = pool or ConnectionPool(
-            url,
-            min_size=1,
-            max_size=POOL_SIZE,
-            kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT_S)},
-            check=ConnectionPool.check_connection,
-            timeout=CONNECT_TIMEOUT_S,
-            open=False,
-            name="kizuki-store",
-        )
+        self.pool = pool or bounded_pool(url, "kizuki-store", POOL_SIZE, timeout_s)
         try:
             if self._own_pool:
                 # One plain connection first: its error says why (the pool's only says when).
@@ -108,13 +112,42 @@ class PostgresCaseStore(CaseStore):
             raise StoreUnavailable(f"PostgreSQL at {self.where} cannot be reached: {why}") from None
 
     @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection (autocommit; ``conn.transaction()`` for a transaction)."""
+    def connect(self, timeout_s: float | None = None) -> Iterator[psycopg.Connection]:
+        """A pooled connection (autocommit; ``conn.transaction()`` for a transaction),
+        held for at most ``timeout_s`` (the store's timeout; bulk reads pass more).
+
+        A database that does not answer (stopped, frozen, unreachable) costs a caller at
+        most that long: the connection's socket is then cut, and ``StoreUnavailable`` is
+        raised. For ``BREAKER_S`` after a failure, callers fail at once instead of queueing
+        behind it (``health`` says since when and why)."""
+        self._breaker.check(self.where)
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        watchdog = None
         try:
             with self.pool.connection() as conn:
-                yield conn
+                watchdog = Watchdog(conn, limit)
+                with watchdog:
+                    yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StoreUnavailable(f"PostgreSQL at {self.where}: {exc}") from None
+            frozen = watchdog is not None and watchdog.fired
+            reason = (
+                f"did not answer within {limit:g} s"
+                if frozen
+                else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            )
+            # Only a server that took a connection and then stopped answering makes the
+            # next callers fail at once; a refused connection (a server restarting) is
+            # retried by each caller, so the first write after the restart succeeds.
+            self._breaker.trip(reason, fail_fast=frozen)
+            raise StoreUnavailable(f"PostgreSQL at {self.where}: {reason}") from None
+        self._breaker.reset()
+
+    def _bulk_connect(self):
+        return self.connect(self.timeout_s * BULK_FACTOR)
+
+    def health(self) -> dict[str, object] | None:
+        """None when the last operation worked; else since when it fails and why."""
+        return self._breaker.state()
 
     @contextmanager
     def _write(self, expected_version: int | None = None) -> Iterator[psycopg.Connection]:
@@ -184,7 +217,7 @@ class PostgresCaseStore(CaseStore):
     # -- reads ----------------------------------------------------------------------------
 
     def fingerprint(self) -> str:
-        with self.connect() as conn, conn.cursor() as cur:
+        with self.connect(self.timeout_s * BULK_FACTOR) as conn, conn.cursor() as cur:
             # Streamed row by row: the documents are never all in memory at once.
             rows = cur.stream("SELECT doc FROM kizuki_cases ORDER BY seq")
             return fingerprint_of(doc for (doc,) in rows)
@@ -212,6 +245,98 @@ class PostgresCaseStore(CaseStore):
     def close(self) -> None:
         if self._own_pool:
             self.pool.close()
+
+
+def bounded_pool(url: str, name: str, max_size: int, timeout_s: float) -> ConnectionPool:
+    """A connection pool (not opened yet) whose every wait is bounded by ``timeout_s``:
+    connecting, the check before a connection is lent (a frozen server would hold it
+    forever), and the server-side statement and lock timeouts."""
+    ms = int(timeout_s * 1000)
+
+    def check(conn: psycopg.Connection) -> None:
+        with Watchdog(conn, timeout_s):
+            ConnectionPool.check_connection(conn)
+
+    return ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={
+            "autocommit": True,
+            "connect_timeout": max(1, int(min(CONNECT_TIMEOUT_S, timeout_s))),
+            # The server's own limits, for a server that is alive but slow or locked.
+            "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
+        },
+        check=check,
+        timeout=min(CONNECT_TIMEOUT_S, timeout_s),
+        open=False,
+        name=name,
+    )
+
+
+class Watchdog:
+    """Cuts a connection's socket when the block it guards runs past ``limit`` seconds.
+
+    A frozen server never answers and its kernel keeps the TCP connection alive, so
+    libpq would wait forever; shutting the socket down makes the waiting call fail at once
+    (``OperationalError``). The server rolls back whatever transaction was open."""
+
+    def __init__(self, conn: psycopg.Connection, limit: float) -> None:
+        self.conn = conn
+        self.limit = limit
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> Watchdog:
+        self._timer = threading.Timer(self.limit, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _cut(self) -> None:
+        self.fired = True
+        try:
+            fd = self.conn.pgconn.socket
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, psycopg.Error):
+            pass  # already closed
+
+
+class _Breaker:
+    """Fail fast for ``BREAKER_S`` after a failure; remembers since when it fails."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._reason = ""
+        self._retry_at = 0.0
+
+    def check(self, where: str) -> None:
+        with self._lock:
+            if self._since is not None and time.monotonic() < self._retry_at:
+                raise StoreUnavailable(f"PostgreSQL at {where}: {self._reason} (retrying soon)")
+
+    def trip(self, reason: str, fail_fast: bool = True) -> None:
+        with self._lock:
+            if self._since is None:
+                self._since = time.time()
+            self._reason = reason
+            self._retry_at = time.monotonic() + BREAKER_S if fail_fast else 0.0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._since = None
+
+    def state(self) -> dict[str, object] | None:
+        with self._lock:
+            if self._since is None:
+                return None
+            return {"state": "unavailable", "since": self._since, "reason": self._reason}
 
 
 class _Listener:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import Ge
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 #: Bounds that keep one case reasonable; anything bigger is almost surely a paste error.
 MAX_ID_CHARS = 64
@@ -20,7 +21,8 @@ MAX_LIST_ITEMS = 100
 
 #: A case id: 1-64 characters of ASCII letters, digits, ``_``, ``.``, ``-``, starting with a
 #: letter or digit, and not in a namespace of the graph's other node types.
-CASE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+#: Matched with ``fullmatch`` (``$`` would also match before a final newline).
+CASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 #: Node-id prefixes of the knowledge graph's concept, sector and theme nodes. Every
 #: non-case node key starts with one of them (its type), so these namespaces are reserved:
 #: no case id may start with one (compared case-insensitively).
@@ -69,7 +71,7 @@ def case_id_problem(value: object) -> str | None:
     """Why ``value`` is not a valid case id (None when it is)."""
     if not isinstance(value, str):
         return "id must be a string"
-    if not CASE_ID_PATTERN.match(value):
+    if not CASE_ID_PATTERN.fullmatch(value):
         return f"id must be {CASE_ID_RULE}"
     lowered = value.lower()
     for prefix, kind in zip(RESERVED_ID_PREFIXES, _RESERVED_KINDS, strict=True):
@@ -100,6 +102,13 @@ class _Strict(BaseModel):
         return value
 
 
+def normalise_sector(sector: str) -> str:
+    """The one normalisation of a sector label, applied by the graph's nodes and by every
+    filter: surrounding spaces removed, ASCII brackets made full-width (both occur in
+    pasted text). Labels that still differ are different sectors."""
+    return sector.strip().replace("(", "（").replace(")", "）")
+
+
 class Theme(_Strict):
     """The report section a case belongs to (e.g. ``third_party`` / サードパーティに起因する障害)."""
 
@@ -114,7 +123,7 @@ class Theme(_Strict):
     @field_validator("id", mode="before")
     @classmethod
     def _valid_id(cls, value):
-        if isinstance(value, str) and not CASE_ID_PATTERN.match(value):
+        if isinstance(value, str) and not CASE_ID_PATTERN.fullmatch(value):
             raise ValueError(
                 "theme id must be 1-64 characters of ASCII letters, digits, '_', '.', '-' "
                 "starting with a letter or digit, no surrounding spaces"
@@ -122,12 +131,32 @@ class Theme(_Strict):
         return value
 
 
+def _whole_number(value):
+    """A JSON integer: ``12`` or ``12.0``, never ``true`` (a bool is an int in Python)."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+LineNumber = Annotated[StrictInt, Ge(1), BeforeValidator(_whole_number)]
+
+
 class Source(_Strict):
     """Where a case's text came from, so a reader can check it against the original."""
 
     report: str = Field(min_length=1, max_length=500, json_schema_extra=_NONBLANK)
     year: int | None = None
-    lines: tuple[int, int] | None = None  # 1-based, inclusive, in the seed text
+    #: 1-based, inclusive, in the seed text: ``[start, end]`` with ``1 <= start <= end``.
+    lines: tuple[LineNumber, LineNumber] | None = None
+
+    @field_validator("lines")
+    @classmethod
+    def _ordered_lines(cls, value):
+        if value is not None and not 1 <= value[0] <= value[1]:
+            raise ValueError("lines: [start, end] with 1 <= start <= end")
+        return value
 
 
 def _clean_items(items: list[str], field: str) -> list[str]:

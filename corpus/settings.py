@@ -69,11 +69,24 @@ class Settings(BaseSettings):
     search_workers: int = 0
     #: ... with at most this many more waiting; beyond that: 503 with Retry-After.
     search_queue: int = 8
+    #: Texts longer than this (characters) run on a lane of their own with
+    #: ``search_long_workers`` threads, so that long reports and plans cannot take every
+    #: core from the short searches (``python -m bench.starvation`` measures it).
+    search_long_chars: int = Field(default=400, ge=1)
+    search_long_workers: int = Field(default=1, ge=1)
     #: A search still running after this many seconds is answered with 503 (it finishes
     #: in the background and keeps its worker until then, so the bound stays honest).
     search_timeout_s: float = 30.0
-    #: Seconds a client may take to send its request body (408 after).
+    #: Seconds a client may take to send its whole request body (408 after) ...
     body_timeout_s: float = 30.0
+    #: ... and its request line and headers, on a new or a kept-alive connection (408 and
+    #: closed after; ``kizuki serve`` only).
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    #: Open connections ``kizuki serve`` keeps at most; one more is answered 503 and closed
+    #: at once, so idle or slow clients cannot exhaust the process's file descriptors.
+    max_connections: int = Field(default=1_000, ge=1)
+    #: Seconds an idle kept-alive connection stays open between requests.
+    keep_alive_s: float = Field(default=5.0, gt=0)
 
     #: Requests per minute per client address for clients without the API key (0: off),
     #: with bursts of up to ``rate_limit_burst``; 429 with Retry-After beyond it.
@@ -96,6 +109,11 @@ class Settings(BaseSettings):
     #: Cosine above which an earlier judged query moves this query's ranking
     #: (``search.feedback.MIN_SIMILARITY``: 0.93, calibrated for the bundled model).
     feedback_min_similarity: float = Field(default=0.93, gt=0.0, lt=1.0)
+
+    #: Longest wait for the store on one operation (PostgreSQL: connect, statement, lock;
+    #: reads of every case may take 30 times as long). Past it the request gets 503
+    #: ``store_unavailable`` with ``Retry-After`` and ``/health`` reports the store down.
+    store_timeout_s: float = Field(default=10.0, gt=0)
 
     #: Run ``PRAGMA quick_check`` on the store when the server starts.
     store_check: bool = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import struct
 import time
@@ -25,9 +26,11 @@ from corpus.store import (
     DuplicateCaseError,
     StoreChanged,
     StoreDamaged,
+    StoreFull,
     check_batch,
     dump_case,
     fingerprint_of,
+    is_disk_full,
 )
 
 _SCHEMA = """
@@ -56,12 +59,30 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
         yield conn
+    except sqlite3.OperationalError as exc:
+        if _out_of_space(exc, Path(path)):
+            raise StoreFull(f"{path}: the disk is full ({exc}); nothing was written") from None
+        raise
     finally:
         conn.close()
 
 
+def _out_of_space(exc: sqlite3.OperationalError, path: Path) -> bool:
+    """SQLITE_FULL, or an I/O error (growing the ``-shm`` or ``-wal`` file) on a disk that
+    has no room left."""
+    if is_disk_full(exc):
+        return True
+    io_error = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_IOERR
+    try:
+        return io_error and shutil.disk_usage(path.parent).free < 2**20
+    except OSError:
+        return False
+
+
 class SqliteCaseStore(CaseStore):
     """Cases persisted in one SQLite file. Safe to use from several threads and processes."""
+
+    raw_column = "CAST({} AS BLOB)"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -89,7 +110,8 @@ class SqliteCaseStore(CaseStore):
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # keep the original error
+                    conn.execute("ROLLBACK")
                 raise
 
     # -- writes ---------------------------------------------------------------------------
@@ -148,7 +170,8 @@ class SqliteCaseStore(CaseStore):
     def fingerprint(self) -> str:
         with self.connect() as conn:
             return fingerprint_of(
-                doc for (doc,) in conn.execute("SELECT doc FROM cases ORDER BY seq")
+                doc.decode("utf-8", errors="replace")
+                for (doc,) in conn.execute("SELECT CAST(doc AS BLOB) FROM cases ORDER BY seq")
             )
 
     # -- integrity and backup ---------------------------------------------------------------

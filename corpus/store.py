@@ -53,6 +53,24 @@ class StoreUnavailable(ConnectionError):
     """The database cannot be reached now (a PostgreSQL restart, the network): retry."""
 
 
+class StoreFull(StoreUnavailable):
+    """The disk holding the store (or the data dir) is full: nothing was written."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error says the disk is full (SQLite's SQLITE_FULL, or ENOSPC / EDQUOT)."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, StoreFull):
+        return True
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "disk is full" in str(exc)
+        )
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 class NotSupported(RuntimeError):
     """This kind of store does not do that (e.g. ``backup`` of a PostgreSQL store)."""
 
@@ -108,17 +126,26 @@ class CaseStore(ABC):
     cases_table = "cases"
     meta_table = "meta"
     placeholder = "?"
+    #: How a text column is read as raw bytes, so that one damaged row cannot fail a whole
+    #: read (SQLite refuses to hand out text that is not UTF-8); ``{}`` is the column.
+    raw_column = "{}"
 
     def _sql(self, sql: str) -> str:
         return sql.format(cases=self.cases_table, meta=self.meta_table).replace(
             "?", self.placeholder
         )
 
+    def _raw(self, column: str) -> str:
+        return self.raw_column.format(column)
+
     def get(self, case_id: str) -> Case | None:
         with self.connect() as conn:
-            sql = self._sql("SELECT doc FROM {cases} WHERE id = ?")
+            sql = self._sql(f"SELECT {self._raw('doc')} FROM {{cases}} WHERE id = ?")
             row = conn.execute(sql, (case_id,)).fetchone()
-        return Case.model_validate_json(row[0]) if row else None
+        if not row:
+            return None
+        cases, _ = parse_rows([(case_id, row[0])])
+        return cases[0] if cases else None
 
     def all_cases(self) -> list[Case]:
         """Every valid case in insertion order (seed first, then imports and API writes)."""
@@ -126,15 +153,16 @@ class CaseStore(ABC):
 
     def read_cases(self) -> tuple[list[Case], list[SkippedRow]]:
         """Every case that validates, in insertion order, and the rows that do not."""
-        with self.connect() as conn:
-            rows = conn.execute(self._sql("SELECT id, doc FROM {cases} ORDER BY seq")).fetchall()
+        sql = f"SELECT {self._raw('id')}, {self._raw('doc')} FROM {{cases}} ORDER BY seq"
+        with self._bulk_connect() as conn:
+            rows = conn.execute(self._sql(sql)).fetchall()
         return parse_rows(rows)
 
     def origins(self) -> dict[str, str]:
         """Case id → where it came from (``seed``, ``import``, ``api``)."""
-        with self.connect() as conn:
-            sql = self._sql("SELECT id, origin FROM {cases} ORDER BY seq")
-            return dict(conn.execute(sql).fetchall())
+        sql = f"SELECT {self._raw('id')}, {self._raw('origin')} FROM {{cases}} ORDER BY seq"
+        with self._bulk_connect() as conn:
+            return {_text(i): _text(o) for i, o in conn.execute(self._sql(sql)).fetchall()}
 
     def count(self) -> int:
         with self.connect() as conn:
@@ -155,6 +183,14 @@ class CaseStore(ABC):
     @abstractmethod
     def connect(self) -> AbstractContextManager[Any]:
         """One connection to the store's database, for a sibling store sharing it."""
+
+    def _bulk_connect(self) -> AbstractContextManager[Any]:
+        """A connection for reading every case (may be allowed longer than one write)."""
+        return self.connect()
+
+    def health(self) -> dict[str, object] | None:
+        """None while the store answers; else ``{"state", "since", "reason"}``."""
+        return None
 
     def listen(self, on_change: Callable[[], None]) -> Listener | None:
         """Call ``on_change`` (from another thread) soon after any process writes.
@@ -183,7 +219,9 @@ def open_store(settings: Settings, check: bool = False) -> CaseStore:
     if settings.database_url:
         from corpus.pg_store import PostgresCaseStore
 
-        store: CaseStore = PostgresCaseStore(settings.database_url)
+        store: CaseStore = PostgresCaseStore(
+            settings.database_url, timeout_s=settings.store_timeout_s
+        )
     else:
         from corpus.sqlite_store import SqliteCaseStore, wal_problem
 
@@ -221,14 +259,30 @@ def check_batch(cases: Iterable[Case]) -> list[Case]:
     return cases
 
 
-def parse_rows(rows: Iterable[tuple[str, str]]) -> tuple[list[Case], list[SkippedRow]]:
+def _text(value: str | bytes) -> str:
+    """A column read as raw bytes, as text (damaged bytes replaced, for ids in messages)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value
+
+
+def parse_rows(
+    rows: Iterable[tuple[str | bytes, str | bytes]],
+) -> tuple[list[Case], list[SkippedRow]]:
     """Stored (id, document) rows → the cases that validate, and the rows that do not.
 
     A row that fails the current schema (an id in a reserved namespace, a control
-    character, a damaged document) is reported, not fatal: the rest is served.
+    character, a damaged document, bytes that are not UTF-8) is reported, not fatal: the
+    rest is served.
     """
     cases, skipped = [], []
-    for case_id, doc in rows:
+    for raw_id, raw_doc in rows:
+        case_id = _text(raw_id)
+        try:
+            doc = raw_doc if isinstance(raw_doc, str) else bytes(raw_doc).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            skipped.append(SkippedRow(case_id, f"document: damaged, not UTF-8 at byte {exc.start}"))
+            continue
         try:
             case = Case.model_validate_json(doc)
         except ValidationError as exc:

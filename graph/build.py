@@ -45,7 +45,7 @@ from typing import Any
 
 import networkx as nx
 
-from corpus.schema import Case
+from corpus.schema import Case, normalise_sector
 
 CASE, CAUSE, COUNTERMEASURE, SECTOR, THEME = "case", "cause", "countermeasure", "sector", "theme"
 NODE_TYPES = (CASE, CAUSE, COUNTERMEASURE, SECTOR, THEME)
@@ -116,22 +116,33 @@ def _add_typed_node(G: nx.MultiDiGraph, key: str, node_type: str, **attrs: Any) 
     G.add_node(key, type=node_type, **attrs)
 
 
+_KNOWN_SECTOR_SLUGS = frozenset(slug for slug, _ in SECTOR_NAMES.values())
+
+
 def sector_node_id(sector: str) -> str:
-    """``sector.<slug>``: the English slug for known sectors, else the label made id-safe."""
-    known = SECTOR_NAMES.get(_norm_sector(sector))
+    """``sector.<slug>``: the English slug for known sectors, else the label itself when it
+    is already id-safe, else the label made id-safe plus a short hash of it.
+
+    The one normalisation is ``_norm_sector`` (surrounding spaces, bracket width): labels
+    that differ after it are different sectors with different nodes ("Bank A", "bank-a"
+    and "BANK_A!" are three), and filters compare the same normalised labels.
+    """
+    norm = _norm_sector(sector)
+    known = SECTOR_NAMES.get(norm)
     if known:
         return f"sector.{known[0]}"
-    slug = re.sub(r"[^\w]+", "_", sector.strip()).strip("_").lower()
-    return f"sector.{slug or 'unknown'}"
+    slug = re.sub(r"[^\w]+", "_", norm).strip("_").lower()
+    if slug and slug == norm and slug not in _KNOWN_SECTOR_SLUGS:
+        return f"sector.{slug}"
+    digest = hashlib.sha256(norm.encode("utf-8")).hexdigest()[:8]
+    return f"sector.{slug or 'x'}_{digest}"
 
 
 def theme_node_id(theme_id: str) -> str:
     return f"theme.{theme_id}"
 
 
-def _norm_sector(sector: str) -> str:
-    # Full-width and half-width parentheses both occur in pasted text.
-    return sector.strip().replace("(", "（").replace(")", "）")
+_norm_sector = normalise_sector
 
 
 # -- per-case concept evidence ------------------------------------------------------------

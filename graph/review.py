@@ -20,7 +20,9 @@ change-review meeting would:
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -192,14 +194,47 @@ def checklist(
     return items[:limit]
 
 
+#: Characters that Markdown would read as markup in running text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def _md(text: str) -> str:
+    """Text as literal Markdown: HTML escaped (a plan may hold ``<script>``) and Markdown's
+    own markup characters backslash-escaped, on one line."""
+    flat = " ".join(text.split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def quote_cut(text: str, limit: int = 200) -> str:
+    """At most ``limit`` characters of a text on one line, cut after a sentence end or a
+    space where one is in reach, and marked 「…」 when something was left out."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    head = flat[:limit]
+    ends = [m.end() for m in re.finditer(r"[。．！？!?]\s*|\s", head)]
+    cut = ends[-1] if ends and ends[-1] >= limit // 2 else limit
+    return head[:cut].rstrip() + "…"
+
+
+def _evidence(item: ChecklistItem, limit: int) -> list[MitigationCase]:
+    """The item's first cases, each (case, countermeasure sentence) pair once."""
+    seen: dict[tuple[str, str], MitigationCase] = {}
+    for c in item.cases:
+        seen.setdefault((c.case_id, c.countermeasure), c)
+    return list(seen.values())[:limit]
+
+
 def checklist_markdown(result: Review) -> str:
     """The checklist as Markdown, for the change-review meeting's minutes."""
-    lines = ["# 変更レビュー チェックリスト", "", f"> {' '.join(result.plan.split())[:200]}", ""]
+    lines = ["# 変更レビュー チェックリスト", "", f"> {_md(quote_cut(result.plan))}", ""]
     for item in result.checklist:
         cases = ", ".join(dict.fromkeys(c.case_id for c in item.cases))
-        lines.append(f"- [ ] {item.item}（{item.support_count} 件の事例: {cases}）")
-        for c in item.cases[:2]:
-            lines.append(f"  - {c.case_id}: 対策「{c.countermeasure}」← 原因「{c.cause}」")
+        lines.append(f"- [ ] {_md(item.item)}（{item.support_count} 件の事例: {_md(cases)}）")
+        for c in _evidence(item, 2):
+            lines.append(
+                f"  - {_md(c.case_id)}: 対策「{_md(c.countermeasure)}」← 原因「{_md(c.cause)}」"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -216,7 +251,7 @@ def checklist_csv(result: Review) -> str:
                 item.support_count,
                 " ".join(a.id for a in item.addresses),
                 " ".join(dict.fromkeys(c.case_id for c in item.cases)),
-                " | ".join(f"{c.case_id}: {c.countermeasure}" for c in item.cases[:3]),
+                " | ".join(f"{c.case_id}: {c.countermeasure}" for c in _evidence(item, 3)),
             ]
         )
     return out.getvalue()

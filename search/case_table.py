@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.schema import Case
+from corpus.schema import Case, normalise_sector
 
 _CACHE_SIZE = 2048
 
@@ -141,7 +141,15 @@ class CaseTable(Sequence[Case]):
             key = (kind, value)
             mask = self._masks.get(key)
             if mask is None:
-                mask = np.fromiter((value in row for row in rows), bool, len(rows))
+                if kind == "sectors":
+                    norm = normalise_sector(value)
+                    mask = np.fromiter(
+                        (any(normalise_sector(s) == norm for s in row) for row in rows),
+                        bool,
+                        len(rows),
+                    )
+                else:
+                    mask = np.fromiter((value in row for row in rows), bool, len(rows))
                 self._masks[key] = mask
             out |= mask
         return out

@@ -13,9 +13,12 @@ is embedded once, by the server that accepted it (``open_embedding_cache``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -25,6 +28,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from corpus.settings import Settings
+
+log = logging.getLogger("kizuki.embeddings")
 
 
 @runtime_checkable
@@ -223,14 +228,52 @@ class EmbeddingCache:
     read-only; ``bundled=False`` turns that off), so the bundled corpus is never embedded on
     a new machine."""
 
-    def __init__(self, path: str | Path, bundled: bool = True) -> None:
+    #: A file at most this large is checked (``PRAGMA quick_check``) when ``check`` is asked
+    #: for; a larger one is repaired when a read or write first meets the damage.
+    CHECK_BYTES = 256 * 2**20
+
+    def __init__(
+        self,
+        path: str | Path,
+        bundled: bool = True,
+        check: bool = False,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
         self.bundled = bundled
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._report = report or (lambda line: log.warning("%s", line))
         self._lock = threading.Lock()
+        try:
+            self._open(check)
+        except sqlite3.DatabaseError as exc:
+            self._set_aside(exc)
+
+    def _open(self, check: bool) -> None:
         self._db = sqlite3.connect(self.path, check_same_thread=False)
+        if check and self.path.is_file() and self.path.stat().st_size <= self.CHECK_BYTES:
+            rows = [r[0] for r in self._db.execute("PRAGMA quick_check").fetchall()]
+            if rows != ["ok"]:
+                self._db.close()
+                raise sqlite3.DatabaseError(f"integrity check failed: {rows[0]}")
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
         self._db.commit()
+
+    def _set_aside(self, exc: Exception) -> None:
+        """The cache is damaged: move the file aside and start an empty one. It is only a
+        cache, so this costs re-embedding, never data."""
+        with contextlib.suppress(Exception):
+            self._db.close()
+        aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            source = Path(f"{self.path}{suffix}")
+            if source.exists():
+                source.replace(f"{aside}{suffix}")
+        self._report(
+            f"embedding cache {self.path} was damaged ({exc}); moved to {aside.name} and "
+            "started afresh (texts are embedded again as needed)"
+        )
+        self._open(False)
 
     @staticmethod
     def key(model_id: str, prompt: str, text: str) -> str:
@@ -250,9 +293,13 @@ class EmbeddingCache:
         """The stored (key, vector bytes) rows of these keys."""
         marks = ",".join("?" * len(keys))
         with self._lock:
-            return self._db.execute(
-                f"SELECT key, vec FROM vectors WHERE key IN ({marks})", keys
-            ).fetchall()
+            try:
+                return self._db.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({marks})", keys
+                ).fetchall()
+            except sqlite3.DatabaseError as exc:
+                self._set_aside(exc)
+                return []
 
     def items(self) -> list[tuple[str, np.ndarray]]:
         """Every stored (key, vector) pair (not the shipped ones)."""
@@ -261,12 +308,17 @@ class EmbeddingCache:
         return [(k, np.frombuffer(v, dtype=np.float32)) for k, v in rows]
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
+        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()]
         with self._lock:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
-            )
-            self._db.commit()
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)", rows
+                )
+                self._db.commit()
+            except sqlite3.DatabaseError as exc:
+                if "full" in str(exc).lower():
+                    raise  # a full disk is not damage: the caller reports it
+                self._set_aside(exc)
 
     def close(self) -> None:
         with self._lock:
@@ -279,8 +331,17 @@ def open_embedding_cache(settings: Settings) -> EmbeddingCache:
     if settings.database_url:
         from search.pg_embeddings import PostgresEmbeddingCache
 
-        return PostgresEmbeddingCache(settings.database_url)
+        return PostgresEmbeddingCache(settings.database_url, timeout_s=settings.store_timeout_s)
     return EmbeddingCache(settings.embedding_cache_dir / "embeddings.sqlite3")
+
+
+def check_embedding_cache(settings: Settings, report: Callable[[str], None]) -> None:
+    """At start: a damaged cache file is set aside and started afresh (``report`` says so)."""
+    if settings.database_url:
+        return
+    EmbeddingCache(
+        settings.embedding_cache_dir / "embeddings.sqlite3", check=True, report=report
+    ).close()
 
 
 #: What a long job reports: (what it is doing, done, total).

@@ -62,12 +62,25 @@ class SharedTerm(BaseModel):
 class JudgementReason(BaseModel):
     """An earlier analyst judgement that moved this result (``search.feedback``)."""
 
-    query: str  # the judged query, as the analyst searched it
+    query: str | None  # the judged query, as the analyst searched it (None: redacted)
     grade: int  # 2 similar, 1 partly, 0 not similar
     analyst: str | None
-    judged_on: str  # YYYY-MM-DD (UTC)
-    similarity: float  # cosine of that query to this one
+    judged_on: str | None  # YYYY-MM-DD (UTC)
+    similarity: float | None  # cosine of that query to this one
     reason: str  # "an analyst judged this case similar for 「…」 on 2026-…"
+
+    def redacted(self) -> JudgementReason:
+        """What a reader without the API key may see: *that* the case was judged, never by
+        whom, for which text, or when (the judged texts are the institution's incidents)."""
+        verdict = "similar" if self.grade >= 1 else "not similar"
+        return JudgementReason(
+            query=None,
+            grade=self.grade,
+            analyst=None,
+            judged_on=None,
+            similarity=None,
+            reason=f"an analyst judged this case {verdict} for a similar earlier search",
+        )
 
 
 class SearchResult(BaseModel):

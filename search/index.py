@@ -240,9 +240,7 @@ class SearchIndex:
             raise ValueError("the analyzer's config differs from the index config's")
         cases = _unique(cases)
         outside = _outside_of(cases, outside)
-        if progress is not None:
-            progress("analysing cases", 0, len(cases))
-        tokens = _analyze_cases(analyzer, cases, outside)
+        tokens = _analyze_cases(analyzer, cases, outside, progress=progress)
         vectors, owners, views = _embed_cases(
             cases, range(len(cases)), embedder, config, cache, outside, progress
         )
@@ -495,6 +493,8 @@ def ensure_index(
             say(f"index snapshot unreadable ({type(exc).__name__}); rebuilding it from the store")
         if index is not None and index.is_fresh_for(cases, embedder, analyzer, config, outside):
             return index
+    elif directory.is_dir():  # a snapshot was saved here, but its manifest is gone
+        say("index snapshot has no manifest.json; rebuilding it from the store")
     cache = open_embedding_cache(settings)
     try:
         index = SearchIndex.build(cases, embedder, analyzer, config, cache, outside, progress)
@@ -554,22 +554,40 @@ def _analyze_cases(
     cases: Sequence[Case],
     outside: dict[str, tuple[str, ...]],
     vocab_from: TokenTable | None = None,
+    progress: Progress | None = None,
 ) -> TokenTable:
     """Every case's tokens; large corpora are analysed by one process per core (Sudachi is
-    most of a build's time), each returning compact arrays that are merged here."""
+    most of a build's time), each returning compact arrays that are merged here.
+    ``progress`` hears how many cases are done, every ``ANALYSIS_CHUNK`` cases."""
+    say = progress or (lambda *args: None)
+    total = len(cases)
+    say("analysing cases", 0, total)
     workers = min(os.cpu_count() or 1, 8)
     if len(cases) <= PARALLEL_ANALYSIS_ABOVE or workers < 2 or vocab_from is not None:
         base = vocab_from or TokenTable(FIELDS, Vocabulary())
-        return TokenTable(FIELDS, base.vocab).extended(
-            _analyze_case(analyzer, c, outside.get(c.id, ())) for c in cases
-        )
+
+        def analysed():
+            for i, c in enumerate(cases, 1):
+                yield _analyze_case(analyzer, c, outside.get(c.id, ()))
+                if i % ANALYSIS_CHUNK == 0 or i == total:
+                    say("analysing cases", i, total)
+
+        return TokenTable(FIELDS, base.vocab).extended(analysed())
     size = ANALYSIS_CHUNK
     chunks = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
     # "spawn": workers start clean instead of sharing (and, page by page, copying) a
     # forked copy of this process, which at 1M cases holds gigabytes of cases.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         views = [{c.id: outside[c.id] for c in chunk if c.id in outside} for chunk in chunks]
-        parts = list(pool.map(_analyze_chunk, [analyzer.config] * len(chunks), chunks, views))
+        parts, done = [], 0
+        for chunk, part in zip(
+            chunks,
+            pool.map(_analyze_chunk, [analyzer.config] * len(chunks), chunks, views),
+            strict=True,
+        ):
+            parts.append(part)
+            done += len(chunk)
+            say("analysing cases", done, total)
     return TokenTable.merged(FIELDS, parts)
 
 

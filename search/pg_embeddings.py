@@ -19,6 +19,7 @@ import numpy as np
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from corpus.pg_store import BULK_FACTOR, TIMEOUT_S, Watchdog, bounded_pool
 from corpus.store import StoreUnavailable, redact
 from search.embeddings import EmbeddingCache
 
@@ -35,22 +36,14 @@ _pools: dict[str, ConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
-def _pool(url: str) -> ConnectionPool:
+def _pool(url: str, timeout_s: float) -> ConnectionPool:
     """This process's pool for the database (the table created on first use)."""
     with _pools_lock:
         pool = _pools.get(url)
         if pool is None:
-            pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=4,
-                kwargs={"autocommit": True, "connect_timeout": 10},
-                check=ConnectionPool.check_connection,
-                timeout=10,
-                open=True,
-                name="kizuki-embeddings",
-            )
+            pool = bounded_pool(url, "kizuki-embeddings", 4, timeout_s)
             try:
+                pool.open(wait=True, timeout=timeout_s)
                 with pool.connection() as conn, conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                     conn.execute(_SCHEMA)
@@ -64,18 +57,23 @@ def _pool(url: str) -> ConnectionPool:
 class PostgresEmbeddingCache(EmbeddingCache):
     """``EmbeddingCache`` with its vectors in the table ``kizuki_embeddings``."""
 
-    def __init__(self, url: str, bundled: bool = True) -> None:
+    def __init__(self, url: str, bundled: bool = True, timeout_s: float = TIMEOUT_S) -> None:
         self.bundled = bundled
         self._url = url
-        self._pool = _pool(url)
+        self._timeout_s = timeout_s
+        self._pool = _pool(url, timeout_s)
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection]:
+        watchdog = None
         try:
             with self._pool.connection() as conn:
-                yield conn
+                watchdog = Watchdog(conn, self._timeout_s * BULK_FACTOR)
+                with watchdog:
+                    yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StoreUnavailable(f"PostgreSQL at {redact(self._url)}: {exc}") from None
+            why = "did not answer in time" if watchdog is not None and watchdog.fired else exc
+            raise StoreUnavailable(f"PostgreSQL at {redact(self._url)}: {why}") from None
 
     def _stored(self, keys: list[str]) -> list[tuple[str, bytes]]:
         with self._connect() as conn:

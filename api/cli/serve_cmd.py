@@ -75,8 +75,20 @@ def serve(
     except (StoreDamaged, StoreUnavailable) as exc:
         raise CliError(str(exc)) from None
     app.state.public_url = url
+    from api.connections import guarded_protocol, raise_open_file_limit
+
+    raise_open_file_limit()
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_graceful_shutdown=5,
+            http=guarded_protocol(settings.max_connections, settings.header_timeout_s),
+            timeout_keep_alive=settings.keep_alive_s,
+            backlog=min(2048, settings.max_connections * 2),
+        )
     )
     app.state.stop_server = lambda: setattr(server, "should_exit", True)
     server.run()

@@ -32,7 +32,7 @@ CaseId = Annotated[str, Path(description="case id, e.g. `fsa2019-01`", max_lengt
 
 
 def check_case_id(case_id: str) -> str:
-    if not CASE_ID_PATTERN.match(case_id):
+    if not CASE_ID_PATTERN.fullmatch(case_id):
         raise ApiError(
             404, "case_not_found", f"no case with id {case_id!r}", params={"id": case_id}
         )

@@ -50,12 +50,13 @@ AnalystHeader = Annotated[
 ]
 
 
-def check_write(settings: Settings, x_api_key: str | None, authorization: str | None) -> None:
+def check_write(settings: Settings, x_api_key: str | None, authorization: str | None) -> bool:
     """The key, as for every write; with ``anonymous_feedback`` a request without one is
-    accepted too (a wrong key is still refused)."""
+    accepted too (a wrong key is still refused). True when the request is anonymous."""
     if settings.anonymous_feedback and not x_api_key and not authorization:
-        return
+        return True
     require_api_key(settings, x_api_key, authorization)
+    return False
 
 
 def analyst_name(raw: str | None, settings: Settings) -> str | None:
@@ -134,7 +135,8 @@ def item(j: Judgement, snap) -> dict:
         "with a similar query move the case (boost for grade ≥ 1, demotion for 0) and say "
         "why. Needs the API key, unless the server runs with "
         "`KIZUKI_ANONYMOUS_FEEDBACK=true`. The analyst is named by the optional "
-        f"`{ANALYST_HEADER}` header. An analyst's latest judgement of a query and case "
+        f"`{ANALYST_HEADER}` header; a request without the key is the one anonymous "
+        "analyst, whatever the header says. An analyst's latest judgement of a query and case "
         "replaces the earlier one; at most `feedback_per_hour` (120) judgements per analyst "
         "per hour (429) and `feedback_per_query` (20) judged cases per analyst and query "
         "(422). An unknown case id is 404."
@@ -150,8 +152,10 @@ async def add_feedback(
     x_api_key: Annotated[str | None, Header(description="API key for writes")] = None,
     authorization: Annotated[str | None, Header(description="`Bearer <API key>`")] = None,
 ) -> FeedbackWritten:
-    check_write(settings, x_api_key, authorization)
-    name = analyst_name(analyst, settings)
+    anonymous = check_write(settings, x_api_key, authorization)
+    # Without the key nobody is anybody: every anonymous judgement belongs to the one
+    # anonymous analyst (its cap shared), whatever name the header claims.
+    name = None if anonymous else analyst_name(analyst, settings)
     req = check_feedback(req, settings, snap)
     book = service.judgements
     try:
@@ -198,8 +202,24 @@ def list_feedback(
     format: Annotated[
         Literal["json", "jsonl"], Query(description="`json` (a page) or `jsonl` (eval set)")
     ] = "json",
+    query: Annotated[
+        str | None,
+        Query(
+            max_length=5_000,
+            description="only the judgements of exactly this query text (the web page asks "
+            "for its own search's, with the key)",
+        ),
+    ] = None,
 ):
     book = service.judgements
+    if query is not None and format == "json":
+        rows = book.for_query(query)
+        return FeedbackPage(
+            total=len(rows),
+            offset=0,
+            limit=max(1, len(rows)),
+            items=[FeedbackItem(**item(j, snap)) for j in rows],
+        )
     if format == "jsonl":
         lines = [json.dumps(row, ensure_ascii=False) for row in eval_rows(book.all())]
         return Response(

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from api.dependencies import ServiceDep, SettingsDep
 from api.jsonbody import JsonRoute
-from api.models import ERROR_RESPONSES, Health, Limits
+from api.models import ERROR_RESPONSES, Health, Limits, StoreState
 from api.service import ServiceNotReady
 
 router = APIRouter(tags=["health"], route_class=JsonRoute)
@@ -56,7 +56,13 @@ def health(settings: SettingsDep, service: ServiceDep) -> Health | JSONResponse:
         )
     graph = snap.graph
     events = list(service.events)
-    degraded = bool(snap.skipped) or any("rebuild" in e for e in events)
+    store_state = service.store_state()
+    degraded = (
+        bool(snap.skipped)
+        or any("rebuild" in e or "damaged" in e for e in events)
+        or store_state["state"] != "ok"
+        or service.save_problem is not None
+    )
     return Health(
         status="degraded" if degraded else "ok",
         cases=len(snap.cases),
@@ -74,5 +80,7 @@ def health(settings: SettingsDep, service: ServiceDep) -> Health | JSONResponse:
         index_verified=service.index_verified,
         store="postgresql" if settings.database_url else "sqlite",
         judgements=service.judgements.judgement_count,
+        store_state=StoreState(**store_state),
+        snapshot_saved=service.save_problem is None,
         limits=limits_of(settings),
     )

@@ -49,4 +49,4 @@ async def review_plan(
     req: ReviewRequest, snap: SnapshotDep, settings: SettingsDep, request: Request
 ) -> Review:
     plan = check_plan(req.plan, req.k, settings, snap)
-    return await request.app.state.search_pool.run(review, snap.ranker, plan, req.k)
+    return await request.app.state.search_pool.run(review, snap.ranker, plan, req.k, cost=len(plan))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.dependencies import SettingsDep, SnapshotDep
+from api.dependencies import KeyHeld, SettingsDep, SnapshotDep
 from api.jsonbody import JsonRoute
 from api.models import ERROR_RESPONSES, SearchRequest, SearchResult
-from api.searching import check_request, run_search
+from api.searching import check_request, redact_judgements, run_search
 
 router = APIRouter(tags=["search"], responses=ERROR_RESPONSES, route_class=JsonRoute)
 
@@ -24,12 +24,17 @@ router = APIRouter(tags=["search"], responses=ERROR_RESPONSES, route_class=JsonR
         "out as a real analogue. Limits: `text` 1..5000 characters, of which the first 1500 "
         "characters and 16 sentences are analysed (`truncated` says so), `k` 1..100 "
         "(defaults; see `GET /health`). Searches run on a bounded pool: 503 with "
-        "`Retry-After` when it is full or a search runs over its time limit."
+        "`Retry-After` when it is full or a search runs over its time limit. A result "
+        "moved by analysts' judgements says so in `feedback`; the judged query, the "
+        "analyst and the date are shown only to a request with the API key."
     ),
 )
 async def search(
-    req: SearchRequest, snap: SnapshotDep, settings: SettingsDep, request: Request
+    req: SearchRequest, snap: SnapshotDep, settings: SettingsDep, request: Request, key: KeyHeld
 ) -> SearchResult:
     checked = check_request(req, settings)
     feedback = request.app.state.service.judgements.index
-    return await request.app.state.search_pool.run(run_search, snap, checked, settings, feedback)
+    result = await request.app.state.search_pool.run(
+        run_search, snap, checked, settings, feedback, cost=len(checked.text)
+    )
+    return result if key else redact_judgements(result)

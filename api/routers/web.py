@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from api import views
 from api.dependencies import SettingsDep, SnapshotDep
@@ -22,7 +21,7 @@ from api.highlight import segment_lines, segments
 from api.jsonbody import JsonRoute
 from api.models import SearchHit, SearchRequest
 from api.routers.cases import check_case_id
-from api.searching import check_request, run_search
+from api.searching import check_request, redact_judgements, run_search
 from api.web import page_lang, render
 from api.web_errors import error_message
 from graph import analytics
@@ -71,10 +70,24 @@ async def home(request: Request, snap: SnapshotDep, settings: SettingsDep) -> HT
     )
 
 
+async def _form(request: Request, max_fields: int) -> dict[str, list[str]]:
+    """The posted form's fields; a form of more than ``max_fields`` fields is refused
+    (422): the page's forms have a few, and each field is work to parse."""
+    raw = await request.body()  # bounded by the body-size middleware
+    try:
+        return parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=max_fields)
+    except ValueError:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"the form has more than {max_fields} fields",
+            params={"kind": "form_fields", "limit": max_fields},
+        ) from None
+
+
 @router.post("/", response_class=HTMLResponse)
 async def home_search(request: Request, snap: SnapshotDep, settings: SettingsDep) -> HTMLResponse:
-    raw = await request.body()  # bounded by the body-size middleware
-    form = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=20)
+    form = await _form(request, 20)
 
     def field(name: str, default: str = "") -> str:
         return (form.get(name) or [default])[0]
@@ -157,12 +170,17 @@ async def _search_page(
         )
         return render(request, "search.html", status_code=exc.status_code, **context)
     book = request.app.state.service.judgements
-    result = await request.app.state.search_pool.run(run_search, snap, req, settings, book.index)
+    result = await request.app.state.search_pool.run(
+        run_search, snap, req, settings, book.index, cost=len(req.text)
+    )
+    # The page is read without the key: judgements say only *that* a case was judged (the
+    # page's script fills in who, for which text and the note when the key is set).
+    result = redact_judgements(result)
     context["result"] = result
     context["hits"] = [_hit_view(snap, hit) for hit in result.results]
     judged: dict[str, list] = defaultdict(list)
-    for j in await run_in_threadpool(book.for_query, text):
-        judged[j.case_id].append(j)
+    for j in book.held_for_query(text):  # from memory: the page never waits on the store
+        judged[j.case_id].append({"grade": j.grade})
     context["judged"] = judged
     context["share_url"] = search_url(text, sector, theme, k)
     return render(request, "search.html", **context)
@@ -233,8 +251,7 @@ async def review_page(request: Request, snap: SnapshotDep, settings: SettingsDep
     from api.routers.review import check_plan
     from graph.review import checklist_csv, checklist_markdown, review
 
-    raw = await request.body()  # bounded by the body-size middleware
-    form = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=5)
+    form = await _form(request, 5)
     plan = (form.get("plan") or [""])[0].strip()
     context: dict[str, Any] = {
         "plan": plan,
@@ -249,7 +266,7 @@ async def review_page(request: Request, snap: SnapshotDep, settings: SettingsDep
             page_lang(request), exc.status_code, exc.code, exc.detail, exc.params
         )
         return render(request, "review.html", status_code=exc.status_code, **context)
-    result = await request.app.state.search_pool.run(review, snap.ranker, plan)
+    result = await request.app.state.search_pool.run(review, snap.ranker, plan, cost=len(plan))
     context["result"] = result
     context["markdown_b64"] = base64.b64encode(checklist_markdown(result).encode()).decode()
     context["csv_b64"] = base64.b64encode(checklist_csv(result).encode()).decode()

@@ -69,6 +69,64 @@
     status.className = "judge-status" + (kind ? " " + kind : "");
   }
 
+  function judgedText(j) {
+    var parts = [msg["grade-" + j.grade] || String(j.grade)];
+    if (j.analyst) parts.push(j.analyst);
+    parts.push(String(j.created_at || "").slice(0, 10));
+    if (j.note) parts.push(j.note);
+    return parts.join(" · ");
+  }
+
+  /* The page is served without the key, so it says only *that* a case was judged. With
+   * the key set, who judged, for which text and the notes are fetched with it. */
+  function loadDetails() {
+    var key = keyInput ? keyInput.value.trim() : "";
+    if (!key || !msg.query) { results.dataset.judgementsLoaded = "redacted"; return; }
+    var headers = {"Content-Type": "application/json", "X-API-Key": key};
+    var body = {text: msg.query, k: parseInt(msg.k, 10) || 10};
+    if (msg.sector) body.sectors = [msg.sector];
+    if (msg.theme) body.themes = [msg.theme];
+    var search = fetch("/search", {method: "POST", headers: headers, body: JSON.stringify(body)})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (res) {
+        if (!res) return;
+        res.results.forEach(function (hit) {
+          var article = results.querySelector('article[data-case-id="' + CSS.escape(hit.case_id) + '"]');
+          if (!article || !hit.feedback.length) return;
+          var items = article.querySelectorAll(".feedback-reason");
+          hit.feedback.forEach(function (f, i) {
+            if (!items[i] || !f.query) return;
+            var q = f.query.length > 40 ? f.query.slice(0, 40) + "…" : f.query;
+            var template = f.grade >= 1 ? msg.msgSimilarFor : msg.msgNotSimilarFor;
+            items[i].textContent = template.replace("{q}", q).replace("{d}", f.judged_on || "");
+            items[i].title = f.query + (f.analyst ? " (" + f.analyst + ")" : "");
+          });
+        });
+      });
+    var mine = fetch("/feedback?query=" + encodeURIComponent(msg.query), {headers: {"X-API-Key": key}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (page) {
+        if (!page) return;
+        var byCase = {};
+        page.items.forEach(function (j) { (byCase[j.case_id] = byCase[j.case_id] || []).push(j); });
+        results.querySelectorAll("article[data-case-id]").forEach(function (article) {
+          var list = article.querySelector(".judged");
+          if (!list) return;
+          list.textContent = "";
+          (byCase[article.dataset.caseId] || []).forEach(function (j) {
+            var li = document.createElement("li");
+            li.className = "judged-item";
+            li.dataset.grade = String(j.grade);
+            li.textContent = judgedText(j);
+            list.appendChild(li);
+          });
+        });
+      });
+    Promise.all([search, mine]).catch(function () { /* the redacted view stays */ })
+      .then(function () { results.dataset.judgementsLoaded = "full"; });
+  }
+  loadDetails();
+
   results.addEventListener("click", function (evt) {
     var button = evt.target.closest ? evt.target.closest(".judge-btn") : null;
     if (!button) return;
@@ -107,11 +165,7 @@
       var item = document.createElement("li");
       item.className = "judged-item";
       item.dataset.grade = String(res.body.grade);
-      var parts = [msg["grade-" + res.body.grade] || String(res.body.grade)];
-      if (res.body.analyst) parts.push(res.body.analyst);
-      parts.push(res.body.created_at.slice(0, 10));
-      if (res.body.note) parts.push(res.body.note);
-      item.textContent = parts.join(" · ");
+      item.textContent = judgedText(res.body);
       box.querySelector(".judged").appendChild(item);
     }).catch(function () {
       show(status, msg.msgFailed, "error");

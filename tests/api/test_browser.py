@@ -608,7 +608,7 @@ def test_judge_two_results_reload_and_the_same_search_ranks_the_judged_case_firs
     shot(pg, "feedback-judged")
 
     pg.reload()
-    pg.wait_for_selector("#results")
+    pg.wait_for_selector('#results[data-judgements-loaded="full"]')
     first = pg.locator("#results article.result").first
     assert first.get_attribute("data-case-id") == liked
     mine = first.locator(".judged-item")
@@ -628,6 +628,18 @@ def test_judge_two_results_reload_and_the_same_search_ranks_the_judged_case_firs
     shot(pg, "feedback-reloaded")
 
     # Through the API too: the judged-similar case is first, with the reason.
-    with srv.client() as c:
+    with srv.client(headers={"X-API-Key": API_KEY}) as c:
         hits = c.post("/search", json={"text": INCIDENT, "k": 10}).json()["results"]
     assert hits[0]["case_id"] == liked and hits[0]["feedback"][0]["analyst"] == "田中"
+
+    # Issue 20 (3): without the key the page says only *that* the cases were judged.
+    pg.evaluate("window.localStorage.removeItem('kizuki-api-key')")
+    pg.reload()
+    pg.wait_for_selector('#results[data-judgements-loaded="redacted"]')
+    page_text = pg.locator("#results").inner_text()
+    assert "田中" not in page_text and "同じく夜間バッチの遅延" not in page_text
+    assert "夜間バッチが予定時刻までに" not in page_text.replace(INCIDENT, "")
+    first = pg.locator("#results article.result").first
+    assert first.get_attribute("data-case-id") == liked
+    assert "類似と判定" in first.locator(".feedback-reason").inner_text()
+    assert first.locator(".judged-item").get_attribute("data-grade") == "2"

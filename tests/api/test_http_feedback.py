@@ -153,7 +153,10 @@ def test_judgements_are_durable_move_the_ranking_and_export_for_kizuki_eval(
         assert judge(c, ranked(c, other)[1]["case_id"], grade=1, query=other).status_code == 201
     srv.kill()  # a crash: the judgements were acknowledged, so they must be there
     srv.start()
-    with srv.client() as c:
+    with srv.client() as anonymous:  # without the key: *that* it was judged, nothing more
+        why = ranked(anonymous)[0]["feedback"][0]
+        assert why["query"] is None and why["analyst"] is None and "夜間" not in why["reason"]
+    with srv.client(headers=KEY) as c:
         page = c.get("/feedback", headers=KEY, params={"limit": 2, "offset": 1}).json()
         assert page["total"] == 3 and len(page["items"]) == 2
         first = c.get("/feedback", headers=KEY, params={"limit": 1}).json()["items"][0]

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import sqlite3
 import string
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
-from kizuki_http import API_KEY, ServerExited, error_of, make_case
+from kizuki_http import API_KEY, ARTIFACTS, ServerExited, error_of, make_case
 
 ISSUE_IDS = ["cause.missing_peer_review", "cm.peer_review", "sector.major_banks"]
 
@@ -439,8 +441,14 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(spawn, with_key,
     ]
     if with_key:
         cmd += ["--header", f"X-API-Key: {API_KEY}"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    if result.returncode != 0:  # the whole report, for the CI log and the artifacts
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        report = ARTIFACTS / f"schemathesis-{'key' if with_key else 'nokey'}.txt"
+        report.write_text(result.stdout + "\n" + result.stderr, encoding="utf-8")
+    assert result.returncode == 0, f"full report in {report}:\n{result.stdout}{result.stderr}"
     assert " passed" in result.stdout
     with srv.client() as c:  # and the server is still whole afterwards
         health = c.get("/health").json()

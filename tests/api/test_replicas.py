@@ -173,3 +173,41 @@ def test_a_judgement_through_one_moves_the_ranking_on_the_other(pair):
         assert cb.get("/feedback", headers=KEY).json()["total"] == 1
         health = cb.get("/health").json()
         assert health["store"] == "postgresql" and health["judgements"] == 1
+
+
+def test_a_frozen_postgresql_costs_a_write_its_timeout_and_searches_nothing(
+    spawn, pg_url, pg_cluster
+):
+    """Issue 20 (9, 10): with PostgreSQL frozen (SIGSTOP), writes, judgements and the web
+    search hung as long as it was frozen, and /health said 200 ok. Now a write gets 503
+    ``store_unavailable`` with ``Retry-After`` after the store timeout, later ones at once,
+    /health says the store is unavailable, and searches (API and page) are served from
+    memory. Thawed, writes work again without a restart."""
+    srv = spawn(env={"KIZUKI_DATABASE_URL": pg_url, "KIZUKI_STORE_TIMEOUT_S": "2"})
+    with srv.client(headers=KEY, timeout=CATCH_UP_S) as c:
+        assert c.post("/cases", json=make_case("frozen-0", "フローズン")).status_code == 201
+        case = c.post("/search", json={"text": "ATMが停止", "k": 1}).json()["results"][0]
+        pg_cluster.freeze()
+        try:
+            started = time.monotonic()
+            r = c.post("/cases", json=make_case("frozen-1", "フローズン"))
+            assert r.status_code == 503, r.text
+            assert error_of(r)["code"] == "store_unavailable" and r.headers["Retry-After"]
+            assert time.monotonic() - started < CATCH_UP_S
+            r = c.post("/feedback", json={"query": "ATM", "case_id": case["case_id"], "grade": 2})
+            assert r.status_code == 503, r.text
+            health = c.get("/health").json()
+            assert health["status"] == "degraded"
+            assert health["store_state"]["state"] == "unavailable"
+            assert c.post("/search", json={"text": "証明書の期限切れ", "k": 3}).status_code == 200
+            assert c.get("/", params={"q": "証明書の期限切れ"}).status_code == 200
+        finally:
+            pg_cluster.thaw()
+
+        def accepted() -> bool:
+            r = c.post("/cases", json=make_case("frozen-2", "フローズン"))
+            return r.status_code == 201
+
+        wait_until(accepted, what="a write after the thaw")
+        wait_until(lambda: c.get("/health").json()["store_state"]["state"] == "ok",
+                   what="the store reported ok again")  # fmt: skip

@@ -246,3 +246,27 @@ def test_unchanged_cases_are_not_tagged_again(seed, taxonomy, annotations, extra
         build_graph([*seed, edited, *extra[1:]], taxonomy, annotations, Refusing(), previous=first)
     again = build_graph([*seed, *extra], taxonomy, annotations, Refusing(), previous=first)
     assert _graph_facts(again) == _graph_facts(first)
+
+
+def test_distinct_sector_labels_are_distinct_nodes_and_filters_agree():
+    """Issue 20 (13): "Bank A", "bank-a" and "BANK_A!" were one node ``sector.bank_a``,
+    "!!!" and "unknown" both ``sector.unknown``. One normalisation (spaces, bracket width)
+    applies to nodes and filters alike; labels that still differ are different sectors."""
+    from api.views import _sector_matches
+    from graph.build import SECTOR_NAMES, sector_node_id
+
+    labels = ["Bank A", "bank-a", "BANK_A!", "bank_a", "!!!", "unknown", "major_banks"]
+    ids = [sector_node_id(label) for label in labels]
+    assert len(set(ids)) == len(labels), ids
+    assert all(i.startswith("sector.") for i in ids)
+    assert sector_node_id("bank_a") == "sector.bank_a"  # already id-safe: kept as it is
+    # Known labels keep their English slugs; width of brackets does not matter.
+    assert (
+        sector_node_id("金融商品取引業者(ネット証券会社)")
+        == sector_node_id(" 金融商品取引業者（ネット証券会社） ")
+        == f"sector.{SECTOR_NAMES['金融商品取引業者（ネット証券会社）'][0]}"
+    )
+    # A filter names a sector by its label (normalised the same way) or by its node id.
+    assert _sector_matches("bank-a", ["bank-a"]) and not _sector_matches("bank-a", ["Bank A"])
+    assert _sector_matches(sector_node_id("Bank A"), ["Bank A"])
+    assert not _sector_matches(sector_node_id("Bank A"), ["bank-a", "BANK_A!"])

@@ -83,3 +83,17 @@ def test_bad_input(ranker):
         review(ranker, "   ")
     with pytest.raises(ValueError):
         review(ranker, PLAN, k=0)
+
+
+def test_the_markdown_checklist_escapes_the_plan_and_quotes_it_whole_or_marked():
+    """Issue 20 (20) and 22: the Markdown checklist embedded raw HTML, cut the plan
+    mid-word without 「…」, and repeated the same countermeasure sentence."""
+    from graph.review import _md, quote_cut
+
+    assert _md("<img src=x onerror=alert(1)> **bold** [link](x)") == (
+        "&lt;img src=x onerror=alert(1)&gt; \\*\\*bold\\*\\* \\[link\\](x)"
+    )
+    long = "作業手順を確認する。" * 40
+    cut = quote_cut(long, 200)
+    assert cut.endswith("…") and len(cut) <= 201 and cut[:-1].endswith("。")
+    assert quote_cut("短い計画。") == "短い計画。"

@@ -201,3 +201,17 @@ def test_outside_views_are_indexed_and_change_the_snapshot(seed_index):
     rows = np.flatnonzero(seed_index.dense.owners == i)
     assert sum(seed_index.dense.views[r] == "outside[]" for r in rows) == 6
     assert corpus_sha256(cases, outside=outside_views(cases)) != corpus_sha256(cases)
+
+
+def test_a_build_reports_its_analysis_as_it_goes():
+    """Issue 20 (21): the start progress stayed at "analysing cases 0/N" for a whole
+    rebuild; the analysis now reports how many cases are done."""
+    from corpus import seed_cases
+    from search.analysis import Analyzer
+    from search.index import _analyze_cases
+
+    cases = list(seed_cases())
+    heard: list[tuple[str, int, int]] = []
+    _analyze_cases(Analyzer(), cases, {}, progress=lambda *a: heard.append(a))
+    assert heard[0] == ("analysing cases", 0, len(cases))
+    assert heard[-1] == ("analysing cases", len(cases), len(cases))
