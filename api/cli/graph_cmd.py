@@ -14,12 +14,14 @@ hand annotations, other cases the extractor. Every command has ``--json``.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli import CliError
+from api.cli import CliError, OptionError
+from api.cli.inputs import FileOption, check_k, read_input
 
 graph_app = typer.Typer(
     help="The cause–countermeasure knowledge graph: export it, walk it, ask it.",
@@ -172,7 +174,14 @@ def connect_cmd(
 
 @graph_app.command("recommend")
 def recommend_cmd(
-    text: Annotated[str, typer.Argument(help="The incident, as you would paste it.")],
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="The incident, as you would paste it; '-' reads standard input, @FILE a file.",
+            show_default=False,
+        ),
+    ] = None,
+    file: FileOption = None,
     k: Annotated[int, typer.Option(help="Similar cases used as evidence.")] = 5,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
@@ -182,10 +191,8 @@ def recommend_cmd(
     from graph.recommend import recommend
 
     settings = get_settings()
-    if not text.strip():
-        raise CliError("the incident text is empty")
-    if len(text) > settings.max_query_chars:
-        raise CliError(f"the incident text is longer than {settings.max_query_chars} characters")
+    text = read_input(text, file, "the incident text", settings.max_query_chars)
+    check_k(k, settings.max_k)
     snap = _snapshot()  # the same inputs as POST /search's recommendations
     response, tags = snap.ranker.analyse(text, k=max(k, 10))
     result = recommend(snap.graph, text, tags, response, k=k)
