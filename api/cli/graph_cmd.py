@@ -188,6 +188,7 @@ def recommend_cmd(
         typer.Argument(
             help="The incident, as you would paste it; '-' reads standard input, @FILE a file.",
             show_default=False,
+            metavar="TEXT",
         ),
     ] = None,
     file: FileOption = None,

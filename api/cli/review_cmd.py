@@ -23,6 +23,7 @@ def review(
         typer.Argument(
             help="the plan: its text, '-' for standard input, or @FILE (a UTF-8 file)",
             show_default=False,
+            metavar="PLAN",
         ),
     ] = None,
     file: FileOption = None,

@@ -65,6 +65,7 @@ def search(
         typer.Argument(
             help="the incident as pasted; '-' reads standard input, @FILE a file",
             show_default=False,
+            metavar="TEXT",
         ),
     ] = None,
     file: FileOption = None,
