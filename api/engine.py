@@ -86,7 +86,8 @@ def get_snapshot(settings: Settings | None = None):
     from api.snapshot import build_snapshot, read_state, update_snapshot
 
     settings = settings or get_settings()
-    key = (str(settings.data_dir), settings.database_url, *_model_key(settings))
+    ranker = str(settings.ranker_file) if settings.ranker_file else None
+    key = (str(settings.data_dir), settings.database_url, ranker, *_model_key(settings))
     with _lock:
         store = open_store(settings)
         version = store.version()

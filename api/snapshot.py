@@ -477,9 +477,13 @@ def _build_derived(
     )
     from graph.ranking import CauseAwareSearcher
     from search.engine import RankConfig, Searcher
+    from search.scorer import RankerModel
 
     eng = engines(settings)
-    searcher = Searcher(index, eng.embedder, eng.analyzer, RankConfig())
+    # The queries' ranking: the shipped weights, or those of KIZUKI_RANKER_FILE /
+    # --ranker-file (the graph's similar_to edges keep the shipped ones: they are saved).
+    model = RankerModel.from_file(settings.ranker_file)
+    searcher = Searcher(index, eng.embedder, eng.analyzer, RankConfig(), model=model)
     key = graph_cache.graph_key(index.manifest, SIMILAR_K)
     code = graph_cache.code_key(index.manifest, SIMILAR_K)
     graph_dir = settings.data_dir / "graph"

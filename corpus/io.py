@@ -39,7 +39,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,21 +266,37 @@ def _validate(
         return None
 
 
-def _check_ids(cases: list[tuple[int, Case]], errors: _Errors) -> None:
-    first_seen: dict[str, int] = {}
-    for line, case in cases:
-        if case.id in first_seen:
-            errors.add(
-                line, "id", f"duplicate id {case.id!r} (first on line {first_seen[case.id]})"
-            )
-        else:
-            first_seen[case.id] = line
+class _Ids:
+    """Every row's id, checked as the rows are read: each repeat of an id in the file and
+    each id already in the store (``known``) is its own error, on its own line."""
+
+    def __init__(self, errors: _Errors, known: Collection[str]) -> None:
+        self.errors = errors
+        self.known = known
+        self.first_seen: dict[str, int | None] = {}
+
+    def check(self, line: int | None, case_id: Any) -> bool:
+        """False (and the error recorded) when ``case_id`` is taken; other ids pass."""
+        if not isinstance(case_id, str) or not case_id:
+            return True  # a missing or malformed id is the model's error
+        if case_id in self.known:
+            self.errors.add(line, "id", f"case id {case_id!r} is already in the store")
+            return False
+        if case_id in self.first_seen:
+            first = self.first_seen[case_id]
+            where = f" (first on line {first})" if first is not None else ""
+            self.errors.add(line, "id", f"duplicate id {case_id!r}{where}")
+            return False
+        self.first_seen[case_id] = line
+        return True
 
 
-def parse_jsonl(text: str, name: str = "<jsonl>") -> list[Case]:
-    """Cases from JSONL text; raises :class:`CorpusImportError` listing every bad line."""
+def parse_jsonl(text: str, name: str = "<jsonl>", known_ids: Collection[str] = ()) -> list[Case]:
+    """Cases from JSONL text; raises :class:`CorpusImportError` listing every bad line.
+    ``known_ids``: ids already stored, which the file must not reuse."""
     errors = _Errors(name)
-    cases: list[tuple[int, Case]] = []
+    ids = _Ids(errors, known_ids)
+    cases: list[Case] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -292,13 +309,12 @@ def parse_jsonl(text: str, name: str = "<jsonl>") -> list[Case]:
             errors.add(number, None, "expected a JSON object with the case's fields")
             continue
         case = _validate(data, number, errors)
-        if case is not None:
-            cases.append((number, case))
-    _check_ids(cases, errors)
+        if ids.check(number, data.get("id")) and case is not None:
+            cases.append(case)
     if not cases and not errors.items:
         errors.add(None, None, "no cases found")
     errors.raise_if_any()
-    return [c for _, c in cases]
+    return cases
 
 
 _CSV_FIELD_NAMES = {
@@ -312,8 +328,10 @@ _CSV_FIELD_NAMES = {
 }
 
 
-def _csv_row_to_dict(row: dict[str, str], line: int, errors: _Errors) -> dict[str, Any] | None:
-    ok = True
+def _csv_row_to_dict(row: dict[str, str], line: int, errors: _Errors) -> dict[str, Any]:
+    """The case fields of a CSV row. A cell that cannot be used (a theme without its label,
+    ``source_lines`` not ``START-END``) is recorded and left out, so that the model still
+    checks the row's other cells: every error of a row is reported at once."""
     data: dict[str, Any] = {"id": row.get("id", ""), "event": row.get("event", "")}
     if "title" in row:
         data["title"] = row["title"]
@@ -327,7 +345,6 @@ def _csv_row_to_dict(row: dict[str, str], line: int, errors: _Errors) -> dict[st
     elif theme_id or theme_label:
         missing = "theme_label" if theme_id else "theme_id"
         errors.add(line, missing, "must be given together with theme_id and theme_label")
-        ok = False
 
     report = row.get("source_report", "").strip()
     year = row.get("source_year", "").strip()
@@ -342,18 +359,49 @@ def _csv_row_to_dict(row: dict[str, str], line: int, errors: _Errors) -> dict[st
                 source["lines"] = (int(parts[0]), int(parts[1]))
             else:
                 errors.add(line, "source_lines", "must look like START-END, e.g. 12-30")
-                ok = False
         data["source"] = source
     elif year or lines:
         errors.add(line, "source_report", "is required when source_year or source_lines is set")
-        ok = False
-    return data if ok else None
+    return data
 
 
-def parse_csv(text: str, name: str = "<csv>") -> list[Case]:
-    """Cases from CSV text (see the module docstring for the columns)."""
+#: A quoted CSV cell, closing quote included (``""`` is a quote inside it).
+_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*"')
+#: The rest of a cell up to the next comma or line end (Python's reader keeps what follows
+#: a closing quote, and a quote inside an unquoted cell is a plain character).
+_UNQUOTED = re.compile(r"[^,\r\n]*")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _unterminated_quote(text: str, start_line: int) -> int | None:
+    """The line where a quoted cell opens and never closes, scanning the records from
+    ``start_line`` to the end (None when every quote closes). Python's reader reads such a
+    cell to the end of the file and says nothing; this says where the quote is."""
+    start = 0
+    for _ in range(start_line - 1):
+        found = _LINE_END.search(text, start)
+        if found is None:
+            return None
+        start = found.end()
+    pos = start
+    while pos < len(text):
+        if text[pos] == '"':
+            quoted = _QUOTED.match(text, pos)
+            if quoted is None:
+                return start_line + len(_LINE_END.findall(text, start, pos))
+            pos = quoted.end()
+        pos = _UNQUOTED.match(text, pos).end()
+        if pos < len(text):
+            pos += 2 if text.startswith("\r\n", pos) else 1  # a comma or a line end
+    return None
+
+
+def parse_csv(text: str, name: str = "<csv>", known_ids: Collection[str] = ()) -> list[Case]:
+    """Cases from CSV text (see the module docstring for the columns). ``known_ids``: ids
+    already stored, which the file must not reuse."""
     errors = _Errors(name)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    buffer = io.StringIO(text, newline="")
+    reader = csv.reader(buffer)
     try:
         header = next(reader)
     except StopIteration:
@@ -375,32 +423,51 @@ def parse_csv(text: str, name: str = "<csv>") -> list[Case]:
             errors.add(1, col, "missing column")
     errors.raise_if_any()
 
-    cases: list[tuple[int, Case]] = []
+    ids = _Ids(errors, known_ids)
+    cases: list[Case] = []
     while True:
         start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
             break
-        except csv.Error as exc:
-            errors.add(start, None, f"unreadable CSV: {exc}")
+        except csv.Error as exc:  # e.g. a cell over the size limit: often a lost quote
+            _csv_error(text, start, errors, f"unreadable CSV: {exc}")
             break
         if not any(c.strip() for c in cells):
             continue  # blank line
+        if buffer.tell() >= len(text):  # the last record: a lost quote ends here too
+            opened = _unterminated_quote(text, start)
+            if opened is not None:  # it swallowed the rest of the file
+                _csv_error(text, start, errors, None, opened)
+                break
         if len(cells) != len(header):
             errors.add(start, None, f"expected {len(header)} cells, found {len(cells)}")
             continue
+        before = errors.total
         data = _csv_row_to_dict(dict(zip(header, cells, strict=True)), start, errors)
-        if data is None:
-            continue
         case = _validate(data, start, errors, _CSV_FIELD_NAMES)
-        if case is not None:
-            cases.append((start, case))
-    _check_ids(cases, errors)
+        if ids.check(start, data["id"]) and case is not None and errors.total == before:
+            cases.append(case)
     if not cases and not errors.items:
         errors.add(None, None, "no cases found")
     errors.raise_if_any()
-    return [c for _, c in cases]
+    return cases
+
+
+def _csv_error(
+    text: str, start: int, errors: _Errors, message: str | None, opened: int | None = None
+) -> None:
+    """An error that ends the reading at the record starting on line ``start``: an
+    unterminated quote when there is one, else ``message``."""
+    if opened is None:
+        opened = _unterminated_quote(text, start)
+    if opened is not None:
+        message = (
+            f'unterminated quoted cell starting on line {opened}: its closing " is missing, '
+            "so the rest of the file was read into it"
+        )
+    errors.add(start, None, message or "unreadable CSV")
 
 
 def detect_format(path: str | Path) -> str:
@@ -427,13 +494,15 @@ def load_cases(
     *,
     year: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    known_ids: Collection[str] = (),
 ) -> list[Case]:
     """Validated cases from a JSONL, CSV or report-text file: all of them or an error.
 
     ``format`` is ``jsonl``, ``csv`` or ``fsa-report`` (another edition of the FSA
     report as extracted text, parsed by :mod:`corpus.fsa_report`; ``year`` is then
     required and gives the ids ``fsaYYYY-NN``). ``None`` picks JSONL or CSV from the
-    file's suffix.
+    file's suffix. ``known_ids`` are ids already stored: each row that reuses one is an
+    error of its own (``FILE:LINE:id``).
     """
     fmt = format or detect_format(path)
     if fmt not in FORMATS:
@@ -445,15 +514,21 @@ def load_cases(
         )
     text = read_text(path, max_bytes)
     if fmt == "jsonl":
-        return parse_jsonl(text, name)
+        return parse_jsonl(text, name, known_ids)
     if fmt == "csv":
-        return parse_csv(text, name)
+        return parse_csv(text, name, known_ids)
 
     assert year is not None
     try:
-        return parse_report(text, year=year).cases
+        cases = parse_report(text, year=year).cases
     except ReportParseError as exc:
         message = str(exc)
         if exc.line is not None:
             message = message.split(": ", 1)[1]
         raise CorpusImportError([RowError(name, exc.line, None, message)]) from None
+    errors = _Errors(name)
+    ids = _Ids(errors, known_ids)
+    for case in cases:
+        ids.check(case.source.lines[0] if case.source and case.source.lines else None, case.id)
+    errors.raise_if_any()
+    return cases

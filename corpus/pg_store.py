@@ -28,6 +28,7 @@ from corpus.schema import Case
 from corpus.store import (
     CaseStore,
     DuplicateCaseError,
+    MissingExtra,
     NotSupported,
     StoreChanged,
     StoreDamaged,
@@ -42,9 +43,7 @@ try:
     import psycopg
     from psycopg_pool import ConnectionPool, PoolTimeout
 except ImportError as exc:  # the `postgres` extra is optional
-    raise ImportError(
-        "a PostgreSQL store needs the 'postgres' extra: pip install 'kizuki[postgres]'"
-    ) from exc
+    raise MissingExtra.for_postgres() from exc
 
 log = logging.getLogger("kizuki.store")
 

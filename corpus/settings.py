@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     query_prompt: str = ""
     passage_prompt: str = ""
 
+    #: Ranking weights and no-match model written by ``kizuki train -o`` (unset: the ones
+    #: shipped in ``search/data/ranker.json``); ``--ranker-file`` of search, eval and serve.
+    ranker_file: Path | None = None
+
     #: API key for write endpoints; writes are refused while it is unset.
     api_key: SecretStr | None = None
 

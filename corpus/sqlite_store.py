@@ -11,6 +11,7 @@ and ``backup`` copies the live store with SQLite's online backup API.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import sqlite3
@@ -27,6 +28,7 @@ from corpus.store import (
     StoreChanged,
     StoreDamaged,
     StoreFull,
+    StoreReadOnly,
     check_batch,
     dump_case,
     fingerprint_of,
@@ -87,12 +89,20 @@ class SqliteCaseStore(CaseStore):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.where = str(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise StoreReadOnly(read_only_message(self.path)) from None
+            raise
         try:
             with self.connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            # A store that cannot be written is not damaged: say what the user must change.
+            if not _writable(self.path):
+                raise StoreReadOnly(read_only_message(self.path)) from None
             raise StoreDamaged(f"{self.path}: cannot be opened: {exc}") from None
 
     def connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -195,7 +205,8 @@ class SqliteCaseStore(CaseStore):
         destination = Path(destination)
         if destination.exists():
             raise FileExistsError(f"{destination} already exists")
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        if not destination.parent.is_dir():  # a typo in the path must not create folders
+            raise FileNotFoundError(f"{destination.parent}: no such directory")
         tmp = destination.with_name(f".{destination.name}.tmp-{os.getpid()}")
         try:
             with self.connect() as source:
@@ -212,6 +223,30 @@ class SqliteCaseStore(CaseStore):
         finally:
             tmp.unlink(missing_ok=True)
         return destination
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write the store: its file, and its folder (WAL mode creates the
+    ``-wal`` and ``-shm`` files beside it). ``access`` reports a read-only mount to root too."""
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def read_only_message(path: Path) -> str:
+    """Why a store cannot be opened for writing, and what to do about it."""
+    folder = path.parent
+    if not folder.exists():
+        what = f"the data dir {folder} cannot be created: its parent folder is read-only"
+    elif path.exists() and os.access(folder, os.W_OK):
+        what = f"the case store {path} is read-only"
+    else:
+        what = f"the data dir {folder} is read-only"
+    return (
+        f"{what}; Kizuki keeps its case store, index and graph in the data dir and must write "
+        "them: make it writable, or point KIZUKI_DATA_DIR (or --data-dir) at a writable folder"
+    )
 
 
 def wal_problem(path: str | Path) -> str | None:

@@ -75,6 +75,25 @@ class NotSupported(RuntimeError):
     """This kind of store does not do that (e.g. ``backup`` of a PostgreSQL store)."""
 
 
+class StoreReadOnly(RuntimeError):
+    """The store (or the data dir that holds it) cannot be written: not damaged, and nothing
+    to retry; the user must make it writable or choose another data dir."""
+
+
+class MissingExtra(ImportError):
+    """A PostgreSQL store was asked for, but the ``postgres`` extra (psycopg) is not installed."""
+
+    @classmethod
+    def for_postgres(cls) -> MissingExtra:
+        return cls(
+            "a PostgreSQL store (KIZUKI_DATABASE_URL or --database-url) needs the `postgres` "
+            "extra: install it with pip install 'kizuki[postgres]' (in a checkout: "
+            "pip install -e '.[postgres]'), or unset KIZUKI_DATABASE_URL to use the SQLite "
+            "store in the data dir",
+            name="psycopg",
+        )
+
+
 @dataclass(frozen=True)
 class SkippedRow:
     """A stored row that cannot be served: its id (as stored) and why."""

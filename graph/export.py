@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import networkx as nx
 
@@ -35,12 +35,14 @@ def to_node_link(G: nx.MultiDiGraph) -> dict[str, Any]:
     return nx.node_link_data(G)
 
 
+def _json_text(G: nx.MultiDiGraph) -> str:
+    return json.dumps(to_node_link(G), ensure_ascii=False, indent=1, default=str)
+
+
 def write_json(G: nx.MultiDiGraph, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(to_node_link(G), ensure_ascii=False, indent=1, default=str), encoding="utf-8"
-    )
+    path.write_text(_json_text(G), encoding="utf-8")
     return path
 
 
@@ -147,6 +149,17 @@ def write_neo4j(G: nx.MultiDiGraph, directory: str | Path) -> list[Path]:
     )
     written.append(script)
     return written
+
+
+def dump(G: nx.MultiDiGraph, fmt: str, stream: BinaryIO) -> None:
+    """Write a one-file format (json, graphml) to an open binary stream, e.g. standard
+    output: the same bytes ``export`` writes to a file."""
+    if fmt == "json":
+        stream.write(_json_text(G).encode("utf-8"))
+    elif fmt == "graphml":
+        nx.write_graphml(flatten(G), stream, encoding="utf-8", named_key_ids=True)
+    else:
+        raise ValueError(f"{fmt} is not one file; use json or graphml")
 
 
 def export(G: nx.MultiDiGraph, fmt: str, path: str | Path) -> list[Path]:

@@ -55,6 +55,10 @@ def builtin_scorers() -> dict[str, LinearScorer]:
     }
 
 
+class RankerFileError(ValueError):
+    """A ranker file (``KIZUKI_RANKER_FILE``, ``--ranker-file``) that cannot be used."""
+
+
 @dataclass(frozen=True)
 class RankerModel:
     """The shipped ranking: learned weights, the no-good-match model and their provenance."""
@@ -71,6 +75,29 @@ class RankerModel:
             data.get("no_match", {}),
             data.get("provenance", {}),
         )
+
+    @classmethod
+    def from_file(cls, path: str | Path | None) -> RankerModel:
+        """The model of a file written by ``kizuki train -o`` (None: the shipped one); a
+        missing or malformed file is a ``RankerFileError`` that names it."""
+        if path is None:
+            return cls.load()
+        try:
+            model = cls.load(path)
+        except FileNotFoundError:
+            raise RankerFileError(f"ranker file {path}: no such file") from None
+        except OSError as exc:
+            raise RankerFileError(f"cannot read ranker file {path}: {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            why = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) else str(exc)
+            raise RankerFileError(
+                f"{path} is not a ranker file written by `kizuki train -o` ({why})"
+            ) from None
+        if not model.scorer.weights or not all(
+            isinstance(w, int | float) for w in model.scorer.weights.values()
+        ):
+            raise RankerFileError(f"{path}: its weights are missing or not numbers")
+        return model
 
     def save(self, path: str | Path) -> None:
         data = {

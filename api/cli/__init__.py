@@ -1,15 +1,23 @@
 """The ``kizuki`` command line: one Typer app with a sub-app or command per area.
 
 Each area registers its commands in its own module (``corpus_cmd``, ``search_cmd``,
-``graph_cmd``, ``serve_cmd``); this module only assembles them and turns expected
-errors into a one-line message and a non-zero exit instead of a traceback.
+``graph_cmd``, ``serve_cmd``); this module assembles them, and ``main`` is the one place
+that turns every expected failure into one ``error: …`` line and an exit status instead of
+a traceback or Typer's boxed usage: a bad option value or usage exits 2, any other expected
+failure 1.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import typer
+
+try:  # recent Typer brings its own copy of Click, whose exceptions are not click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - Typer on the click package
+    from click import exceptions as click_errors
 
 app = typer.Typer(
     name="kizuki",
@@ -23,6 +31,15 @@ app = typer.Typer(
 
 class CliError(Exception):
     """An expected failure that the user can fix; printed as one line, exit code 1."""
+
+    exit_code = 1
+
+
+class OptionError(CliError):
+    """A bad option or argument value (out of range, not one of the choices): one line,
+    exit code 2, the status of Click's own usage errors."""
+
+    exit_code = 2
 
 
 def _register() -> None:
@@ -40,21 +57,72 @@ def _register() -> None:
 
 _register()
 
+#: The modules of the ``postgres`` extra: missing, a PostgreSQL store cannot be opened.
+_POSTGRES_MODULES = ("psycopg", "psycopg_pool")
+
+
+def _usage_line(exc: click_errors.UsageError) -> str:
+    """Click's message, lower-cased like ours, with where to look for the command's usage."""
+    message = exc.format_message().replace("Value error, ", "").rstrip(".")
+    message = message[:1].lower() + message[1:]
+    ctx = exc.ctx
+    return f"{message} (see `{ctx.command_path} --help`)" if ctx is not None else message
+
+
+def failure(exc: BaseException) -> tuple[str, int] | None:
+    """The one line and exit status of an expected failure; None for anything else (a bug,
+    which keeps its traceback)."""
+    from corpus.store import (
+        MissingExtra,
+        NotSupported,
+        StoreDamaged,
+        StoreReadOnly,
+        StoreUnavailable,
+    )
+
+    if isinstance(exc, CliError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, click_errors.UsageError):
+        return _usage_line(exc), exc.exit_code
+    if isinstance(exc, click_errors.ClickException):
+        return exc.format_message(), exc.exit_code
+    if isinstance(exc, typer.Abort):
+        return "aborted", 1
+    if isinstance(exc, MissingExtra) or (
+        isinstance(exc, ImportError) and (exc.name or "").split(".")[0] in _POSTGRES_MODULES
+    ):
+        return str(MissingExtra.for_postgres()), 1
+    if isinstance(exc, StoreReadOnly | StoreDamaged | StoreUnavailable | NotSupported):
+        return str(exc), 1
+    if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
+        return f"a file in the data dir is read-only ({exc}); make the data dir writable", 1
+    if isinstance(exc, OSError):
+        if exc.filename is not None and exc.strerror:
+            return f"{exc.filename}: {exc.strerror}", 1
+        return str(exc), 1
+    if isinstance(exc, ValueError):
+        return str(exc), 1
+    return None
+
 
 def main() -> None:
     """Entry point of the console script.
 
-    Click handles usage errors and ``--help`` itself (exit 2 / 0); expected failures
-    raised by commands become ``error: ...`` on stderr and exit 1, never a traceback.
+    ``--help`` and a bare group (which prints its help) keep Click's behaviour; every
+    expected failure becomes ``error: ...`` on stderr (``failure``), never a traceback.
     """
     try:
-        app()
-    except CliError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except (OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        code = app(standalone_mode=False, prog_name="kizuki")
+    except click_errors.NoArgsIsHelpError as exc:  # the help is already printed
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        found = failure(exc)
+        if found is None:
+            raise
+        message, status = found
+        typer.echo(f"error: {message}", err=True)
+        sys.exit(status)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -10,17 +10,20 @@
 * ``kizuki corpus show ID [--file PATH] [--json]`` prints one case.
 * ``kizuki corpus list [--sector S] [--data-dir DIR] [--json]`` lists the cases (id, sector,
   title): those of the case store, or the bundled corpus before the store exists.
+* ``kizuki corpus delete ID [--yes] [--data-dir DIR]`` deletes one case from the store (a
+  bundled one only with ``--yes``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
-from api.cli import CliError
+from api.cli import CliError, OptionError
 
 corpus_app = typer.Typer(
     help="The case corpus: build it from the FSA report, import more cases, list them, show one.",
@@ -60,14 +63,17 @@ def checkout_data_dir(cwd: Path) -> Path | None:
     return data
 
 
-def _outputs(out: Path | None, year: int) -> tuple[Path, Path]:
+def _outputs(out: str | None, year: int) -> tuple[Path, Path]:
+    """Where ``--output`` puts the JSONL and its report: inside a folder when OUT is one,
+    ends in a separator or has no suffix (``-o out/`` must not write a file called out),
+    else the file OUT."""
     name = f"fsa{year}.jsonl"
     if out is None:
         cases_path = (checkout_data_dir(Path.cwd()) or Path.cwd()) / name
-    elif out.is_dir():
-        cases_path = out / name
+    elif Path(out).is_dir() or out.endswith(("/", os.sep)) or not Path(out).suffix:
+        cases_path = Path(out) / name
     else:
-        cases_path = out
+        cases_path = Path(out)
     return cases_path, cases_path.with_name(f"{cases_path.stem}_report.json")
 
 
@@ -79,13 +85,15 @@ def build(
     ] = None,
     year: Annotated[int, typer.Option(help="Edition year; case ids are fsaYEAR-NN.")] = 2019,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--output",
             "-o",
             "--out",
-            help="Output JSONL file or directory (default: ./fsaYEAR.jsonl, or corpus/data/ "
-            "when run at the root of a Kizuki checkout).",
+            metavar="PATH",
+            help="Output JSONL file, or a directory (an existing one, or a name ending in / "
+            "or without a suffix) to write fsaYEAR.jsonl in (default: ./fsaYEAR.jsonl, or "
+            "corpus/data/ when run at the root of a Kizuki checkout).",
         ),
     ] = None,
 ) -> None:
@@ -187,7 +195,13 @@ def import_cases(
 
     settings = _settings(data_dir)
     try:
-        cases = load_cases(file, format, year=year, max_bytes=settings.max_import_bytes)
+        cases = load_cases(
+            file,
+            format,
+            year=year,
+            max_bytes=settings.max_import_bytes,
+            known_ids=_stored_ids(settings),
+        )
     except CorpusImportError as exc:
         _report(exc, "the file is not valid (dry run)" if dry_run else "nothing was imported")
     if dry_run:
@@ -199,9 +213,55 @@ def import_cases(
     store.ensure_seeded(seed_cases())
     try:
         added = store.add_cases(cases)
-    except ValueError as exc:
+    except ValueError as exc:  # another process stored one of the ids meanwhile
         raise CliError(f"{file}: {exc}; nothing was imported") from None
     typer.echo(f"imported {added} cases from {file} into {store.where}")
+
+
+def _stored_ids(settings) -> set[str]:
+    """The ids an import must not reuse: the store's, or (before the store exists, which
+    checking a file must not create) those of the bundled corpus it will be seeded with."""
+    from corpus import seed_cases
+    from corpus.store import open_store, store_exists
+
+    if store_exists(settings):
+        return set(open_store(settings).origins())
+    return {c.id for c in seed_cases()}
+
+
+@corpus_app.command("delete")
+def delete_case(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Case id, e.g. mybank-2024-001.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm deleting a bundled case (fsa2019-…).")
+    ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Kizuki data directory (default: KIZUKI_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Delete one case from the case store (as DELETE /cases/ID does).
+
+    An imported case goes at once (import its file again to bring it back). A bundled case
+    needs --yes: it is not loaded again, because the bundled corpus is loaded only into a
+    new store. A running server follows the change; its judgements are kept but ignored.
+    """
+    from corpus.store import open_store, store_exists
+
+    settings = _settings(data_dir)
+    if not store_exists(settings):
+        raise CliError(f"no case store at {settings.store_path}: nothing to delete")
+    store = open_store(settings)
+    origin = store.origins().get(case_id)
+    if origin is None:
+        raise CliError(f"no case {case_id!r} in {store.where}; see `kizuki corpus list`")
+    if origin == "seed" and not yes:
+        raise CliError(
+            f"{case_id} is a bundled case: it will not come back once deleted; "
+            "add --yes to delete it anyway"
+        )
+    if not store.delete_case(case_id):  # another process deleted it meanwhile
+        raise CliError(f"no case {case_id!r} in {store.where}")
+    typer.echo(f"deleted {case_id} ({origin}) from {store.where}: {store.count()} cases left")
 
 
 @corpus_app.command("list")
@@ -229,7 +289,7 @@ def list_cases(
     if sector is not None:
         known = sorted({s for c in cases for s in c.sectors})
         if sector not in known:
-            raise CliError(f"unknown sector {sector!r}; known: {', '.join(known)}")
+            raise OptionError(f"unknown sector {sector!r}; known: {', '.join(known)}")
         cases = [c for c in cases if sector in c.sectors]
     if as_json:
         rows = [

@@ -14,12 +14,14 @@ hand annotations, other cases the extractor. Every command has ``--json``.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli import CliError
+from api.cli import CliError, OptionError
+from api.cli.inputs import FileOption, check_k, read_input
 
 graph_app = typer.Typer(
     help="The cause–countermeasure knowledge graph: export it, walk it, ask it.",
@@ -86,7 +88,10 @@ def _short(text: str, width: int = 90) -> str:
 @graph_app.command("export")
 def export_cmd(
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="File (json, graphml) or folder (neo4j).")
+        Path,
+        typer.Option(
+            "-o", "--output", help="File (json, graphml; '-': standard output) or folder (neo4j)."
+        ),
     ],
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="json (node-link) | graphml | neo4j (CSV).")
@@ -97,16 +102,22 @@ def export_cmd(
     ] = True,
 ) -> None:
     """Write the knowledge graph for Gephi/Cytoscape (GraphML), networkx (JSON) or Neo4j."""
-    from graph.export import export
+    from graph.export import dump, export
 
     if fmt not in ("json", "graphml", "neo4j"):
-        raise CliError(f"unknown format {fmt!r}; use json, graphml or neo4j")
+        raise OptionError(f"unknown format {fmt!r}; use json, graphml or neo4j")
+    to_stdout = str(output) == "-"
+    if to_stdout and fmt == "neo4j":
+        raise OptionError("neo4j writes a folder of CSV files: give -o DIR, not standard output")
     G = _load_graph(with_similar=similar)
+    summary = f"wrote {G.number_of_nodes()} nodes and {G.number_of_edges()} edges as {fmt}: "
+    if to_stdout:
+        dump(G, fmt, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        typer.echo(summary + "standard output", err=True)  # stdout holds the graph alone
+        return
     paths = export(G, fmt, output)
-    typer.echo(
-        f"wrote {G.number_of_nodes()} nodes and {G.number_of_edges()} edges as {fmt}: "
-        + ", ".join(str(p) for p in paths)
-    )
+    typer.echo(summary + ", ".join(str(p) for p in paths))
 
 
 @graph_app.command("case")
@@ -172,7 +183,15 @@ def connect_cmd(
 
 @graph_app.command("recommend")
 def recommend_cmd(
-    text: Annotated[str, typer.Argument(help="The incident, as you would paste it.")],
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="The incident, as you would paste it; '-' reads standard input, @FILE a file.",
+            show_default=False,
+            metavar="TEXT",
+        ),
+    ] = None,
+    file: FileOption = None,
     k: Annotated[int, typer.Option(help="Similar cases used as evidence.")] = 5,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
@@ -182,10 +201,8 @@ def recommend_cmd(
     from graph.recommend import recommend
 
     settings = get_settings()
-    if not text.strip():
-        raise CliError("the incident text is empty")
-    if len(text) > settings.max_query_chars:
-        raise CliError(f"the incident text is longer than {settings.max_query_chars} characters")
+    text = read_input(text, file, "the incident text", settings.max_query_chars)
+    check_k(k, settings.max_k)
     snap = _snapshot()  # the same inputs as POST /search's recommendations
     response, tags = snap.ranker.analyse(text, k=max(k, 10))
     result = recommend(snap.graph, text, tags, response, k=k)
@@ -318,9 +335,8 @@ def recurring_cmd(
     from graph.analytics import recurring_by, recurring_causes
 
     if by not in (None, "sector", "theme"):
-        raise CliError(f"--by must be sector or theme, not {by!r}")
-    if level not in ("concept", "group"):
-        raise CliError(f"--level must be concept or group, not {level!r}")
+        raise OptionError(f"--by must be sector or theme, not {by!r}")
+    _check_level(level)
     G = _load_graph()
     df = recurring_causes(G, level) if by is None else recurring_by(G, by, level)
     if as_json:
@@ -340,9 +356,132 @@ def recurring_cmd(
             typer.echo(f"  {row.n_cases:>3} {row.share:4.0%}  {row.cause_id}  {row.label_ja}")
 
 
+def countermeasures_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
+    """Every countermeasure concept (groups and their leaves) with its number of cases."""
+    from graph.navigate import list_concepts
+
+    items = list_concepts(_load_graph(), "countermeasure")
+    if as_json:
+        return _dump([i.model_dump(mode="json") for i in items])
+    typer.echo(f"{'id':<36} {'cases':>5} {'causes':>6}  label")
+    for i in items:
+        indent = "" if i.is_group else "  "
+        typer.echo(
+            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>6}  "
+            f"{indent}{i.concept.label_ja} / {i.concept.label_en}"
+        )
+
+
+_LEVEL_OPT = typer.Option(help="concept (leaf causes) or group (their top-level groups).")
+_SECTOR_OPT = typer.Option(help="Only cases of this sector (label, e.g. 地域銀行, or sector. id).")
+_THEME_OPT = typer.Option(help="Only cases of this theme (id, or theme. id).")
+_LIMIT_OPT = typer.Option(help="Rows to print (text output).")
+
+
+def _check_level(level: str) -> None:
+    if level not in ("concept", "group"):
+        raise OptionError(f"--level must be concept or group, not {level!r}")
+
+
+def _filtered_graph(sector: str | None, theme: str | None):
+    """The graph of the cases of a sector and/or theme, as the HTTP analytics filter it;
+    an unknown sector or theme is an error, not an empty table."""
+    from api.views import filtered_graph
+    from graph.build import sector_node_id
+
+    snap = _snapshot()
+    sectors = sorted({s for c in snap.cases for s in c.sectors})
+    themes = sorted({c.theme.id for c in snap.cases if c.theme})
+    if sector is not None and sector not in {*sectors, *map(sector_node_id, sectors)}:
+        raise OptionError(f"unknown sector {sector!r}; known: {', '.join(sectors)}")
+    if theme is not None and theme not in {*themes, *(f"theme.{t}" for t in themes)}:
+        raise OptionError(f"unknown theme {theme!r}; known: {', '.join(themes)}")
+    return filtered_graph(snap, sector=sector, theme=theme)
+
+
+def cooccurrence_cmd(
+    level: Annotated[str, _LEVEL_OPT] = "concept",
+    min_count: Annotated[int, typer.Option(help="Only pairs seen in this many cases or more.")] = 2,
+    sector: Annotated[str | None, _SECTOR_OPT] = None,
+    theme: Annotated[str | None, _THEME_OPT] = None,
+    limit: Annotated[int, _LIMIT_OPT] = 20,
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """Pairs of root causes found in the same cases, with lift and Jaccard.
+
+    Lift above 1: the pair occurs together more often than chance would give (with few
+    cases a pair seen once can have a large lift: hence --min-count). The same table as
+    GET /analytics/cooccurrence.
+    """
+    from api.views import records
+    from graph.analytics import cause_cooccurrence
+
+    _check_level(level)
+    if min_count < 1:
+        raise OptionError(f"--min-count must be 1 or more, not {min_count}")
+    _check_limit(limit)
+    G, n_cases = _filtered_graph(sector, theme)
+    rows = records(cause_cooccurrence(G, level, min_count=min_count))
+    if as_json:
+        filters = {"sector": sector, "theme": theme}
+        out = {"level": level, "min_count": min_count, "filters": filters, "n_cases": n_cases}
+        return _dump({**out, "rows": rows})
+    pairs = f"{len(rows)} pair{'' if len(rows) == 1 else 's'}"
+    typer.echo(f"{pairs} of causes in at least {min_count} of {n_cases} cases")
+    typer.echo(f"{'cases':>5} {'lift':>5} {'jacc.':>5}  causes")
+    for row in rows[:limit]:
+        typer.echo(
+            f"{row['n_ab']:>5} {row['lift']:>5.2f} {row['jaccard']:>5.2f}  "
+            f"{row['cause_a']} + {row['cause_b']}  ({row['label_ja_a']} / {row['label_ja_b']})"
+        )
+
+
+def coverage_cmd(
+    level: Annotated[str, _LEVEL_OPT] = "concept",
+    sector: Annotated[str | None, _SECTOR_OPT] = None,
+    theme: Annotated[str | None, _THEME_OPT] = None,
+    limit: Annotated[int, _LIMIT_OPT] = 20,
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """Coverage gaps: how often each cause's cases record a countermeasure against it.
+
+    Worst first, with the cases that record none. The same table as GET /analytics/coverage.
+    """
+    from api.views import records
+    from graph.analytics import coverage_gaps
+
+    _check_level(level)
+    _check_limit(limit)
+    G, n_cases = _filtered_graph(sector, theme)
+    rows = records(coverage_gaps(G, level))
+    if as_json:
+        filters = {"sector": sector, "theme": theme}
+        return _dump({"level": level, "filters": filters, "n_cases": n_cases, "rows": rows})
+    gaps = sum(1 for row in rows if row["coverage"] < 1)
+    typer.echo(f"{gaps} of {len(rows)} causes have cases without a countermeasure against them")
+    typer.echo(f"{'covered':>7} {'cases':>7}  cause  (cases without one)")
+    for row in rows[:limit]:
+        missing = row["unaddressed_case_ids"]
+        shown = ", ".join(missing[:5]) + (
+            f", … {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        typer.echo(
+            f"{row['coverage']:>7.0%} {row['n_addressed']:>3}/{row['n_cases']:<3}  "
+            f"{row['cause_id']}  {row['label_ja']}  ({shown or '-'})"
+        )
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise OptionError(f"--limit must be 1 or more, not {limit}")
+
+
 def _register_graph_views(app: typer.Typer) -> None:
     """Top-level navigation commands (``graph export`` etc. live on ``graph_app``)."""
     app.command("causes")(causes_cmd)
     app.command("cause")(cause_cmd)
+    app.command("countermeasures")(countermeasures_cmd)
     app.command("countermeasure")(countermeasure_cmd)
     app.command("recurring")(recurring_cmd)
+    app.command("cooccurrence")(cooccurrence_cmd)
+    app.command("coverage")(coverage_cmd)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli import CliError
+from api.cli.inputs import FileOption, check_k, read_input
 from corpus.settings import get_settings
 
 
@@ -19,27 +17,16 @@ class ChecklistFormat(StrEnum):
     csv = "csv"
 
 
-def _read_plan(plan: str) -> str:
-    """The plan text: '-' reads standard input, an existing file is read, else the text."""
-    if plan == "-":
-        plan = sys.stdin.read()
-    elif len(plan) < 1024 and "\n" not in plan and Path(plan).is_file():
-        try:
-            plan = Path(plan).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read {plan}: {exc}") from None
-    if not plan.strip():
-        raise CliError("the plan is empty")
-    limit = get_settings().max_query_chars
-    if len(plan) > limit:
-        raise CliError(f"the plan has {len(plan)} characters; the limit is {limit}")
-    return plan.strip()
-
-
 def review(
     plan: Annotated[
-        str, typer.Argument(help="the plan: its text, a UTF-8 file, or '-' for standard input")
-    ],
+        str | None,
+        typer.Argument(
+            help="the plan: its text, '-' for standard input, or @FILE (a UTF-8 file)",
+            show_default=False,
+            metavar="PLAN",
+        ),
+    ] = None,
+    file: FileOption = None,
     k: Annotated[int, typer.Option("--k", help="how many similar past failures")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print the review as JSON")] = False,
     checklist: Annotated[
@@ -50,14 +37,16 @@ def review(
     """Review a planned change: the past failures it risks repeating, its risks (root causes
     its statements point to) and a checklist of the countermeasures that worked."""
     from api.engine import get_searcher
+    from api.progress import building
     from graph.review import checklist_csv, checklist_markdown
     from graph.review import review as run_review
 
-    text = _read_plan(plan)
-    limit = get_settings().max_k
-    if not 1 <= k <= limit:
-        raise CliError(f"--k must be between 1 and {limit}, not {k}")
-    result = run_review(get_searcher(get_settings()), text, k=k)
+    settings = get_settings()
+    text = read_input(plan, file, "the plan", settings.max_query_chars)
+    check_k(k, settings.max_k)
+    with building():
+        searcher = get_searcher(settings)
+    result = run_review(searcher, text, k=k)
     if checklist is ChecklistFormat.markdown:
         typer.echo(checklist_markdown(result), nl=False)
         return

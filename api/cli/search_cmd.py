@@ -9,15 +9,21 @@ judgements, as ``POST /search`` does; ``eval --queries`` scores the ranking alon
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli import CliError
-from corpus.settings import get_settings
+from api.cli import CliError, OptionError
+from api.cli.inputs import (
+    FileOption,
+    RankerFileOption,
+    check_k,
+    read_input,
+    settings_with_ranker,
+)
+from corpus.settings import Settings, get_settings
 
 #: ``default`` is the product's ranking (learned weights over every source, the graph's cause
 #: list included); the others rank the same candidates for comparison (``search.scorer``).
@@ -33,37 +39,36 @@ RankerOption = Annotated[
     ),
 ]
 
+#: Matched fields as the table prints them (``outside``: the case's outside view, the
+#: description of its event written without the bank's own terms).
+FIELD_NAMES = {"outside": "outside view"}
 
-def _searcher(ranker: str):
+
+def _check_ranker(name: str) -> None:
+    if name not in RANKERS:
+        raise OptionError(f"--ranker must be one of {', '.join(RANKERS)}, not {name!r}")
+
+
+def _searcher(ranker: str, settings: Settings):
     from api.engine import get_searcher
     from api.progress import building
 
-    if ranker not in RANKERS:
-        raise CliError(f"--ranker must be one of {', '.join(RANKERS)}, not {ranker!r}")
+    _check_ranker(ranker)
     with building():
-        searcher = get_searcher(get_settings())
+        searcher = get_searcher(settings)
     return searcher if ranker == "default" else searcher.with_scorer(ranker)
 
 
-def _check_k(k: int) -> None:
-    limit = get_settings().max_k
-    if not 1 <= k <= limit:
-        raise CliError(f"--k must be between 1 and {limit}, not {k}")
-
-
-def _read_text(text: str) -> str:
-    if text == "-":
-        text = sys.stdin.read()
-    if not text.strip():
-        raise CliError("the incident text is empty")
-    limit = get_settings().max_query_chars
-    if len(text) > limit:
-        raise CliError(f"the incident text has {len(text)} characters; the limit is {limit}")
-    return text
-
-
 def search(
-    text: Annotated[str, typer.Argument(help="the incident as pasted; '-' reads standard input")],
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="the incident as pasted; '-' reads standard input, @FILE a file",
+            show_default=False,
+            metavar="TEXT",
+        ),
+    ] = None,
+    file: FileOption = None,
     k: Annotated[int, typer.Option("--k", help="how many cases to return")] = 10,
     sector: Annotated[
         list[str] | None, typer.Option("--sector", help="only cases of this sector (repeatable)")
@@ -73,28 +78,40 @@ def search(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     ranker: RankerOption = "default",
+    ranker_file: RankerFileOption = None,
 ) -> None:
     """Find past incidents analogous to TEXT, best first, with why each matched."""
-    text = _read_text(text)
-    _check_k(k)
-    searcher = _searcher(ranker)
+    settings = settings_with_ranker(ranker_file)
+    text = read_input(text, file, "the incident text", settings.max_query_chars)
+    check_k(k, settings.max_k)
+    searcher = _searcher(ranker, settings)
     for value in sector or []:
         if value not in searcher.sectors():
-            raise CliError(f"unknown sector {value!r}; known: {', '.join(searcher.sectors())}")
+            raise OptionError(f"unknown sector {value!r}; known: {', '.join(searcher.sectors())}")
     for value in theme or []:
         if value not in searcher.themes():
-            raise CliError(f"unknown theme {value!r}; known: {', '.join(searcher.themes())}")
+            raise OptionError(f"unknown theme {value!r}; known: {', '.join(searcher.themes())}")
     response = searcher.search(
-        text, k=k, sectors=sector or None, themes=theme or None, feedback=_judgements()
+        text, k=k, sectors=sector or None, themes=theme or None, feedback=_judgements(settings)
     )
     if as_json:
         typer.echo(json.dumps(response.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
+    _print_results(response)
+
+
+def _print_results(response) -> None:
+    """The table of ``kizuki search``: the match strength first, always, then each case."""
     if response.no_good_match:
         typer.echo(
-            f"No good match: nothing in the corpus is clearly analogous "
-            f"(confidence {response.confidence:.2f} < {response.threshold:.2f}). "
+            f"match: none (confidence {response.confidence:.2f} < threshold "
+            f"{response.threshold:.2f}): nothing in the corpus is clearly analogous. "
             "Closest cases anyway:"
+        )
+    else:
+        typer.echo(
+            f"match: {response.match_strength} (confidence {response.confidence:.2f}, "
+            f"threshold {response.threshold:.2f})"
         )
     typer.echo(f"{'#':>2}  {'case':<12} {'score':>8}  {'theme':<22} event / shared terms")
     for r in response.results:
@@ -104,7 +121,7 @@ def search(
             f"{event[:60]}{'…' if len(event) > 60 else ''}"
         )
         terms = ", ".join(dict.fromkeys(t.term for t in r.shared_terms[:8]))
-        fields = ", ".join(r.matched_fields)
+        fields = ", ".join(FIELD_NAMES.get(f, f) for f in r.matched_fields)
         typer.echo(f"{'':>38}matched: {fields or '-'}; shared: {terms or '-'}")
         for why in r.feedback:
             typer.echo(f"{'':>38}judged: {why.reason}")
@@ -114,17 +131,16 @@ def search(
                 typer.echo(f"{'':>38}{label}: {item[:70]}{'…' if len(item) > 70 else ''}")
 
 
-def _judgements():
+def _judgements(settings: Settings):
     """The analysts' judgements the API's searches use (None when there are none)."""
     from api.judgements import JudgementBook
     from corpus.feedback import open_feedback_store
 
-    settings = get_settings()
     index = JudgementBook(settings, open_feedback_store(settings)).load()
     return index if len(index) else None
 
 
-def _load_query_files(paths: list[Path]) -> list[tuple[str, object]]:
+def _load_query_files(paths: list[Path], settings: Settings) -> list[tuple[str, object]]:
     from search.evaluation import load_queries
 
     out = []
@@ -138,7 +154,7 @@ def _load_query_files(paths: list[Path]) -> list[tuple[str, object]]:
             raise CliError(str(exc)) from None
         if not items:
             raise CliError(f"{path} holds no queries")
-        limit = get_settings().max_query_chars
+        limit = settings.max_query_chars
         for q in items:
             if not q.query.strip() or len(q.query) > limit:
                 raise CliError(f"{path}: query {q.id} is empty or longer than {limit} characters")
@@ -149,19 +165,19 @@ def _load_query_files(paths: list[Path]) -> list[tuple[str, object]]:
     return out
 
 
-def _collect(paths: list[Path], more: list[tuple[str, object]] = ()):
+def _collect(paths: list[Path], settings: Settings, more: list[tuple[str, object]] = ()):
     """Every query's candidates and signals, once, with a progress bar on stderr."""
-    return _collect_items([*_load_query_files(paths), *more])
+    return _collect_items([*_load_query_files(paths, settings), *more], settings)
 
 
-def _collect_items(items: list[tuple[str, object]]):
+def _collect_items(items: list[tuple[str, object]], settings: Settings):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from search.validation import collect
 
     console = Console(stderr=True)
-    ranker = _searcher("default")  # a spinner on a terminal while the index loads
+    ranker = _searcher("default", settings)  # a spinner on a terminal while the index loads
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -239,40 +255,41 @@ def evaluate(
             "--timeline", help="with --replay: a fixture of searches (eval/feedback/README.md)"
         ),
     ] = None,
+    ranker_file: RankerFileOption = None,
 ) -> None:
     """Score the search on graded queries: nDCG@10, Recall@5, MRR, no-match accuracy."""
     from search.evaluation import report
     from search.validation import cross_validate, curve, outcomes, queries_of
 
-    _check_k(k)
+    settings = settings_with_ranker(ranker_file)
+    check_k(k, settings.max_k)
     if timeline is not None and not replay:
-        raise CliError("--timeline goes with --replay")
+        raise OptionError("--timeline goes with --replay")
     if replay:
         if queries or cv or per_query or ranker or mode != "search":
-            raise CliError("--replay takes only --feedback or --timeline (and --json)")
+            raise OptionError("--replay takes only --feedback or --timeline (and --json)")
         if (timeline is None) == (not feedback):
-            raise CliError("--replay needs either --feedback (the store) or --timeline FILE")
-        return _replay(timeline, as_json)
+            raise OptionError("--replay needs either --feedback (the store) or --timeline FILE")
+        return _replay(timeline, as_json, settings)
     if feedback and mode != "search":
-        raise CliError("--feedback scores searches, not --mode review")
-    more = _feedback_queries() if feedback else []
+        raise OptionError("--feedback scores searches, not --mode review")
+    more = _feedback_queries(settings) if feedback else []
     if not queries and not feedback:
-        raise CliError("give --queries FILE (repeatable) or --feedback")
+        raise OptionError("give --queries FILE (repeatable) or --feedback")
     queries = queries or []
     if mode not in ("search", "review"):
-        raise CliError(f"--mode must be search or review, not {mode!r}")
+        raise OptionError(f"--mode must be search or review, not {mode!r}")
     if mode == "review":
         if ranker or cv or per_query:
-            raise CliError("--mode review takes neither --ranker, --cv nor --per-query")
-        return _evaluate_reviews(queries, k, as_json)
+            raise OptionError("--mode review takes neither --ranker, --cv nor --per-query")
+        return _evaluate_reviews(queries, k, as_json, settings)
     names = list(dict.fromkeys(ranker or ["default"]))
     for name in names:
-        if name not in RANKERS:
-            raise CliError(f"--ranker must be one of {', '.join(RANKERS)}, not {name!r}")
+        _check_ranker(name)
     if cv == 1 or cv < 0:
-        raise CliError("--cv takes the number of folds (2 or more), or 0 for none")
+        raise OptionError("--cv takes the number of folds (2 or more), or 0 for none")
     started = time.perf_counter()
-    searcher, runs = _collect(queries, more)
+    searcher, runs = _collect(queries, settings, more)
     items = queries_of(runs)
     plain = getattr(searcher, "searcher", searcher)
     files = list(dict.fromkeys(r.group for r in runs))
@@ -339,30 +356,29 @@ def evaluate(
                 typer.echo(f"  {name:<14} {' '.join(shown)}{flag}")
 
 
-def _stored_judgements():
+def _stored_judgements(settings: Settings):
     """The store's judgements, on the cases it still holds (a judgement of a deleted case
     is kept but ignored), and the eval rows they make."""
     from api.engine import get_snapshot
     from api.progress import building
     from corpus.feedback import eval_rows, open_feedback_store
 
-    settings = get_settings()
     with building():
         known = get_snapshot(settings).by_id
     stored = [j for j in open_feedback_store(settings).all() if j.case_id in known]
     return stored, eval_rows(stored)
 
 
-def _feedback_queries() -> list[tuple[str, object]]:
+def _feedback_queries(settings: Settings) -> list[tuple[str, object]]:
     from search.evaluation import Query
 
-    _, rows = _stored_judgements()
+    _, rows = _stored_judgements(settings)
     if not rows:
         raise CliError("no judgement marks a case similar yet (POST /feedback, or the page)")
     return [("feedback", Query(r["id"], r["query"], r["relevant"], kind="feedback")) for r in rows]
 
 
-def _replay(timeline: Path | None, as_json: bool) -> None:
+def _replay(timeline: Path | None, as_json: bool, settings: Settings) -> None:
     """``--replay``: nDCG@10 without and with the judgements made before each query."""
     from api.judgements import judged
     from search.replay import load_timeline, replay, stored_sessions
@@ -374,7 +390,7 @@ def _replay(timeline: Path | None, as_json: bool) -> None:
             raise CliError(str(exc)) from None
         source = str(timeline)
     else:
-        stored, rows = _stored_judgements()
+        stored, rows = _stored_judgements(settings)
         sessions = stored_sessions(rows, judged(stored))
         source = "the store's judgements"
     if not sessions:
@@ -382,9 +398,8 @@ def _replay(timeline: Path | None, as_json: bool) -> None:
     ids = [s.query.id for s in sessions]
     if len(set(ids)) != len(ids):
         raise CliError(f"{source}: a query id appears twice")
-    searcher, runs = _collect_items([(s.group, s.query) for s in sessions])
+    searcher, runs = _collect_items([(s.group, s.query) for s in sessions], settings)
     plain = getattr(searcher, "searcher", searcher)
-    settings = get_settings()
     out = replay(
         sessions, {r.query.id: r for r in runs}, plain.scorer, settings.feedback_min_similarity
     ).report()
@@ -405,13 +420,13 @@ def _replay(timeline: Path | None, as_json: bool) -> None:
             )
 
 
-def _evaluate_reviews(paths: list[Path], k: int, as_json: bool) -> None:
+def _evaluate_reviews(paths: list[Path], k: int, as_json: bool, settings: Settings) -> None:
     """Score ``kizuki review``'s similar failures on graded plans."""
     from graph.review import review
     from search.evaluation import Ranked, report
 
-    items = [q for _, q in _load_query_files(paths)]
-    ranker = _searcher("default")
+    items = [q for _, q in _load_query_files(paths, settings)]
+    ranker = _searcher("default", settings)
     started = time.perf_counter()
     runs = {}
     for q in items:
@@ -442,7 +457,7 @@ def train(
 
     from search.validation import train as fit
 
-    _, runs = _collect(queries)
+    _, runs = _collect(queries, get_settings())
     provenance = {
         "trained_on": [
             {"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()[:16]}

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from api.cli import CliError
+from api.cli.inputs import RankerFileOption, check_ranker_file
 from corpus.store import redact
 
 
@@ -51,6 +52,7 @@ def serve(
             "default: KIZUKI_DATABASE_URL, else the SQLite file in the data dir).",
         ),
     ] = None,
+    ranker_file: RankerFileOption = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Start the web page and HTTP API (OpenAPI docs at /docs) on the bundled corpus."""
@@ -59,8 +61,9 @@ def serve(
     from api.app import create_app
     from corpus.settings import Settings
 
-    given = {"data_dir": data_dir, "database_url": database_url}
+    given = {"data_dir": data_dir, "database_url": database_url, "ranker_file": ranker_file}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    check_ranker_file(settings)
     _check_port(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"

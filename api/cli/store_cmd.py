@@ -39,15 +39,12 @@ def register(app: typer.Typer) -> None:
 def _open(data_dir: Path | None):
     """The configured store, checked (an existing SQLite file, or the PostgreSQL store)."""
     from corpus.settings import Settings, get_settings
-    from corpus.store import StoreDamaged, open_store, store_exists
+    from corpus.store import open_store, store_exists
 
     settings = get_settings() if data_dir is None else Settings(data_dir=data_dir)
     if not store_exists(settings):
         raise CliError(f"no case store at {settings.store_path}")
-    try:
-        return open_store(settings, check=True)
-    except StoreDamaged as exc:
-        raise CliError(str(exc)) from None
+    return open_store(settings, check=True)  # StoreDamaged: one error line (api.cli.main)
 
 
 @store_app.command()
@@ -57,15 +54,13 @@ def backup(
 ) -> None:
     """Copy the live store to DESTINATION with SQLite's online backup API."""
     from corpus.sqlite_store import SqliteCaseStore
-    from corpus.store import NotSupported
 
     if destination.exists():
         raise CliError(f"{destination} already exists; choose a new file")
+    if not destination.parent.is_dir():  # a typo must not create folders
+        raise CliError(f"{destination.parent}: no such directory; create it first")
     store = _open(data_dir)
-    try:
-        store.backup(destination)
-    except NotSupported as exc:
-        raise CliError(str(exc)) from None
+    store.backup(destination)  # NotSupported (PostgreSQL): one error line (api.cli.main)
     copy = SqliteCaseStore(destination)
     typer.echo(f"backed up {copy.count()} cases (store version {copy.version()}) to {destination}")
 

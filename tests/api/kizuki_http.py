@@ -43,8 +43,11 @@ class Server:
         api_key: str | None = API_KEY,
         log: Path = None,
         env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ):
         self.data_dir = data_dir
+        #: More ``kizuki serve`` options (e.g. ``--ranker-file F``).
+        self.args = list(args or [])
         # Every test client comes from 127.0.0.1: the per-address rate limit is off unless
         # a test turns it on (tests/api/test_reliability.py checks it).
         self.env = {"KIZUKI_RATE_LIMIT_PER_MINUTE": "0", **(env or {})}
@@ -81,6 +84,7 @@ class Server:
             str(self.data_dir),
             "--log-level",
             "warning",
+            *self.args,
         ]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)

@@ -82,20 +82,25 @@ def test_countermeasure_json(data_dir, annotations):
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "status"),
     [
-        (("cause", "nope"), "error: unknown cause 'nope'; see `kizuki causes`"),
+        (("cause", "nope"), "error: unknown cause 'nope'; see `kizuki causes`", 1),
         (
             ("countermeasure", "cause.cert_expiry"),
             "error: unknown countermeasure 'cause.cert_expiry'",
+            1,
         ),
-        (("recurring", "--by", "colour"), "error: --by must be sector or theme"),
-        (("graph", "export", "--format", "dot", "-o", "x.dot"), "error: unknown format 'dot'"),
+        # a bad option value exits 2, as Click's own usage errors do
+        (("recurring", "--by", "colour"), "error: --by must be sector or theme", 2),
+        (("graph", "export", "--format", "dot", "-o", "x.dot"), "error: unknown format 'dot'", 2),
+        (("graph", "export", "--format", "neo4j", "-o", "-"), "error: neo4j writes a folder", 2),
+        (("cooccurrence", "--min-count", "0"), "error: --min-count must be 1 or more", 2),
+        (("coverage", "--sector", "宇宙銀行"), "error: unknown sector '宇宙銀行'", 2),
     ],
 )
-def test_user_errors_are_one_line(data_dir, args, message):
+def test_user_errors_are_one_line(data_dir, args, message, status):
     result = kizuki(*args, data_dir=data_dir)
-    assert result.returncode == 1
+    assert result.returncode == status
     assert result.stderr.startswith(message)
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -183,7 +188,7 @@ def test_corpus_list_shows_the_stores_cases_as_text_and_json(data_dir):
     )
     assert regional and all("地域銀行" in r["sectors"] for r in regional) and len(regional) < 44
     bad = kizuki("corpus", "list", "--sector", "nope", data_dir=data_dir)
-    assert bad.returncode == 1 and bad.stderr.startswith("error: unknown sector 'nope'")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown sector 'nope'")
 
 
 def test_recommend_prints_each_evidence_sentence_once(data_dir):
@@ -207,3 +212,68 @@ def test_recommend_prints_each_evidence_sentence_once(data_dir):
     assert blocks and any(blocks)
     for lines in blocks:
         assert len(lines) == len(set(lines)), lines
+
+
+def test_countermeasures_lists_every_countermeasure_like_causes(data_dir, annotations, taxonomy):
+    rows = json.loads(kizuki("countermeasures", "--json", data_dir=data_dir).stdout)
+    assert {r["concept"]["id"] for r in rows} == {c.id for c in taxonomy.by_kind("countermeasure")}
+    for row in rows:
+        if not row["is_group"]:
+            assert row["n_cases"] == len(annotations.cases_with(row["concept"]["id"]))
+    text = kizuki("countermeasures", data_dir=data_dir)
+    assert text.returncode == 0, text.stderr
+    line = next(x for x in text.stdout.splitlines() if x.strip().startswith("cm.peer_review "))
+    assert "再鑑" in line
+
+
+def test_cooccurrence_and_coverage_answer_what_the_api_answers(data_dir):
+    """The CLI's tables are graph.analytics', over the store's cases, as the HTTP routes
+    give them (same rows for the same filters)."""
+    from api.engine import get_snapshot
+    from api.views import filtered_graph, records
+    from corpus.settings import Settings
+    from graph.analytics import cause_cooccurrence, coverage_gaps
+
+    if not (data_dir / "cases.sqlite3").exists():
+        assert kizuki("causes", data_dir=data_dir).returncode == 0
+    snap = get_snapshot(Settings(data_dir=data_dir))
+    G, n_cases = filtered_graph(snap, sector="地域銀行")
+    pairs = json.loads(
+        kizuki("cooccurrence", "--json", "--sector", "地域銀行", data_dir=data_dir).stdout
+    )
+    assert pairs["n_cases"] == n_cases < 44 and pairs["min_count"] == 2
+    assert pairs["rows"] == records(cause_cooccurrence(G, "concept", min_count=2))
+    everything = json.loads(kizuki("cooccurrence", "--json", data_dir=data_dir).stdout)
+    assert everything["rows"] and all(r["n_ab"] >= 2 and r["lift"] > 0 for r in everything["rows"])
+    gaps = json.loads(kizuki("coverage", "--json", "--level", "group", data_dir=data_dir).stdout)
+    assert gaps["rows"] == records(coverage_gaps(snap.graph, "group"))
+    text = kizuki("coverage", data_dir=data_dir)
+    assert text.returncode == 0, text.stderr
+    first = json.loads(kizuki("coverage", "--json", data_dir=data_dir).stdout)["rows"][0]
+    assert first["coverage"] < 1 and first["cause_id"] in text.stdout
+    assert "lift" in kizuki("cooccurrence", data_dir=data_dir).stdout
+
+
+def test_graph_export_to_standard_output(data_dir, tmp_path):
+    """``-o -`` writes the graph itself to stdout (no file named '-'); the summary goes to
+    stderr. The bytes are those of the file export."""
+    for fmt in ("json", "graphml"):
+        out = tmp_path / f"graph.{fmt}"
+        args = ("graph", "export", "--format", fmt, "--no-similar")
+        to_file = kizuki(*args, "-o", str(out), data_dir=data_dir)
+        assert to_file.returncode == 0, to_file.stderr
+        result = subprocess.run(
+            [sys.executable, "-c", "from api.cli import main; main()", *args, "-o", "-"],
+            cwd=tmp_path,
+            env={**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"},
+            capture_output=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        assert not (tmp_path / "-").exists()
+        assert result.stdout == out.read_bytes()
+        assert result.stderr.decode().startswith("wrote ") and "standard output" in (
+            result.stderr.decode()
+        )
+    G = nx.node_link_graph(json.loads((tmp_path / "graph.json").read_text(encoding="utf-8")))
+    assert sum(1 for _, t in G.nodes(data="type") if t == "case") == 44

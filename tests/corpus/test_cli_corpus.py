@@ -276,3 +276,118 @@ def test_an_unreachable_postgresql_store_is_one_error_line(data_dir, monkeypatch
     result = kizuki("corpus", "list", data_dir=data_dir)
     assert result.returncode == 1 and result.stderr.count("error:") == 1, result.stderr
     assert "cannot be reached" in result.stderr and "secret" not in result.stderr
+
+
+def test_build_into_a_directory_never_writes_a_file_named_like_it(tmp_path, data_dir):
+    """``-o DIR`` writes fsa2019.jsonl inside DIR: an existing one, a new one given with a
+    trailing slash, or a new name without a suffix; a name with a suffix is the file."""
+    for given, folder in (
+        (tmp_path / "existing", tmp_path / "existing"),
+        (f"{tmp_path / 'new'}/", tmp_path / "new"),
+        (tmp_path / "plain", tmp_path / "plain"),
+    ):
+        if folder.name == "existing":
+            folder.mkdir()
+        result = kizuki("corpus", "build", "--seed", str(SEED), "-o", str(given), data_dir=data_dir)
+        assert result.returncode == 0, result.stderr
+        assert folder.is_dir(), f"{given} was written as a file"
+        assert (folder / "fsa2019.jsonl").read_bytes() == corpus.SEED_CASES_PATH.read_bytes()
+        assert (folder / "fsa2019_report.json").is_file()
+        assert result.stdout.startswith(f"wrote 44 cases to {folder / 'fsa2019.jsonl'}\n")
+
+
+def test_store_backup_into_a_missing_directory_is_an_error(tmp_path, data_dir):
+    imported = kizuki("corpus", "import", str(REPO / "corpus/samples/cases.csv"), data_dir=data_dir)
+    assert imported.returncode == 0, imported.stderr
+    missing = tmp_path / "no" / "such" / "dir"
+    result = kizuki("store", "backup", str(missing / "x.sqlite3"), data_dir=data_dir)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == f"error: {missing}: no such directory; create it first\n"
+    assert not (tmp_path / "no").exists(), "no directory is created silently"
+    made = kizuki("store", "backup", str(tmp_path / "x.sqlite3"), data_dir=data_dir)
+    assert made.returncode == 0 and "backed up 46 cases" in made.stdout, made.stderr
+
+
+def test_corpus_delete_an_imported_case_and_a_bundled_one_with_yes(tmp_path, data_dir):
+    sample = REPO / "corpus" / "samples" / "cases.csv"
+    assert kizuki("corpus", "import", str(sample), data_dir=data_dir).returncode == 0
+    store = SqliteCaseStore(data_dir / "cases.sqlite3")
+    version = store.version()
+    result = kizuki("corpus", "delete", "mybank-2024-001", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("deleted mybank-2024-001 (import) from ")
+    assert store.get("mybank-2024-001") is None and store.count() == 45
+    assert store.version() == version + 1  # a running server sees the change
+
+    bundled = kizuki("corpus", "delete", "fsa2019-05", data_dir=data_dir)
+    assert bundled.returncode == 1 and bundled.stderr.count("\n") == 1
+    assert "bundled case" in bundled.stderr and "--yes" in bundled.stderr
+    assert store.get("fsa2019-05") is not None
+    confirmed = kizuki("corpus", "delete", "fsa2019-05", "--yes", data_dir=data_dir)
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert store.get("fsa2019-05") is None and store.count() == 44
+    rows = json.loads(kizuki("corpus", "list", "--json", data_dir=data_dir).stdout)
+    assert "fsa2019-05" not in {r["id"] for r in rows}
+
+    for args, message in (
+        (("nope",), "error: no case 'nope' in "),
+        (("mybank-2024-001",), "error: no case 'mybank-2024-001' in "),
+    ):
+        gone = kizuki("corpus", "delete", *args, data_dir=data_dir)
+        assert gone.returncode == 1 and gone.stderr.startswith(message), gone.stderr
+        assert "see `kizuki corpus list`" in gone.stderr
+    fresh = kizuki("corpus", "delete", "x", data_dir=tmp_path / "empty")
+    assert fresh.returncode == 1 and "nothing to delete" in fresh.stderr
+    assert not (tmp_path / "empty").exists()
+
+
+def test_import_names_every_id_already_in_the_store(tmp_path, data_dir):
+    """Each clash is its own FILE:LINE:id line (the store answered only the first)."""
+    sample = REPO / "corpus" / "samples" / "cases.csv"
+    assert kizuki("corpus", "import", str(sample), data_dir=data_dir).returncode == 0
+    clash = tmp_path / "again.jsonl"
+    clash.write_text(
+        '{"id": "mybank-2024-001", "event": "a"}\n{"id": "new-1", "event": "b"}\n'
+        '{"id": "fsa2019-05", "event": "c"}\n{"id": "mybank-2024-002", "event": "d"}\n',
+        encoding="utf-8",
+    )
+    for extra in ((), ("--dry-run",)):
+        result = kizuki("corpus", "import", str(clash), *extra, data_dir=data_dir)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.splitlines()[:3] == [
+            f"{clash}:1:id: case id 'mybank-2024-001' is already in the store",
+            f"{clash}:3:id: case id 'fsa2019-05' is already in the store",
+            f"{clash}:4:id: case id 'mybank-2024-002' is already in the store",
+        ]
+    assert SqliteCaseStore(data_dir / "cases.sqlite3").get("new-1") is None
+    # Before the store exists, a dry run checks against the bundled cases it will hold.
+    fresh = kizuki("corpus", "import", str(clash), "--dry-run", data_dir=tmp_path / "fresh")
+    assert fresh.stderr == (
+        f"error: {clash}:3:id: case id 'fsa2019-05' is already in the store "
+        "(the file is not valid (dry run))\n"
+    )
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_import_reports_every_error_of_a_row_and_an_unterminated_quote(tmp_path, data_dir):
+    bad = tmp_path / "row.csv"
+    bad.write_text(
+        "id,theme_id,event,source_lines\nbad id,procedure_error,,12-x\n", encoding="utf-8"
+    )
+    result = kizuki("corpus", "import", str(bad), data_dir=data_dir)
+    fields = [line.split(":")[2] for line in result.stderr.splitlines()[:-1]]
+    assert sorted(fields) == ["event", "id", "source_report", "theme_label"], result.stderr
+    assert result.stderr.splitlines()[-1] == f"error: {bad}: 4 errors (nothing was imported)"
+
+    quote = tmp_path / "quote.csv"
+    quote.write_text(
+        "id,title,event,causes,countermeasures\nq-1,勘定系停止,障害,原因,対策\n"
+        'q-2,"ATM停止,障害,原因,対策\nq-3,t,障害,原因,対策\n',
+        encoding="utf-8",
+    )
+    result = kizuki("corpus", "import", str(quote), data_dir=data_dir)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"error: {quote}:3: unterminated quoted cell starting on line 3"
+    ), result.stderr
+    assert "cells" not in result.stderr

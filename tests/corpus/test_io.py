@@ -213,3 +213,67 @@ def test_dumps_jsonl_is_one_canonical_line_per_case():
     text = dumps_jsonl(cases)
     assert text.endswith("\n") and text.count("\n") == 3
     assert text.split("\n")[0] == json.dumps(cases[0].to_json_dict(), ensure_ascii=False)
+
+
+def test_every_error_of_a_csv_row_is_reported(tmp_path):
+    """A bad theme or source cell no longer hides the row's other errors."""
+    path = write(tmp_path, "row.csv", HEADER + "bad id,procedure_error,,,,,,,,2019\n")
+    with pytest.raises(CorpusImportError) as info:
+        load_cases(path)
+    found = {(e.line, e.field) for e in info.value.errors}
+    assert found == {(2, "theme_label"), (2, "source_report"), (2, "id"), (2, "event")}
+
+
+def test_every_duplicate_and_stored_id_is_named(tmp_path):
+    """Each repeat of an id (even after a row with other errors) and each id already in the
+    store is its own error, in file order."""
+    text = HEADER + "".join(
+        f"{case_id},,,,,{event},,,,\n"
+        for case_id, event in (
+            ("a", "x"),
+            ("b", ""),  # invalid, but its id still counts
+            ("b", "x"),
+            ("a", "x"),
+            ("fsa2019-01", "x"),
+            ("c", "x"),
+            ("fsa2019-02", "x"),
+        )
+    )
+    with pytest.raises(CorpusImportError) as info:
+        parse_csv(text, "d.csv", known_ids={"fsa2019-01", "fsa2019-02"})
+    assert [str(e) for e in info.value.errors] == [
+        "d.csv:3:event: must not be empty",
+        "d.csv:4:id: duplicate id 'b' (first on line 3)",
+        "d.csv:5:id: duplicate id 'a' (first on line 2)",
+        "d.csv:6:id: case id 'fsa2019-01' is already in the store",
+        "d.csv:8:id: case id 'fsa2019-02' is already in the store",
+    ]
+    jsonl = '{"id": "fsa2019-01", "event": "x"}\n{"id": "n", "event": "y"}\n'
+    with pytest.raises(CorpusImportError, match=r":1:id: case id 'fsa2019-01' is already"):
+        parse_jsonl(jsonl, "k.jsonl", known_ids={"fsa2019-01"})
+
+
+@pytest.mark.parametrize(
+    ("rows", "line"),
+    [
+        ('u-1,,,,"夜間バッチ,障害,,,,\nu-2,,,,,障害,,,,\nu-3,,,,,障害,,,,\n', 2),  # mid-file
+        ('u-1,,,,,障害,,,,\nu-2,,,,,障害,,,,"report\n', 3),  # the last cell of the last row
+        ('u-1,,,,"A\nB",障害,,,,\nu-2,,,,,"障害\n\n\n', 4),  # after a multi-line cell
+        ('u-1,,,,,"' + "障害" * 70_000 + "\n", 2),  # past the csv module's field limit
+    ],
+)
+def test_an_unterminated_quote_says_so(tmp_path, rows, line):
+    path = write(tmp_path, "q.csv", HEADER + rows)
+    with pytest.raises(CorpusImportError) as info:
+        load_cases(path)
+    assert [str(e) for e in info.value.errors] == [
+        f'{path}:{line}: unterminated quoted cell starting on line {line}: its closing " is '
+        "missing, so the rest of the file was read into it"
+    ]
+
+
+def test_quotes_that_close_are_read_as_before(tmp_path):
+    rows = 'ok-1,,,"a ""quoted"" title","主要行等\n地域銀行","x\n""y""",,,,\nok-2,,,,,障害,,,,'
+    cases = load_cases(write(tmp_path, "ok.csv", HEADER + rows))
+    assert cases[0].title == 'a "quoted" title' and cases[0].event == 'x\n"y"'
+    assert cases[0].sectors == ["主要行等", "地域銀行"] and cases[1].id == "ok-2"

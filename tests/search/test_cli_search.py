@@ -54,6 +54,45 @@ def test_search_table_and_filters(cli_env):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "ネットバンキングでワンタイムパスワード認証ができない",
+        "台風で本店が浸水し受電設備が止まった",  # no good match
+        "猫が好きです",
+    ],
+)
+def test_search_table_always_states_the_match_strength(cli_env, text):
+    """The first line says how strong the match is, whatever it is (it was printed only when
+    there was none); matched fields are named in words ("outside view", not "outside")."""
+    data = json.loads(runner.invoke(app, ["search", text, "--k", "3", "--json"]).stdout)
+    result = runner.invoke(app, ["search", text, "--k", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    strength, confidence = data["match_strength"], data["confidence"]
+    assert strength in ("strong", "partial", "weak", "none")
+    assert lines[0].startswith(f"match: {strength} (confidence {confidence:.2f}")
+    matched = [line.split("matched: ", 1)[1] for line in lines if "matched: " in line]
+    assert len(matched) == 3
+    for fields, r in zip(matched, data["results"], strict=True):
+        shown = fields.split(";")[0].split(", ")
+        assert "outside" not in shown
+        assert ("outside view" in shown) == ("outside" in r["matched_fields"])
+    assert any("outside" in r["matched_fields"] for r in data["results"])
+
+
+def test_a_trailing_newline_changes_no_score(cli_env):
+    text = "夜間バッチが異常終了し、復旧手順を誤ってオンライン開始が遅れた。"
+    plain = runner.invoke(app, ["search", text, "--json"])
+    piped = runner.invoke(app, ["search", "-", "--json"], input=text + "\n")
+    assert plain.exit_code == piped.exit_code == 0, (plain.output, piped.output)
+    assert json.loads(piped.stdout) == json.loads(plain.stdout)
+    assert (
+        runner.invoke(app, ["search", text + "\n"]).stdout
+        == runner.invoke(app, ["search", text]).stdout
+    )
+
+
+@pytest.mark.parametrize(
     "args, message",
     [
         (["search", "  "], "empty"),
@@ -164,6 +203,11 @@ def test_train_writes_a_model_that_search_can_load(cli_env, tmp_path):
     model = RankerModel.load(out)
     assert "bm25:case" in model.scorer.weights and model.no_match["threshold"] > 0
     assert model.provenance["trained_on"][0]["file"] == "ja_real.jsonl"
+    # ... and that search uses when told to (tests/api/test_cli_ranker_file.py: how)
+    query = "SSL証明書の期限切れ"
+    found = runner.invoke(app, ["search", query, "--json", "--ranker-file", str(out)])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)["results"][0]["case_id"] == "fsa2019-27"
 
 
 def test_review_cli_contract_and_exports(cli_env, tmp_path):
