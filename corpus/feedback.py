@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.exceptions import FeedbackLimit as FeedbackLimit
 from corpus.sqlite_store import connect as sqlite_connect
 
 #: Grades a judgement may carry (as in the eval sets: 2 same mechanism, 1 partly, 0 not).
@@ -48,14 +49,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_by_analyst ON feedback (analyst, created_at);
 """
 _COLUMNS = "id, query, case_id, grade, note, analyst, created_at"
-
-
-class FeedbackLimit(ValueError):
-    """A write over a cap; ``retry_after`` is set (seconds) when waiting helps."""
-
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,13 @@ from pathlib import Path
 import yaml
 
 from corpus.schema import Case
+from graph.exceptions import AnnotationError as AnnotationError
 from graph.taxonomy import Kind, Taxonomy, load_taxonomy
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "annotations_fsa2019.yaml"
 
 #: The Case field and YAML key of each kind's sentences.
 FIELDS: dict[Kind, str] = {"cause": "causes", "countermeasure": "countermeasures"}
-
-
-class AnnotationError(ValueError):
-    """The annotation file disagrees with the taxonomy or the corpus; the message says where."""
 
 
 @dataclass(frozen=True)

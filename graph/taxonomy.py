@@ -17,6 +17,8 @@ from typing import Literal
 
 import yaml
 
+from graph.exceptions import TaxonomyError as TaxonomyError
+
 Kind = Literal["cause", "countermeasure"]
 KINDS: tuple[Kind, ...] = ("cause", "countermeasure")
 
@@ -37,10 +39,6 @@ _ALLOWED_KEYS = {
     "keywords",
     "patterns",
 }
-
-
-class TaxonomyError(ValueError):
-    """The taxonomy file is malformed; the message names the concept and the problem."""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from search.embeddings import (
     load_embedder,
     open_embedding_cache,
 )
+from search.exceptions import CorruptSnapshot as CorruptSnapshot
 from search.lexical import LexicalIndex
 from search.tokens import TokenTable, Vocabulary
 
@@ -60,10 +61,6 @@ ANALYSIS_CHUNK = 2_000
 #: Snapshots up to this size are hashed in full when loaded; larger ones by size only,
 #: and hashed by a background pass (``SearchIndex.verify_files``).
 VERIFY_INLINE_BYTES = 256 * 1024 * 1024
-
-
-class CorruptSnapshot(ValueError):
-    """A saved snapshot's files do not match the checksums in its manifest."""
 
 
 def case_fields(case: Case, outside: Sequence[str] = ()) -> dict[str, str]:

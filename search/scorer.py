@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from search.exceptions import RankerFileError as RankerFileError
 from search.features import Candidates
 
 DEFAULT_RANKER_PATH = Path(__file__).resolve().parent / "data" / "ranker.json"
@@ -53,10 +54,6 @@ def builtin_scorers() -> dict[str, LinearScorer]:
         "lexical": LinearScorer("lexical", {"bm25:case": 1.0}),
         "dense": LinearScorer("dense", {"cos:case": 1.0}),
     }
-
-
-class RankerFileError(ValueError):
-    """A ranker file (``KIZUKI_RANKER_FILE``, ``--ranker-file``) that cannot be used."""
 
 
 @dataclass(frozen=True)
