@@ -145,6 +145,13 @@ def theme_node_id(theme_id: str) -> str:
 _norm_sector = normalise_sector
 
 
+def sector_matches(wanted: str, sectors: list[str]) -> bool:
+    """Whether a filter names one of ``sectors``: by its label (normalised as the nodes
+    are, ``_norm_sector``) or by its node id."""
+    norm = _norm_sector(wanted)
+    return any(norm == _norm_sector(s) or wanted == sector_node_id(s) for s in sectors)
+
+
 # -- per-case concept evidence ------------------------------------------------------------
 
 

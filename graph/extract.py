@@ -31,6 +31,7 @@ import numpy as np
 from corpus.schema import Case
 from graph.annotations import Annotations, load_annotations
 from graph.taxonomy import KINDS, Kind, Taxonomy, load_taxonomy
+from search.analysis import split_sentences
 
 PATTERN_BASE = 0.65
 PATTERN_STEP = 0.1
@@ -39,9 +40,6 @@ DEFAULT_K = 5
 DEFAULT_THRESHOLD = 0.6
 #: Weight of the embedding cosine against the TF-IDF cosine in example similarity.
 EMBEDDING_WEIGHT = 0.5
-
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n+")
-
 
 @dataclass(frozen=True)
 class ConceptTag:
@@ -94,11 +92,6 @@ def definition_examples(taxonomy: Taxonomy) -> list[Example]:
         for kind in KINDS
         for c in taxonomy.leaves(kind)
     ]
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split a pasted text at 。！？ and line breaks (keeps the punctuation)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
 class _Features:
@@ -276,7 +269,7 @@ class ConceptExtractor:
         sentence wins. Only tags that reach the threshold are kept, plus the single best
         cause so a pasted incident always points somewhere.
         """
-        sentences = split_sentences(text)
+        sentences = split_sentences(text, min_chars=1)
         out: dict[Kind, list[ConceptTag]] = {}
         for kind in KINDS:
             tags: list[ConceptTag] = []

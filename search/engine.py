@@ -83,7 +83,9 @@ class JudgementReason(BaseModel):
         )
 
 
-class SearchResult(BaseModel):
+class RankedCase(BaseModel):
+    """One ranked case with its explanation (a search answers a list of them)."""
+
     case_id: str
     rank: int
     score: float
@@ -109,7 +111,7 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str
-    results: list[SearchResult]
+    results: list[RankedCase]
     no_good_match: bool
     #: Probability that the corpus holds a real analogue (``search.confidence``).
     confidence: float
@@ -252,7 +254,7 @@ class Searcher:
             match_strength=strength,
         )
 
-    def _result(self, i, rank, score, lex, dense, view, text, q_terms, moved) -> SearchResult:
+    def _result(self, i, rank, score, lex, dense, view, text, q_terms, moved) -> RankedCase:
         index = self.index
         case = index.cases[i]
         adjusted = moved.get(case.id)
@@ -288,7 +290,7 @@ class Searcher:
             for name in named.get(view, (view,)):
                 if name not in matched and fields.get(name):
                     matched.append(name)
-        return SearchResult(
+        return RankedCase(
             case_id=case.id,
             rank=rank,
             score=round(score, 6),
