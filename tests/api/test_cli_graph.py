@@ -229,14 +229,14 @@ def test_countermeasures_lists_every_countermeasure_like_causes(data_dir, annota
 def test_cooccurrence_and_coverage_answer_what_the_api_answers(data_dir):
     """The CLI's tables are graph.analytics', over the store's cases, as the HTTP routes
     give them (same rows for the same filters)."""
-    from api.engine import get_snapshot
-    from api.views import filtered_graph, records
+    from api.runtime.local import local_snapshot
+    from api.runtime.reads import filtered_graph, records
     from corpus.settings import Settings
     from graph.analytics import cause_cooccurrence, coverage_gaps
 
     if not (data_dir / "cases.sqlite3").exists():
         assert kizuki("causes", data_dir=data_dir).returncode == 0
-    snap = get_snapshot(Settings(data_dir=data_dir))
+    snap = local_snapshot(Settings(data_dir=data_dir))
     G, n_cases = filtered_graph(snap, sector="地域銀行")
     pairs = json.loads(
         kizuki("cooccurrence", "--json", "--sector", "地域銀行", data_dir=data_dir).stdout

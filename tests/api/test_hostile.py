@@ -147,7 +147,7 @@ def test_accept_errors_and_refusals_are_summarised_not_logged_per_connection():
     logged at most once per interval."""
     import logging
 
-    from api.connections import RateLimitedLog
+    from api.http.connections import RateLimitedLog
 
     records: list[logging.LogRecord] = []
     handler = logging.Handler()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.progress import Heartbeat, start_message
+from api.runtime.progress import Heartbeat, start_message
 from corpus.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

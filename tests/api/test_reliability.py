@@ -178,7 +178,7 @@ def test_an_unexpected_error_is_json_and_keeps_the_connection():
     import uvicorn
     from fastapi import FastAPI
 
-    from api.guard import CatchAllMiddleware
+    from api.http.middlewares import CatchAllMiddleware
 
     app = FastAPI()
     app.add_middleware(CatchAllMiddleware)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from api.web_errors import CODE_MESSAGES_JA, STATUS_MESSAGES_JA, error_message
+from api.web.errors import CODE_MESSAGES_JA, STATUS_MESSAGES_JA, error_message
 
 INCIDENT = "夜間バッチが異常終了し、翌朝のオンライン開始が遅れてATMが使えなかった。"
 #: A word of English (three Latin letters or more) in a Japanese message.

@@ -101,7 +101,7 @@ def test_the_page_and_the_docs_load_the_font_css():
     assert '"Kizuki Gothic"' in css.split("--font:")[1].split(";")[0]
     base = (REPO / "api" / "templates" / "base.html").read_text(encoding="utf-8")
     assert "/static/fonts/kizuki-gothic.css" in base
-    from api.docs_ui import FONT_HEAD
+    from api.http.docs import FONT_HEAD
 
     assert "/static/fonts/kizuki-gothic.css" in FONT_HEAD
 

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from api.errors import ApiError
-from api.workpool import WorkPool
+from api.http.errors import ApiError
+from api.http.workpool import WorkPool
 
 
 def test_long_texts_run_one_at_a_time_beside_short_searches():

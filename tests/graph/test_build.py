@@ -252,8 +252,8 @@ def test_distinct_sector_labels_are_distinct_nodes_and_filters_agree():
     """Issue 20 (13): "Bank A", "bank-a" and "BANK_A!" were one node ``sector.bank_a``,
     "!!!" and "unknown" both ``sector.unknown``. One normalisation (spaces, bracket width)
     applies to nodes and filters alike; labels that still differ are different sectors."""
-    from api.views import _sector_matches
     from graph.build import SECTOR_NAMES, sector_node_id
+    from graph.build import sector_matches as _sector_matches
 
     labels = ["Bank A", "bank-a", "BANK_A!", "bank_a", "!!!", "unknown", "major_banks"]
     ids = [sector_node_id(label) for label in labels]

@@ -1,0 +1,53 @@
+"""Regenerate ``search/data/seed_vectors.npz``: the vectors a first start embeds.
+
+A first ``kizuki serve`` on the bundled corpus embeds every view of the 44 cases, the concept
+extractor's example sentences and the cases' own texts as queries (for the graph's
+``similar_to`` edges): about a thousand texts, over a minute on two cores. They depend only
+on the bundled data and the bundled model, so they ship with the package and the embedding
+cache reads them (``search.embeddings.BUNDLED_VECTORS``). Run this after changing the
+bundled cases, their outside views, the annotations or the taxonomy, or the model:
+
+    python -m api.runtime.seed_vectors
+
+It builds everything in a temporary data dir with the shipped vectors turned off, and
+writes what was embedded. ``tests/api/test_cold_start.py`` fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import search.embeddings as embeddings
+from api.runtime.local import local_snapshot
+from corpus.settings import Settings
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        embeddings.bundled_vectors.cache_clear()
+        original = embeddings.BUNDLED_VECTORS
+        embeddings.BUNDLED_VECTORS = Path(tmp) / "none.npz"  # nothing shipped: embed all
+        try:
+            snap = local_snapshot(Settings(data_dir=Path(tmp)))
+            model_id = snap.index.manifest["model"]["id"]
+            cache = embeddings.EmbeddingCache(
+                Path(tmp) / "embedding-cache" / "embeddings.sqlite3", bundled=False
+            )
+            items = cache.items()
+            cache.close()
+        finally:
+            embeddings.BUNDLED_VECTORS = original
+            embeddings.bundled_vectors.cache_clear()
+    keys = np.array([k for k, _ in items])
+    vectors = np.stack([v for _, v in items]).astype(np.float32)
+    np.savez_compressed(original, keys=keys, vectors=vectors, model_id=np.array(model_id))
+    print(f"wrote {original}: {len(keys)} vectors of {model_id}")
+
+
+if __name__ == "__main__":
+    main()
