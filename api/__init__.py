@@ -20,32 +20,22 @@ nothing heavy)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kizuki.corpus.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
-    "KizukiError": "corpus.exceptions",
-    "Filters": "api.runtime.actions",
-    "recommend": "api.runtime.actions",
-    "review_plan": "api.runtime.actions",
-    "search_incident": "api.runtime.actions",
-    "SearchResult": "api.runtime.results",
-    "KizukiService": "api.runtime.service",
-    "Snapshot": "api.runtime.snapshot",
-    "local_service": "api.runtime.local",
-    "local_snapshot": "api.runtime.local",
-    "create_app": "api.app",
+    "KizukiError": "kizuki.corpus.exceptions",
+    "Filters": "kizuki.api.runtime.actions",
+    "recommend": "kizuki.api.runtime.actions",
+    "review_plan": "kizuki.api.runtime.actions",
+    "search_incident": "kizuki.api.runtime.actions",
+    "SearchResult": "kizuki.api.runtime.results",
+    "KizukiService": "kizuki.api.runtime.service",
+    "Snapshot": "kizuki.api.runtime.snapshot",
+    "local_service": "kizuki.api.runtime.local",
+    "local_snapshot": "kizuki.api.runtime.local",
+    "create_app": "kizuki.api.app",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'api' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -16,25 +16,24 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
-
-from api import web
-from api.http import ROUTERS
-from api.http.connections import quiet_accept_errors
-from api.http.docs import install_docs
-from api.http.errors import install_error_handlers
-from api.http.middlewares import (
+from kizuki.api import web
+from kizuki.api.http import ROUTERS
+from kizuki.api.http.connections import quiet_accept_errors
+from kizuki.api.http.docs import install_docs
+from kizuki.api.http.errors import install_error_handlers
+from kizuki.api.http.middlewares import (
     BodySizeLimitMiddleware,
     CatchAllMiddleware,
     MethodsMiddleware,
     RateLimitMiddleware,
 )
-from api.http.openapi import declare_limits
-from api.http.workpool import WorkPool
-from api.runtime.progress import Heartbeat, start_message
-from api.runtime.service import KizukiService
-from corpus.settings import Settings, get_settings
-from corpus.store import StoreUnavailable
+from kizuki.api.http.openapi import declare_limits
+from kizuki.api.http.workpool import WorkPool
+from kizuki.api.runtime.progress import Heartbeat, start_message
+from kizuki.api.runtime.service import KizukiService
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.corpus.store import StoreUnavailable
+from starlette.concurrency import run_in_threadpool
 
 __all__ = ["create_app"]
 

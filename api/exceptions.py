@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corpus.exceptions import KizukiError
+from kizuki.corpus.exceptions import KizukiError
 
 __all__ = [
     "CliError",

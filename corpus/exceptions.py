@@ -8,7 +8,7 @@ class its callers catch (``ValueError`` for bad input, ``LookupError`` for an un
 ``ConnectionError`` for a store that does not answer), so ``except ValueError`` keeps
 working. The base lives here because ``corpus`` is the bottom layer that every other
 package may import. The modules that raise an error also import it, so
-``from corpus.store import StoreDamaged`` works as before.
+``from kizuki.corpus.store import StoreDamaged`` works as before.
 """
 
 from __future__ import annotations

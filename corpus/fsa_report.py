@@ -103,10 +103,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from kizuki.corpus.exceptions import ReportParseError as ReportParseError
+from kizuki.corpus.schema import Case, Source, Theme
 from pydantic import BaseModel, ConfigDict
-
-from corpus.exceptions import ReportParseError as ReportParseError
-from corpus.schema import Case, Source, Theme
 
 DEFAULT_REPORT_NAME = "金融庁「金融機関のシステム障害に関する分析レポート」"
 

@@ -44,12 +44,11 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+from kizuki.corpus.exceptions import CorpusImportError as CorpusImportError
+from kizuki.corpus.exceptions import RowError as RowError
+from kizuki.corpus.fsa_report import ReportParseError, parse_report
+from kizuki.corpus.schema import Case
 from pydantic import ValidationError
-
-from corpus.exceptions import CorpusImportError as CorpusImportError
-from corpus.exceptions import RowError as RowError
-from corpus.fsa_report import ReportParseError, parse_report
-from corpus.schema import Case
 
 DEFAULT_MAX_BYTES = 50_000_000
 MAX_REPORTED_ERRORS = 50

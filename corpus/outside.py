@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from corpus.schema import Case
+from kizuki.corpus.schema import Case
 
 OUTSIDE_VIEWS_PATH = Path(__file__).resolve().parent / "data" / "fsa2019_expansions.jsonl"
 #: The views each bundled case has, in a fixed order (language prefix, then kind).
@@ -40,7 +40,7 @@ def _bundled() -> Mapping[str, tuple[str, ...]]:
 
 def outside_views(cases: Iterable[Case]) -> dict[str, tuple[str, ...]]:
     """Case id → its outside views, for the cases that are exactly their bundled version."""
-    from corpus import seed_cases
+    from kizuki.corpus import seed_cases
 
     seed = {c.id: c for c in seed_cases()}
     bundled = _bundled()

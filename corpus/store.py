@@ -31,19 +31,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 # The store's errors (``corpus.exceptions``), importable from here as before.
-from corpus.exceptions import DuplicateCaseError as DuplicateCaseError
-from corpus.exceptions import MissingExtra as MissingExtra
-from corpus.exceptions import NotSupported as NotSupported
-from corpus.exceptions import StoreChanged as StoreChanged
-from corpus.exceptions import StoreDamaged as StoreDamaged
-from corpus.exceptions import StoreFull as StoreFull
-from corpus.exceptions import StoreReadOnly as StoreReadOnly
-from corpus.exceptions import StoreUnavailable as StoreUnavailable
-from corpus.schema import Case
-from corpus.settings import Settings
+from kizuki.corpus.exceptions import DuplicateCaseError as DuplicateCaseError
+from kizuki.corpus.exceptions import MissingExtra as MissingExtra
+from kizuki.corpus.exceptions import NotSupported as NotSupported
+from kizuki.corpus.exceptions import StoreChanged as StoreChanged
+from kizuki.corpus.exceptions import StoreDamaged as StoreDamaged
+from kizuki.corpus.exceptions import StoreFull as StoreFull
+from kizuki.corpus.exceptions import StoreReadOnly as StoreReadOnly
+from kizuki.corpus.exceptions import StoreUnavailable as StoreUnavailable
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from pydantic import ValidationError
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -202,13 +201,13 @@ def open_store(settings: Settings, check: bool = False) -> CaseStore:
     With ``check``, the store's integrity is checked first (``StoreDamaged``).
     """
     if settings.database_url:
-        from corpus.pg_store import PostgresCaseStore
+        from kizuki.corpus.pg_store import PostgresCaseStore
 
         store: CaseStore = PostgresCaseStore(
             settings.database_url, timeout_s=settings.store_timeout_s
         )
     else:
-        from corpus.sqlite_store import SqliteCaseStore, wal_problem
+        from kizuki.corpus.sqlite_store import SqliteCaseStore, wal_problem
 
         # Before the store is opened: opening it would rebuild the log's index.
         problem = wal_problem(settings.store_path) if check else None

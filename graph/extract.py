@@ -27,11 +27,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from corpus.schema import Case
-from graph.annotations import Annotations, load_annotations
-from graph.taxonomy import KINDS, Kind, Taxonomy, load_taxonomy
-from search.analysis import split_sentences
+from kizuki.corpus.schema import Case
+from kizuki.graph.annotations import Annotations, load_annotations
+from kizuki.graph.taxonomy import KINDS, Kind, Taxonomy, load_taxonomy
+from kizuki.search.analysis import split_sentences
 
 PATTERN_BASE = 0.65
 PATTERN_STEP = 0.1
@@ -40,6 +39,7 @@ DEFAULT_K = 5
 DEFAULT_THRESHOLD = 0.6
 #: Weight of the embedding cosine against the TF-IDF cosine in example similarity.
 EMBEDDING_WEIGHT = 0.5
+
 
 @dataclass(frozen=True)
 class ConceptTag:
@@ -120,7 +120,7 @@ class _Features:
         return terms
 
     def _key(self, text: str) -> str:
-        from search.embeddings import EmbeddingCache
+        from kizuki.search.embeddings import EmbeddingCache
 
         prompt = "query\x00" + (getattr(self.embedder, "query_prompt", "") or "")
         return EmbeddingCache.key(self.embedder.model_id, prompt, text)
@@ -180,7 +180,7 @@ class ConceptExtractor:
         self.examples = list(examples or [])
         if _features is None:
             if analyzer is None:
-                from search.analysis import Analyzer
+                from kizuki.search.analysis import Analyzer
 
                 analyzer = Analyzer()
             _features = _Features(embedder, analyzer, cache)

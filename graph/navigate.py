@@ -19,9 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import networkx as nx
-from pydantic import BaseModel, Field
-
-from graph.build import (
+from kizuki.graph.build import (
     ADOPTED,
     CASE,
     CAUSE,
@@ -38,7 +36,8 @@ from graph.build import (
     narrower,
     nodes_of_type,
 )
-from graph.exceptions import UnknownNodeError as UnknownNodeError
+from kizuki.graph.exceptions import UnknownNodeError as UnknownNodeError
+from pydantic import BaseModel, Field
 
 # -- result models ------------------------------------------------------------------------
 

@@ -22,14 +22,13 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import networkx as nx
-
-from graph.build import CAUSE, HAS_CAUSE
-from graph.recommend import TextEvidence, sign_evidence
-from graph.signs import CauseSigns, SignMatch
-from search.engine import Searcher, SearchResponse
-from search.features import Candidates, Extras, PreparedQuery
-from search.feedback import FeedbackIndex
-from search.index import SearchIndex
+from kizuki.graph.build import CAUSE, HAS_CAUSE
+from kizuki.graph.recommend import TextEvidence, sign_evidence
+from kizuki.graph.signs import CauseSigns, SignMatch
+from kizuki.search.engine import Searcher, SearchResponse
+from kizuki.search.features import Candidates, Extras, PreparedQuery
+from kizuki.search.feedback import FeedbackIndex
+from kizuki.search.index import SearchIndex
 
 __all__ = ["SOURCE", "CauseAwareSearcher", "Ranker", "cause_holders", "cause_ranking"]
 
@@ -98,6 +97,11 @@ class Ranker(Protocol):
     ) -> tuple[SearchResponse, dict[str, list[TextEvidence]]]: ...
 
     def with_scorer(self, name: str) -> Ranker: ...
+
+    def extras(self, query: PreparedQuery, matches: Sequence[SignMatch] | None = None) -> Extras:
+        """What the ranker adds to the searcher's sources for a prepared query (how
+        ``kizuki eval`` scores the ranking offline, ``search.validation.collect``)."""
+        ...
 
     def sectors(self) -> list[str]: ...
 

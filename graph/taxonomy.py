@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-
-from graph.exceptions import TaxonomyError as TaxonomyError
+from kizuki.graph.exceptions import TaxonomyError as TaxonomyError
 
 Kind = Literal["cause", "countermeasure"]
 KINDS: tuple[Kind, ...] = ("cause", "countermeasure")

@@ -22,9 +22,8 @@ from functools import cached_property
 from typing import NamedTuple
 
 import Stemmer
+from kizuki.search.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
 from sudachipy import Dictionary, SplitMode
-
-from search.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
 
 #: Sudachi refuses inputs above ~49 KB of UTF-8; texts are cut into chunks well below that.
 _CHUNK_CHARS = 4_000

@@ -1,8 +1,9 @@
 """Ranking a pasted incident against the index: candidates, features, one scorer, explained.
 
-``Searcher.search`` is the one ranking code path: the CLI's ``search`` and ``eval`` and the
-HTTP API all call it (through ``api.engine.get_searcher``), so what ``kizuki eval`` measures
-is what users get. A query is analysed once and embedded once (``prepare``); each source
+``Searcher.rank`` is the one ranking code path: every search of the product ranks through
+it (the graph adds its cause source, ``graph.ranking``; the service's snapshot holds the
+searcher the CLI, the HTTP API and ``kizuki eval`` all use), so what ``kizuki eval``
+measures is what users get. A query is analysed once and embedded once (``prepare``); each source
 proposes candidates and every candidate gets a row of features (``search.features``); a
 linear scorer ranks them (``search.scorer``: learned weights by default). Explanations are
 built for the ``k`` results shown only: the terms query and case share (with spans in both),
@@ -17,17 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from kizuki.search.analysis import Analyzer, Token
+from kizuki.search.confidence import NoMatchModel, signals
+from kizuki.search.embeddings import Embedder
+from kizuki.search.features import Candidates, Extras, PreparedQuery, candidates
+from kizuki.search.feedback import Adjustment, FeedbackIndex
+from kizuki.search.feedback import apply as apply_feedback
+from kizuki.search.index import SearchIndex, case_fields
+from kizuki.search.scorer import LinearScorer, RankerModel, builtin_scorers
+from kizuki.search.synonyms import CONCEPT_PREFIX
 from pydantic import BaseModel
-
-from search.analysis import Analyzer, Token
-from search.confidence import NoMatchModel, signals
-from search.embeddings import Embedder
-from search.features import Candidates, Extras, PreparedQuery, candidates
-from search.feedback import Adjustment, FeedbackIndex
-from search.feedback import apply as apply_feedback
-from search.index import SearchIndex, case_fields
-from search.scorer import LinearScorer, RankerModel, builtin_scorers
-from search.synonyms import CONCEPT_PREFIX
 
 #: The rankings ``Searcher.with_scorer`` accepts: the learned default and the comparisons.
 SCORERS = ("default", "rrf", "lexical", "dense")

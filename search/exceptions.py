@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corpus.exceptions import KizukiError
+from kizuki.corpus.exceptions import KizukiError
 
 __all__ = ["CorruptSnapshot", "RankerFileError"]
 

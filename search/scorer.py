@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from search.exceptions import RankerFileError as RankerFileError
-from search.features import Candidates
+from kizuki.search.exceptions import RankerFileError as RankerFileError
+from kizuki.search.features import Candidates
 
 DEFAULT_RANKER_PATH = Path(__file__).resolve().parent / "data" / "ranker.json"
 

@@ -14,10 +14,9 @@ import sqlite3
 import sys
 
 import typer
-
-from api.cli import corpus_cmd, graph_cmd, review_cmd, search_cmd, serve_cmd, store_cmd
-from api.exceptions import CliError, OptionError
-from corpus.exceptions import KizukiError, MissingExtra
+from kizuki.api.cli import corpus_cmd, graph_cmd, review_cmd, search_cmd, serve_cmd, store_cmd
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.corpus.exceptions import KizukiError, MissingExtra
 
 try:  # recent Typer brings its own copy of Click, whose exceptions are not click's
     from typer._click import exceptions as click_errors

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-
-from api.exceptions import CliError, OptionError
-from corpus import seed_cases
-from corpus.fsa_report import ReportParseError, parse_report
-from corpus.io import CorpusImportError, dumps_jsonl, load_cases, read_text
-from corpus.settings import Settings, get_settings
-from corpus.store import open_store, store_exists
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.corpus import seed_cases
+from kizuki.corpus.fsa_report import ReportParseError, parse_report
+from kizuki.corpus.io import CorpusImportError, dumps_jsonl, load_cases, read_text
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.corpus.store import open_store, store_exists
 
 corpus_app = typer.Typer(
     help="The case corpus: build it from the FSA report, import more cases, list them, show one.",

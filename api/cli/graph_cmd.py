@@ -21,20 +21,19 @@ from typing import Annotated
 
 import networkx as nx
 import typer
-
-from api.cli import shared
-from api.cli.inputs import FileOption, check_k, read_input
-from api.exceptions import CliError, OptionError
-from api.runtime.actions import recommend
-from api.runtime.progress import building
-from api.runtime.reads import analytics_table, distinct_evidence
-from api.runtime.snapshot import Snapshot
-from corpus.settings import get_settings
-from graph.analytics import recurring_by, recurring_causes
-from graph.build import SIMILAR_TO, sector_node_id
-from graph.evaluation import evaluate
-from graph.export import dump, export
-from graph.navigate import (
+from kizuki.api.cli import shared
+from kizuki.api.cli.inputs import FileOption, check_k, read_input
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.api.runtime.actions import recommend
+from kizuki.api.runtime.progress import building
+from kizuki.api.runtime.reads import analytics_table, distinct_evidence
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.settings import get_settings
+from kizuki.graph.analytics import recurring_by, recurring_causes
+from kizuki.graph.build import SIMILAR_TO, sector_node_id
+from kizuki.graph.evaluation import evaluate
+from kizuki.graph.export import dump, export
+from kizuki.graph.navigate import (
     UnknownNodeError,
     case_neighbourhood,
     cause_view,

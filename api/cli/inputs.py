@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from api.exceptions import CliError, OptionError
-from corpus.settings import Settings, get_settings
-from search.scorer import RankerFileError, RankerModel
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.search.scorer import RankerFileError, RankerModel
 
 #: Endings that make a one-word argument a file name rather than a text.
 FILE_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".csv", ".tsv", ".text")

@@ -7,12 +7,11 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-
-from api.cli import shared
-from api.cli.inputs import FileOption, check_k, read_input
-from api.runtime.actions import review_plan
-from corpus.settings import get_settings
-from graph.review import checklist_csv, checklist_markdown
+from kizuki.api.cli import shared
+from kizuki.api.cli.inputs import FileOption, check_k, read_input
+from kizuki.api.runtime.actions import review_plan
+from kizuki.corpus.settings import get_settings
+from kizuki.graph.review import checklist_csv, checklist_markdown
 
 __all__ = ["register", "review"]
 

@@ -18,28 +18,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-from api.cli import shared
-from api.cli.inputs import (
+from kizuki.api.cli import shared
+from kizuki.api.cli.inputs import (
     FileOption,
     RankerFileOption,
     check_k,
     read_input,
     settings_with_ranker,
 )
-from api.exceptions import CliError, OptionError
-from api.runtime.actions import Filters, review_plan, search_incident
-from api.runtime.judgements import judged
-from api.runtime.results import SearchResult
-from api.runtime.snapshot import Snapshot
-from corpus.feedback import Judgement, eval_rows
-from corpus.settings import Settings, get_settings
-from search.evaluation import Query, Ranked, load_queries, report
-from search.replay import load_timeline, replay, stored_sessions
-from search.validation import QueryRun, collect, cross_validate, curve, outcomes, queries_of
-from search.validation import train as fit
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.api.runtime.actions import Filters, review_plan, search_incident
+from kizuki.api.runtime.judgements import judged
+from kizuki.api.runtime.results import SearchResult
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.feedback import Judgement, eval_rows
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.search.evaluation import Query, Ranked, load_queries, report
+from kizuki.search.replay import load_timeline, replay, stored_sessions
+from kizuki.search.validation import QueryRun, collect, cross_validate, curve, outcomes, queries_of
+from kizuki.search.validation import train as fit
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 __all__ = ["RANKERS", "evaluate", "register", "search", "train"]
 

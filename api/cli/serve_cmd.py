@@ -9,13 +9,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
-
-from api.app import create_app
-from api.cli.inputs import RankerFileOption, check_ranker_file
-from api.exceptions import CliError
-from api.http.connections import guarded_protocol, raise_open_file_limit
-from corpus.settings import Settings
-from corpus.store import StoreDamaged, StoreUnavailable, redact
+from kizuki.api.app import create_app
+from kizuki.api.cli.inputs import RankerFileOption, check_ranker_file
+from kizuki.api.exceptions import CliError
+from kizuki.api.http.connections import guarded_protocol, raise_open_file_limit
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import StoreDamaged, StoreUnavailable, redact
 
 
 def _check_port(host: str, port: int) -> None:

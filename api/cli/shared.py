@@ -7,12 +7,11 @@ import json
 from typing import Any
 
 import typer
-
-from api.runtime.local import local_service
-from api.runtime.progress import building
-from api.runtime.service import KizukiService
-from api.runtime.snapshot import Snapshot
-from corpus.settings import Settings
+from kizuki.api.runtime.local import local_service
+from kizuki.api.runtime.progress import building
+from kizuki.api.runtime.service import KizukiService
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.settings import Settings
 
 __all__ = ["echo_json", "service", "snapshot"]
 

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from api.exceptions import CliError
-from corpus.settings import Settings, get_settings
-from corpus.sqlite_store import SqliteCaseStore
-from corpus.store import open_store, store_exists
+from kizuki.api.exceptions import CliError
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.corpus.sqlite_store import SqliteCaseStore
+from kizuki.corpus.store import open_store, store_exists
 
 store_app = typer.Typer(help="The case store: back it up, check it.", no_args_is_help=True)
 

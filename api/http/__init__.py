@@ -6,7 +6,7 @@ the runtime's (``api.runtime``); ``api.app`` assembles this, the web page and th
 
 from __future__ import annotations
 
-from api.http.errors import ApiError, error_response, install_error_handlers, set_page_errors
-from api.http.routers import ROUTERS
+from kizuki.api.http.errors import ApiError, error_response, install_error_handlers, set_page_errors
+from kizuki.api.http.routers import ROUTERS
 
 __all__ = ["ROUTERS", "ApiError", "error_response", "install_error_handlers", "set_page_errors"]

@@ -9,7 +9,7 @@ file descriptor each until the process runs out and every other client is refuse
 * **A header deadline** (``header_timeout_s``): a connection whose request line and headers
   are not complete within the deadline gets 408 and is closed, whether it is new or a
   kept-alive one starting its next request. (The body has its own deadline, for the whole
-  body: ``api.limits.BodySizeLimitMiddleware``.)
+  body: ``api.http.middlewares.BodySizeLimitMiddleware``.)
 * **Quiet under attack**: refusals and the event loop's own accept errors ("too many open
   files") are logged once per ``LOG_INTERVAL_S`` with a count, never once per connection.
 * **Descriptors**: the soft limit on open files is raised to the hard limit at start, so the

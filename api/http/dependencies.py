@@ -1,8 +1,9 @@
 """Request dependencies: the one way routes (JSON and the web page's) get shared state.
 
 The service, the settings, the current snapshot (taken once per request), the analysts'
-judgements, the bounded pool searches run on, and the API-key checks. Nothing else reads
-``app.state``.
+judgements, the bounded pool searches run on, and the API-key checks. No route reads
+``app.state`` itself (below the routes, the error handlers and the JSON body parser read
+the app's settings and error renderer).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-
-from api.http.errors import ApiError
-from api.http.workpool import WorkPool
-from api.runtime.judgements import JudgementBook
-from api.runtime.service import KizukiService
-from api.runtime.snapshot import Snapshot
-from corpus.settings import Settings
+from kizuki.api.http.errors import ApiError
+from kizuki.api.http.workpool import WorkPool
+from kizuki.api.runtime.judgements import JudgementBook
+from kizuki.api.runtime.service import KizukiService
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.settings import Settings
 
 __all__ = [
     "JudgementsDep",

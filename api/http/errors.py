@@ -24,10 +24,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from kizuki.api.exceptions import InvalidInput, NotFound, ServiceNotReady
+from kizuki.corpus.store import StoreFull, StoreUnavailable
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from api.exceptions import InvalidInput, NotFound, ServiceNotReady
-from corpus.store import StoreFull, StoreUnavailable
 
 __all__ = [
     "ApiError",

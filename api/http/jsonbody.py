@@ -23,10 +23,9 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from kizuki.api.http.errors import ApiError
+from kizuki.corpus.schema import text_problem
 from starlette.concurrency import run_in_threadpool
-
-from api.http.errors import ApiError
-from corpus.schema import text_problem
 
 #: Used when no settings are at hand.
 DEFAULT_MAX_DEPTH = 32

@@ -29,12 +29,11 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from kizuki.api.http.errors import ApiError, error_body, error_response
+from kizuki.corpus.settings import Settings
 from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from api.http.errors import ApiError, error_body, error_response
-from corpus.settings import Settings
 
 try:  # recent FastAPI nests included routers: its own walk gives the plain routes
     from fastapi.routing import _iter_included_route_candidates
@@ -44,6 +43,7 @@ except ImportError:  # older FastAPI: routes are already flat
 __all__ = [
     "BodySizeLimitMiddleware",
     "CatchAllMiddleware",
+    "HttpMiddleware",
     "MethodsMiddleware",
     "RateLimitMiddleware",
     "TokenBuckets",
@@ -87,7 +87,10 @@ async def send_error(
     await response(scope, receive, send)
 
 
-class CatchAllMiddleware:
+class HttpMiddleware:
+    """An ASGI middleware for HTTP requests (``handle``); anything else (the lifespan)
+    passes through untouched."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -95,6 +98,14 @@ class CatchAllMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class CatchAllMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: dict[str, Any]) -> None:
@@ -140,14 +151,8 @@ def allowed_methods(app: Any, scope: Scope) -> list[str]:
     return sorted(methods)
 
 
-class MethodsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class MethodsMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         fastapi_app = scope["app"]
         if scope["method"] == "OPTIONS":
             allowed = allowed_methods(fastapi_app, scope)
@@ -204,9 +209,9 @@ class TokenBuckets:
         return wait
 
 
-class RateLimitMiddleware:
+class RateLimitMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app)
         self.settings = settings
         per_minute = int(settings.rate_limit_per_minute)
         self.buckets = TokenBuckets(per_minute, settings.rate_limit_burst) if per_minute else None
@@ -227,10 +232,9 @@ class RateLimitMiddleware:
             given.encode("utf-8", "surrogateescape"), key.encode("utf-8")
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             self.buckets is None
-            or scope["type"] != "http"
             or scope.get("path", "").startswith(UNLIMITED_PREFIXES)
             or self._has_key(scope)
         ):
@@ -263,19 +267,16 @@ def too_large_message(limit: int) -> str:
     return f"request body is larger than the limit of {limit} bytes"
 
 
-class BodySizeLimitMiddleware:
+class BodySizeLimitMiddleware(HttpMiddleware):
     """Also bounds how long a client may take to send its *whole* body (``timeout_s`` from
     the end of the headers, however it is split into chunks; 408 after)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = None
         for name, value in scope.get("headers", ()):
             if name == b"content-length":

@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-
-from api.exceptions import InvalidInput
-from api.runtime.reads import CaseSummary
-from api.runtime.results import SearchHit, SearchResult, SharedTerm, Span
-from corpus.schema import Case, check_text
-from corpus.settings import Settings
-from graph.navigate import CaseNeighbourhood
+from kizuki.api.exceptions import InvalidInput
+from kizuki.api.runtime.reads import CaseSummary
+from kizuki.api.runtime.results import SearchHit, SearchResult, SharedTerm, Span
+from kizuki.corpus.schema import Case, check_text
+from kizuki.corpus.settings import Settings
+from kizuki.graph.navigate import CaseNeighbourhood
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -110,35 +117,40 @@ def _clean(value):
     return value
 
 
+def _as_integer(value, name: str = "k"):
+    """JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{name} must be an integer")
+    return int(value)
+
+
+#: Text without control characters (other than tab and line breaks) or lone surrogates.
+CleanText = Annotated[str, AfterValidator(_clean)]
+#: ``k``: a JSON integer (``_as_integer``).
+JsonK = Annotated[int, BeforeValidator(_as_integer)]
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(
+    text: CleanText = Field(
         description="the incident as pasted (Japanese or English); 1..`max_query_chars` "
         "characters (default 5000)",
         examples=["夜間バッチが終わらず、朝のオンライン開始が遅れてATMが使えなかった。"],
     )
-    k: int = Field(
+    k: JsonK = Field(
         default=10,
         description="how many similar cases, an integer 1..`max_k` (default 100); a string, "
         "a boolean or a fraction is refused",
     )
-    sectors: list[FilterValue] | None = Field(
+    sectors: Annotated[list[FilterValue] | None, AfterValidator(_clean)] = Field(
         default=None, max_length=50, description="only cases of these sectors (labels)"
     )
-    themes: list[FilterValue] | None = Field(
+    themes: Annotated[list[FilterValue] | None, AfterValidator(_clean)] = Field(
         default=None, max_length=50, description="only cases of these themes (ids or labels)"
     )
-
-    @field_validator("text", "sectors", "themes")
-    @classmethod
-    def _clean_text(cls, value):
-        return _clean(value)
-
-    @field_validator("k", mode="before")
-    @classmethod
-    def _integer_only(cls, value):
-        return _as_integer(value)
 
     def within(self, settings: Settings) -> SearchRequest:
         """This request, checked against the limits in force (``InvalidInput``); the
@@ -151,22 +163,12 @@ class SearchRequest(BaseModel):
 class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    plan: str = Field(
+    plan: CleanText = Field(
         description="the change or work plan (Japanese or English); 1..`max_query_chars` "
         "characters (default 5000); its first 16 statements are reviewed one by one",
         examples=["来月、ATM監視サーバを新機種に入れ替える。データ移行は夜間に委託先が行う。"],
     )
-    k: int = Field(default=10, description="how many similar past failures, 1..`max_k`")
-
-    @field_validator("plan")
-    @classmethod
-    def _clean_plan(cls, value):
-        return _clean(value)
-
-    @field_validator("k", mode="before")
-    @classmethod
-    def _integer_only(cls, value):
-        return _as_integer(value)
+    k: JsonK = Field(default=10, description="how many similar past failures, 1..`max_k`")
 
     def within(self, settings: Settings) -> ReviewRequest:
         """This request, checked against the limits in force, its plan stripped."""
@@ -208,7 +210,7 @@ def _as_integer(value, name: str = "k"):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(
+    query: CleanText = Field(
         description="the query as it was searched; 1..`max_query_chars` characters",
         examples=["夜間バッチが終わらず、朝のオンライン開始が遅れてATMが使えなかった。"],
     )
@@ -218,12 +220,7 @@ class FeedbackRequest(BaseModel):
         description="2 similar (same mechanism; 「類似」), 1 partly similar, 0 not similar "
         "(「類似ではない」); an integer",
     )
-    note: str = Field(default="", description="optional note, ≤ `max_note_chars` (2000)")
-
-    @field_validator("query", "note")
-    @classmethod
-    def _clean_text(cls, value):
-        return _clean(value)
+    note: CleanText = Field(default="", description="optional note, ≤ `max_note_chars` (2000)")
 
     @field_validator("grade", mode="before")
     @classmethod
@@ -235,14 +232,7 @@ class FeedbackRequest(BaseModel):
 
     def within(self, settings: Settings) -> FeedbackRequest:
         """This judgement, checked against the limits in force, query and note stripped."""
-        if not self.query.strip():
-            raise InvalidInput("query: must not be empty")
-        if len(self.query) > settings.max_query_chars:
-            raise InvalidInput(
-                f"query: {len(self.query)} characters; the limit is {settings.max_query_chars}",
-                "text_too_long",
-                {"length": len(self.query), "limit": settings.max_query_chars},
-            )
+        _check_text("query", self.query, settings)
         if len(self.note) > settings.max_note_chars:
             raise InvalidInput(f"note: at most {settings.max_note_chars} characters")
         return self.model_copy(update={"query": self.query.strip(), "note": self.note.strip()})

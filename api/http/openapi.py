@@ -13,16 +13,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-
-from corpus.schema import (
+from kizuki.corpus.schema import (
     CASE_ID_SCHEMA_PATTERN,
     CLEAN_TEXT_SCHEMA_PATTERN,
     MAX_ID_CHARS,
     NONBLANK_TEXT_SCHEMA_PATTERN,
 )
-from corpus.settings import Settings
+from kizuki.corpus.settings import Settings
 
-#: The analyst header's characters (``api.routers.feedback``; printable ASCII).
+#: The analyst header's characters (``api.http.routers.feedback``; printable ASCII).
 ANALYST_PATTERN = r"^[\x20-\x7e]*$"
 
 

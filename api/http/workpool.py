@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from api.http.errors import ApiError
+from kizuki.api.http.errors import ApiError
 
 T = TypeVar("T")
 

@@ -8,51 +8,41 @@ judgements, the progress of a long start, and one function per user action
 API (``api.http``), the web page (``api.web``) and the CLI (``api.cli``) all run on it;
 nothing here imports FastAPI, Starlette or Jinja2 (``tests/test_layers.py`` checks).
 
-The names below are imported lazily, so ``import api.runtime.progress`` (or the CLI's
+The names below are imported lazily, so ``import kizuki.api.runtime.progress`` (or the CLI's
 start-up) does not pay for the search index and the graph it does not use.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kizuki.corpus.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # the use cases
-    "Filters": "api.runtime.actions",
-    "recommend": "api.runtime.actions",
-    "review_plan": "api.runtime.actions",
-    "search_incident": "api.runtime.actions",
-    "work_text": "api.runtime.actions",
-    "SearchHit": "api.runtime.results",
-    "SearchResult": "api.runtime.results",
+    "Filters": "kizuki.api.runtime.actions",
+    "recommend": "kizuki.api.runtime.actions",
+    "review_plan": "kizuki.api.runtime.actions",
+    "search_incident": "kizuki.api.runtime.actions",
+    "work_text": "kizuki.api.runtime.actions",
+    "SearchHit": "kizuki.api.runtime.results",
+    "SearchResult": "kizuki.api.runtime.results",
     # the service and its snapshot
-    "KizukiService": "api.runtime.service",
-    "Snapshot": "api.runtime.snapshot",
-    "StoreState": "api.runtime.snapshot",
-    "build_snapshot": "api.runtime.snapshot",
-    "persist_snapshot": "api.runtime.snapshot",
-    "read_state": "api.runtime.snapshot",
-    "update_snapshot": "api.runtime.snapshot",
-    "local_service": "api.runtime.local",
-    "local_snapshot": "api.runtime.local",
+    "KizukiService": "kizuki.api.runtime.service",
+    "Snapshot": "kizuki.api.runtime.snapshot",
+    "StoreState": "kizuki.api.runtime.snapshot",
+    "build_snapshot": "kizuki.api.runtime.snapshot",
+    "persist_snapshot": "kizuki.api.runtime.snapshot",
+    "read_state": "kizuki.api.runtime.snapshot",
+    "update_snapshot": "kizuki.api.runtime.snapshot",
+    "local_service": "kizuki.api.runtime.local",
+    "local_snapshot": "kizuki.api.runtime.local",
     # models, judgements, progress
-    "Models": "api.runtime.loader",
-    "load_models": "api.runtime.loader",
-    "JudgementBook": "api.runtime.judgements",
-    "BuildProgress": "api.runtime.progress",
-    "building": "api.runtime.progress",
+    "Models": "kizuki.api.runtime.loader",
+    "load_models": "kizuki.api.runtime.loader",
+    "JudgementBook": "kizuki.api.runtime.judgements",
+    "BuildProgress": "kizuki.api.runtime.progress",
+    "building": "kizuki.api.runtime.progress",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'api.runtime' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.runtime.reads import concept_refs
-from api.runtime.results import SearchHit, SearchResult, SharedTerm, Span
-from api.runtime.snapshot import Snapshot
-from corpus.settings import Settings
-from graph.build import ADOPTED, HAS_CAUSE
-from graph.recommend import Recommendation, TextEvidence
-from graph.recommend import recommend as recommend_from
-from graph.review import Review, review
-from search.analysis import sentence_spans
-from search.engine import RankedCase, SearchResponse
-from search.feedback import FeedbackIndex
+from kizuki.api.runtime.reads import concept_refs
+from kizuki.api.runtime.results import SearchHit, SearchResult, SharedTerm, Span
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.settings import Settings
+from kizuki.graph.build import ADOPTED, HAS_CAUSE
+from kizuki.graph.recommend import Recommendation, TextEvidence
+from kizuki.graph.recommend import recommend as recommend_from
+from kizuki.graph.review import Review, review
+from kizuki.search.analysis import sentence_spans
+from kizuki.search.engine import RankedCase, SearchResponse
+from kizuki.search.feedback import FeedbackIndex
 
 __all__ = [
     "LIMIT_CAUSES",

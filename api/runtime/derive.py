@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
-
-from api.runtime import graph_cache
-from api.runtime.loader import DiskCachedQueries, Models
-from corpus.outside import outside_views
-from corpus.schema import Case
-from corpus.settings import Settings
-from graph.build import (
+from kizuki.api.runtime import graph_cache
+from kizuki.api.runtime.loader import DiskCachedQueries, Models
+from kizuki.corpus.outside import outside_views
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.graph.build import (
     CASE,
     EXTRACTIONS,
     SIMILAR_TO,
@@ -30,12 +29,12 @@ from graph.build import (
     build_graph,
     extend_graph,
 )
-from graph.ranking import CauseAwareSearcher
-from search.embeddings import Progress, open_embedding_cache
-from search.engine import RankConfig, Searcher
-from search.index import SearchIndex
-from search.index import ensure_index as ensure_saved_index
-from search.scorer import RankerModel
+from kizuki.graph.ranking import CauseAwareSearcher
+from kizuki.search.embeddings import Progress, open_embedding_cache
+from kizuki.search.engine import RankConfig, Searcher
+from kizuki.search.index import SearchIndex
+from kizuki.search.index import ensure_index as ensure_saved_index
+from kizuki.search.scorer import RankerModel
 
 __all__ = [
     "SIMILAR_K",

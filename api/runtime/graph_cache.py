@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+from kizuki.search.snapshot_files import process_alive
 
-import graph as graph_pkg
-from search.snapshot_files import process_alive
+from kizuki import graph as graph_pkg
 
 __all__ = ["clean_debris", "code_key", "graph_key", "load", "load_extractions", "save"]
 

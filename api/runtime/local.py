@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 
-from api.runtime.loader import embedder_key
-from api.runtime.service import KizukiService
-from api.runtime.snapshot import Snapshot
-from corpus.settings import Settings
+from kizuki.api.runtime.loader import embedder_key
+from kizuki.api.runtime.service import KizukiService
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.settings import Settings
 
 __all__ = ["local_service", "local_snapshot"]
 

@@ -18,9 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from kizuki.corpus.settings import Settings
 from rich.console import Console
-
-from corpus.settings import Settings
 
 __all__ = ["BuildProgress", "Heartbeat", "building", "has_saved_index", "start_message"]
 

@@ -12,15 +12,13 @@ from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
-from pydantic import BaseModel
-
-from api.exceptions import NotFound
-from api.runtime.snapshot import Snapshot
-from corpus.schema import Case, Theme
-from graph import analytics
-from graph.build import HAS_CAUSE, case_causes, case_countermeasures, sector_matches
-from graph.exceptions import UnknownNodeError
-from graph.navigate import (
+from kizuki.api.exceptions import NotFound
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.schema import Case, Theme
+from kizuki.graph import analytics
+from kizuki.graph.build import HAS_CAUSE, case_causes, case_countermeasures, sector_matches
+from kizuki.graph.exceptions import UnknownNodeError
+from kizuki.graph.navigate import (
     CaseNeighbourhood,
     CauseView,
     CountermeasureView,
@@ -30,6 +28,7 @@ from graph.navigate import (
     countermeasure_view,
     ref,
 )
+from pydantic import BaseModel
 
 __all__ = [
     "CaseSummary",

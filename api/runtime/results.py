@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from kizuki.corpus.schema import Theme
+from kizuki.graph.navigate import NodeRef
+from kizuki.graph.recommend import LikelyCause, RecommendedCountermeasure
+from kizuki.search.confidence import PARTIAL_AT, STRONG_AT
+from kizuki.search.engine import JudgementReason
 from pydantic import BaseModel, Field
-
-from corpus.schema import Theme
-from graph.navigate import NodeRef
-from graph.recommend import LikelyCause, RecommendedCountermeasure
-from search.confidence import PARTIAL_AT, STRONG_AT
-from search.engine import JudgementReason
 
 __all__ = ["SearchHit", "SearchResult", "SharedTerm", "Span"]
 

@@ -7,7 +7,7 @@ on the bundled data and the bundled model, so they ship with the package and the
 cache reads them (``search.embeddings.BUNDLED_VECTORS``). Run this after changing the
 bundled cases, their outside views, the annotations or the taxonomy, or the model:
 
-    python -m api.runtime.seed_vectors
+    python -m kizuki.api.runtime.seed_vectors
 
 It builds everything in a temporary data dir with the shipped vectors turned off, and
 writes what was embedded. ``tests/api/test_cold_start.py`` fails when the file is stale.
@@ -18,11 +18,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import kizuki.search.embeddings as embeddings
 import numpy as np
-
-import search.embeddings as embeddings
-from api.runtime.local import local_snapshot
-from corpus.settings import Settings
+from kizuki.api.runtime.local import local_snapshot
+from kizuki.corpus.settings import Settings
 
 __all__ = ["main"]
 

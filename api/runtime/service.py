@@ -34,12 +34,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from api.exceptions import IndexingFailed, NotIndexable, ServiceNotReady
-from api.runtime import watermark
-from api.runtime.judgements import JudgementBook
-from api.runtime.progress import BuildProgress
-from api.runtime.saver import SnapshotSaver
-from api.runtime.snapshot import (
+from kizuki.api.exceptions import IndexingFailed, NotIndexable, ServiceNotReady
+from kizuki.api.runtime import watermark
+from kizuki.api.runtime.judgements import JudgementBook
+from kizuki.api.runtime.progress import BuildProgress
+from kizuki.api.runtime.saver import SnapshotSaver
+from kizuki.api.runtime.snapshot import (
     Snapshot,
     StoreState,
     build_snapshot,
@@ -47,11 +47,11 @@ from api.runtime.snapshot import (
     read_state,
     update_snapshot,
 )
-from corpus import seed_cases
-from corpus.feedback import open_feedback_store
-from corpus.schema import Case
-from corpus.settings import Settings
-from corpus.store import (
+from kizuki.corpus import seed_cases
+from kizuki.corpus.feedback import open_feedback_store
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import (
     DuplicateCaseError,
     StoreChanged,
     StoreDamaged,
@@ -61,7 +61,7 @@ from corpus.store import (
     open_store,
     redact,
 )
-from search.embeddings import check_embedding_cache
+from kizuki.search.embeddings import check_embedding_cache
 
 log = logging.getLogger("kizuki.service")
 

@@ -17,9 +17,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import networkx as nx
-
-from api.runtime import graph_cache
-from api.runtime.derive import (
+from kizuki.api.runtime import graph_cache
+from kizuki.api.runtime.derive import (
     ensure_index,
     graph_dir,
     graph_keys,
@@ -28,16 +27,16 @@ from api.runtime.derive import (
     make_searcher,
     update_index,
 )
-from api.runtime.loader import Models, load_models
-from corpus.schema import Case
-from corpus.settings import Settings
-from corpus.store import CaseStore
-from graph.build import build_graph, case_key_problem
-from graph.extract import ConceptExtractor
-from graph.ranking import Ranker
-from search.embeddings import Progress
-from search.engine import Searcher
-from search.index import IndexConfig, SearchIndex, case_fields, view_texts
+from kizuki.api.runtime.loader import Models, load_models
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import CaseStore
+from kizuki.graph.build import build_graph, case_key_problem
+from kizuki.graph.extract import ConceptExtractor
+from kizuki.graph.ranking import Ranker
+from kizuki.search.embeddings import Progress
+from kizuki.search.engine import Searcher
+from kizuki.search.index import IndexConfig, SearchIndex, case_fields, view_texts
 
 __all__ = [
     "Snapshot",

@@ -9,10 +9,9 @@ HTTP layer. Templates are in ``api/templates``, scripts, styles and fonts in ``a
 from __future__ import annotations
 
 from fastapi import FastAPI
-
-from api.http.errors import set_page_errors
-from api.web.render import page_error
-from api.web.routes import router
+from kizuki.api.http.errors import set_page_errors
+from kizuki.api.web.render import page_error
+from kizuki.api.web.routes import router
 
 __all__ = ["install", "page_error", "router"]
 

@@ -6,8 +6,8 @@ Case text is the report's Japanese and is shown as is; graph nodes carry their o
 
 from __future__ import annotations
 
-from graph.build import SECTOR_NAMES
-from search.confidence import PARTIAL_AT, STRONG_AT
+from kizuki.graph.build import SECTOR_NAMES
+from kizuki.search.confidence import PARTIAL_AT, STRONG_AT
 
 LANGS = ("ja", "en")
 #: Where the graded match strengths begin (``search.confidence``), as the page shows them.

@@ -17,10 +17,9 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-from api.runtime.reads import distinct_evidence
-from api.web.errors import error_message
-from api.web.i18n import (
+from kizuki.api.runtime.reads import distinct_evidence
+from kizuki.api.web.errors import error_message
+from kizuki.api.web.i18n import (
     DEFAULT_LANG,
     EXAMPLES,
     LANGS,
@@ -37,7 +36,6 @@ __all__ = [
     "page_error",
     "page_lang",
     "render",
-    "render_error_page",
     "search_url",
 ]
 
@@ -143,19 +141,6 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
-def render_error_page(
-    request: Request,
-    status: int,
-    code: str,
-    message: str,
-    params: dict[str, Any] | None = None,
-    errors: list[dict[str, Any]] | None = None,
-) -> HTMLResponse:
-    """The error page, worded in the page's language (``api.web.errors``)."""
-    text = error_message(page_lang(request), status, code, message, params, errors)
-    return render(request, "error.html", status_code=status, status=status, code=code, message=text)
-
-
 def is_page_request(request: Request) -> bool:
     """Requests of the HTML page get HTML errors; everything else gets JSON."""
     path = request.url.path
@@ -170,8 +155,10 @@ def page_error(
     params: dict[str, Any] | None = None,
     errors: list[dict[str, Any]] | None = None,
 ) -> HTMLResponse | None:
-    """The error page for a request of the page's paths; None for any other (the HTTP
-    layer then answers with the JSON error body)."""
+    """The error page for a request of the page's paths, worded in the page's language
+    (``api.web.errors``); None for any other (the HTTP layer then answers with the JSON
+    error body)."""
     if not is_page_request(request):
         return None
-    return render_error_page(request, status, code, message, params, errors)
+    text = error_message(page_lang(request), status, code, message, params, errors)
+    return render(request, "error.html", status_code=status, status=status, code=code, message=text)

@@ -14,28 +14,24 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from kizuki.api.exceptions import InvalidInput
+from kizuki.api.http.dependencies import JudgementsDep, PoolDep, SettingsDep, SnapshotDep
+from kizuki.api.http.errors import validation_details, validation_message
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ReviewRequest, SearchHit, SearchRequest
+from kizuki.api.runtime import reads
+from kizuki.api.runtime.actions import Filters, review_plan, search_incident
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.api.web.errors import error_message
+from kizuki.api.web.highlight import segment_lines, segments
+from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
+from kizuki.graph.build import sector_node_id
+from kizuki.graph.navigate import list_concepts
+from kizuki.graph.review import checklist_csv, checklist_markdown
+from kizuki.search.index import case_fields
 from pydantic import ValidationError
-
-from api.exceptions import InvalidInput
-from api.http.dependencies import JudgementsDep, PoolDep, SettingsDep, SnapshotDep
-from api.http.errors import validation_details, validation_message
-from api.http.jsonbody import JsonRoute
-from api.http.models import ReviewRequest, SearchHit, SearchRequest
-from api.http.workpool import WorkPool
-from api.runtime import reads
-from api.runtime.actions import Filters, review_plan, search_incident
-from api.runtime.judgements import JudgementBook
-from api.runtime.snapshot import Snapshot
-from api.web.errors import error_message
-from api.web.highlight import segment_lines, segments
-from api.web.render import DEFAULT_K, page_lang, render, search_url
-from corpus.settings import Settings
-from graph.build import sector_node_id
-from graph.navigate import list_concepts
-from graph.review import checklist_csv, checklist_markdown
-from search.index import case_fields
 
 __all__ = ["router"]
 
@@ -63,19 +59,26 @@ def _filters(snap: Snapshot, sector: str = "", theme: str = "") -> dict[str, Any
 QUERY_PARAMS = ("q", "text")
 
 
+@dataclass
+class _Search:
+    """What a search page needs of the request's dependencies."""
+
+    snap: SnapshotDep
+    settings: SettingsDep
+    judgements: JudgementsDep
+    pool: PoolDep
+
+
+SearchDeps = Annotated[_Search, Depends()]
+
+
 @router.get("/", response_class=HTMLResponse)
-async def home(
-    request: Request,
-    snap: SnapshotDep,
-    settings: SettingsDep,
-    judgements: JudgementsDep,
-    pool: PoolDep,
-) -> HTMLResponse:
+async def home(request: Request, deps: SearchDeps) -> HTMLResponse:
     params = request.query_params
     text = next((params[name] for name in QUERY_PARAMS if name in params), None)
     return await _search_page(
         request,
-        _Search(snap, settings, judgements, pool),
+        deps,
         text,
         sector=params.get("sector", ""),
         theme=params.get("theme", ""),
@@ -97,13 +100,7 @@ async def _form(request: Request, max_fields: int) -> dict[str, list[str]]:
 
 
 @router.post("/", response_class=HTMLResponse)
-async def home_search(
-    request: Request,
-    snap: SnapshotDep,
-    settings: SettingsDep,
-    judgements: JudgementsDep,
-    pool: PoolDep,
-) -> HTMLResponse:
+async def home_search(request: Request, deps: SearchDeps) -> HTMLResponse:
     form = await _form(request, 20)
 
     def field(name: str, default: str = "") -> str:
@@ -112,22 +109,12 @@ async def home_search(
     text = next((field(name) for name in QUERY_PARAMS if name in form), "")
     return await _search_page(
         request,
-        _Search(snap, settings, judgements, pool),
+        deps,
         text,
         sector=field("sector"),
         theme=field("theme"),
         k_raw=field("k"),
     )
-
-
-@dataclass(frozen=True)
-class _Search:
-    """What a search page needs of the request's dependencies."""
-
-    snap: Snapshot
-    settings: Settings
-    judgements: JudgementBook
-    pool: WorkPool
 
 
 async def _search_page(
@@ -160,37 +147,16 @@ async def _search_page(
     if text is None:
         return render(request, "search.html", **context)
     try:
-        k = int(k_raw) if k_raw.strip() else DEFAULT_K
-    except ValueError:
-        context["error"] = error_message(
-            lang,
-            422,
-            "validation_error",
-            f"k: must be an integer, not {k_raw!r}",
-            {"kind": "k_integer"},
-        )
-        return render(request, "search.html", status_code=422, **context)
-    context["k"] = k
-    try:
+        k = _page_k(k_raw)
+        context["k"] = k
         req = SearchRequest(
             text=text,
             k=k,
             sectors=[sector] if sector else None,
             themes=[theme] if theme else None,
         ).within(settings)
-    except ValidationError as exc:
-        errors = exc.errors()
-        context["error"] = error_message(
-            lang,
-            422,
-            "validation_error",
-            validation_message(validation_details(errors)),
-            None,
-            errors,
-        )
-        return render(request, "search.html", status_code=422, **context)
-    except InvalidInput as exc:
-        context["error"] = error_message(lang, 422, exc.code, str(exc), exc.params)
+    except (ValidationError, InvalidInput) as exc:
+        context["error"] = _refusal(lang, exc)
         return render(request, "search.html", status_code=422, **context)
     book = deps.judgements
     filters = Filters(req.sectors or (), req.themes or ())
@@ -209,6 +175,25 @@ async def _search_page(
     context["judged"] = judged
     context["share_url"] = search_url(text, sector, theme, k)
     return render(request, "search.html", **context)
+
+
+def _page_k(raw: str) -> int:
+    """The ``k`` of the page's form or address (the default when it is left out)."""
+    try:
+        return int(raw) if raw.strip() else DEFAULT_K
+    except ValueError:
+        raise InvalidInput(
+            f"k: must be an integer, not {raw!r}", params={"kind": "k_integer"}
+        ) from None
+
+
+def _refusal(lang: str, exc: ValidationError | InvalidInput) -> str:
+    """What the page says about a request the API's checks refused (422), in ``lang``."""
+    if isinstance(exc, InvalidInput):
+        return error_message(lang, 422, exc.code, str(exc), exc.params)
+    errors = exc.errors()
+    message = validation_message(validation_details(errors))
+    return error_message(lang, 422, "validation_error", message, None, errors)
 
 
 def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
@@ -269,22 +254,10 @@ async def review_page(
         "error": None,
         "result": None,
     }
-    lang = page_lang(request)
     try:
         req = ReviewRequest(plan=plan, k=DEFAULT_REVIEW_K).within(settings)
-    except ValidationError as exc:
-        errors = exc.errors()
-        context["error"] = error_message(
-            lang,
-            422,
-            "validation_error",
-            validation_message(validation_details(errors)),
-            None,
-            errors,
-        )
-        return render(request, "review.html", status_code=422, **context)
-    except InvalidInput as exc:
-        context["error"] = error_message(lang, 422, exc.code, str(exc), exc.params)
+    except (ValidationError, InvalidInput) as exc:
+        context["error"] = _refusal(page_lang(request), exc)
         return render(request, "review.html", status_code=422, **context)
     result = await pool.run(review_plan, snap, req.plan, req.k, cost=len(req.plan))
     context["result"] = result

@@ -4,12 +4,12 @@ results are reused, so only the new cases are tagged again."""
 
 from __future__ import annotations
 
-from api.runtime.loader import load_models
-from api.runtime.snapshot import build_snapshot, read_state
-from corpus import seed_cases
-from corpus.schema import Case
-from corpus.settings import Settings
-from corpus.store import open_store
+from kizuki.api.runtime.loader import load_models
+from kizuki.api.runtime.snapshot import build_snapshot, read_state
+from kizuki.corpus import seed_cases
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import open_store
 
 
 def _imported(i: int) -> Case:

@@ -3,7 +3,7 @@ the app includes them."""
 
 from __future__ import annotations
 
-from api.http.routers import (
+from kizuki.api.http.routers import (
     analytics,
     cases,
     concepts,

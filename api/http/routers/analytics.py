@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-
-from api.http.dependencies import SnapshotDep
-from api.http.jsonbody import JsonRoute
-from api.http.models import ERROR_RESPONSES
-from api.runtime.reads import analytics_table
+from kizuki.api.http.dependencies import SnapshotDep
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ERROR_RESPONSES
+from kizuki.api.runtime.reads import analytics_table
 
 __all__ = ["router"]
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
-
-from api.exceptions import IndexingFailed, InvalidInput, NotIndexable
-from api.http.dependencies import ServiceDep, SettingsDep, SnapshotDep, WriteAccess
-from api.http.errors import ApiError, validation_details, validation_message
-from api.http.jsonbody import JsonRoute
-from api.http.models import (
+from kizuki.api.exceptions import IndexingFailed, InvalidInput, NotIndexable
+from kizuki.api.http.dependencies import ServiceDep, SettingsDep, SnapshotDep, WriteAccess
+from kizuki.api.http.errors import ApiError, validation_details, validation_message
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import (
     ERROR_RESPONSES,
     NOT_FOUND,
     WRITE_ERRORS,
@@ -22,9 +19,11 @@ from api.http.models import (
     ErrorResponse,
     IngestResult,
 )
-from api.runtime import reads
-from corpus.schema import CASE_ID_PATTERN, MAX_ID_CHARS, Case
-from corpus.store import DuplicateCaseError
+from kizuki.api.runtime import reads
+from kizuki.corpus.schema import CASE_ID_PATTERN, MAX_ID_CHARS, Case
+from kizuki.corpus.store import DuplicateCaseError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 __all__ = ["cases_from", "router"]
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-
-from api.http.dependencies import SnapshotDep
-from api.http.jsonbody import JsonRoute
-from api.http.models import ERROR_RESPONSES, NOT_FOUND
-from api.runtime.reads import cause_or_404, countermeasure_or_404
-from graph.navigate import CauseView, ConceptSummary, CountermeasureView, list_concepts
+from kizuki.api.http.dependencies import SnapshotDep
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ERROR_RESPONSES, NOT_FOUND
+from kizuki.api.runtime.reads import cause_or_404, countermeasure_or_404
+from kizuki.graph.navigate import CauseView, ConceptSummary, CountermeasureView, list_concepts
 
 __all__ = ["router"]
 

@@ -12,11 +12,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-
-from api.http.dependencies import SnapshotDep
-from api.http.jsonbody import JsonRoute
-from api.http.models import ERROR_RESPONSES
-from graph import export as graph_export
+from kizuki.api.http.dependencies import SnapshotDep
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ERROR_RESPONSES
+from kizuki.graph import export as graph_export
 
 __all__ = ["router"]
 

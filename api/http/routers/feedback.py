@@ -14,19 +14,17 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
-
-from api.exceptions import InvalidInput
-from api.http.dependencies import (
+from kizuki.api.exceptions import InvalidInput
+from kizuki.api.http.dependencies import (
     JudgementsDep,
     SettingsDep,
     SnapshotDep,
     WriteAccess,
     require_api_key,
 )
-from api.http.errors import ApiError
-from api.http.jsonbody import JsonRoute
-from api.http.models import (
+from kizuki.api.http.errors import ApiError
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import (
     ERROR_RESPONSES,
     NOT_FOUND,
     WRITE_ERRORS,
@@ -36,12 +34,13 @@ from api.http.models import (
     FeedbackRequest,
     FeedbackWritten,
 )
-from api.http.openapi import ANALYST_PATTERN
-from api.runtime.reads import require_case
-from api.runtime.snapshot import Snapshot
-from corpus.feedback import FeedbackLimit, Judgement, eval_rows
-from corpus.schema import text_problem
-from corpus.settings import Settings
+from kizuki.api.http.openapi import ANALYST_PATTERN
+from kizuki.api.runtime.reads import require_case
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.feedback import FeedbackLimit, Judgement, eval_rows
+from kizuki.corpus.schema import text_problem
+from kizuki.corpus.settings import Settings
+from starlette.concurrency import run_in_threadpool
 
 __all__ = ["router"]
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-
-from api.exceptions import InvalidInput
-from api.http.dependencies import SettingsDep, SnapshotDep
-from api.http.jsonbody import JsonRoute
-from api.http.models import ERROR_RESPONSES, NOT_FOUND
-from api.runtime.drawing import MAX_NODES, neighbourhood
-from api.runtime.reads import require_node
+from kizuki.api.exceptions import InvalidInput
+from kizuki.api.http.dependencies import SettingsDep, SnapshotDep
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ERROR_RESPONSES, NOT_FOUND
+from kizuki.api.runtime.drawing import MAX_NODES, neighbourhood
+from kizuki.api.runtime.reads import require_node
 
 __all__ = ["router"]
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-
-from api.exceptions import ServiceNotReady
-from api.http.dependencies import ServiceDep, SettingsDep
-from api.http.jsonbody import JsonRoute
-from api.http.models import ERROR_RESPONSES, Health, Limits, StoreState
-from corpus.settings import Settings
+from kizuki.api.exceptions import ServiceNotReady
+from kizuki.api.http.dependencies import ServiceDep, SettingsDep
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ERROR_RESPONSES, Health, Limits, StoreState
+from kizuki.corpus.settings import Settings
 
 __all__ = ["limits_of", "router"]
 

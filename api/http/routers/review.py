@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-
-from api.http.dependencies import PoolDep, SettingsDep, SnapshotDep
-from api.http.jsonbody import JsonRoute
-from api.http.models import ERROR_RESPONSES, ReviewRequest
-from api.runtime import actions
-from graph.review import Review
+from kizuki.api.http.dependencies import PoolDep, SettingsDep, SnapshotDep
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ERROR_RESPONSES, ReviewRequest
+from kizuki.api.runtime import actions
+from kizuki.graph.review import Review
 
 __all__ = ["router"]
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-
-from api.http.dependencies import JudgementsDep, KeyHeld, PoolDep, SettingsDep, SnapshotDep
-from api.http.jsonbody import JsonRoute
-from api.http.models import ERROR_RESPONSES, SearchRequest, SearchResult
-from api.runtime.actions import Filters, search_incident
+from kizuki.api.http.dependencies import JudgementsDep, KeyHeld, PoolDep, SettingsDep, SnapshotDep
+from kizuki.api.http.jsonbody import JsonRoute
+from kizuki.api.http.models import ERROR_RESPONSES, SearchRequest, SearchResult
+from kizuki.api.runtime.actions import Filters, search_incident
 
 __all__ = ["router"]
 
