@@ -250,14 +250,21 @@ def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
 
 def causes_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Every root-cause concept (groups and their leaves) with its number of cases."""
-    items = list_concepts(_load_graph())
+    _list_concepts("cause", "cms", as_json)
+
+
+def _list_concepts(kind: str, linked: str, as_json: bool) -> None:
+    """``kizuki causes`` / ``kizuki countermeasures``: each concept with its number of
+    cases and of linked concepts of the other kind (the ``linked`` column)."""
+    items = list_concepts(_load_graph(), kind)
     if as_json:
         return _dump([i.model_dump(mode="json") for i in items])
-    typer.echo(f"{'id':<36} {'cases':>5} {'cms':>4}  label")
+    width = max(4, len(linked))
+    typer.echo(f"{'id':<36} {'cases':>5} {linked:>{width}}  label")
     for i in items:
         indent = "" if i.is_group else "  "
         typer.echo(
-            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>4}  "
+            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>{width}}  "
             f"{indent}{i.concept.label_ja} / {i.concept.label_en}"
         )
 
@@ -342,16 +349,7 @@ def recurring_cmd(
 
 def countermeasures_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Every countermeasure concept (groups and their leaves) with its number of cases."""
-    items = list_concepts(_load_graph(), "countermeasure")
-    if as_json:
-        return _dump([i.model_dump(mode="json") for i in items])
-    typer.echo(f"{'id':<36} {'cases':>5} {'causes':>6}  label")
-    for i in items:
-        indent = "" if i.is_group else "  "
-        typer.echo(
-            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>6}  "
-            f"{indent}{i.concept.label_ja} / {i.concept.label_en}"
-        )
+    _list_concepts("countermeasure", "causes", as_json)
 
 
 _LEVEL_OPT = typer.Option(help="concept (leaf causes) or group (their top-level groups).")

@@ -195,15 +195,6 @@ def _check_k(k: int, settings: Settings, kind: str | None = None) -> None:
         raise InvalidInput(f"k: must be between 1 and {settings.max_k}", params=params)
 
 
-def _as_integer(value, name: str = "k"):
-    """JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be an integer")
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{name} must be an integer")
-    return int(value)
-
-
 # -- feedback -----------------------------------------------------------------------------
 
 
