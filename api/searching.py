@@ -136,10 +136,13 @@ def run_search(
                 countermeasure_nodes=concept_refs(snap, r.case_id, "adopted"),
                 feedback_units=r.feedback_units,
                 feedback=list(r.feedback),
+                shared_facets=list(r.shared_facets),
             )
         )
     likely, cms = [], []
-    if snap.graph is not None:
+    # A text that reads like something the corpus does not cover (an account takeover, a
+    # disaster, no incident at all) gets no causes asserted from the nearest cases.
+    if snap.graph is not None and full.out_of_scope is None:
         rec = recommend(
             snap.graph,
             text,
@@ -161,5 +164,7 @@ def run_search(
         results=hits,
         likely_causes=likely,
         recommended_countermeasures=cms,
+        mechanisms=list(full.mechanisms),
+        out_of_scope=full.out_of_scope,
         store_version=snap.store_version,
     )

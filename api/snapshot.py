@@ -247,6 +247,7 @@ class Engines:
     extractor: Any
     signs: Any
     seed: Mapping[str, Case]
+    facets: Any = None  # search.facets.FacetModel
 
     @classmethod
     def load(cls, settings: Settings) -> Engines:
@@ -276,7 +277,27 @@ class Engines:
             extractor=extractor,
             signs=CauseSigns.load(taxonomy, analyzer),
             seed=MappingProxyType({c.id: c for c in seed}),
+            facets=_load_facets(settings, embedder),
         )
+
+    def reviewed_facets(self, cases) -> dict:
+        """The facet vectors of the cases that are exactly their bundled version."""
+        from corpus.mechanisms import reviewed_facets
+
+        vocab = self.facets.vocab
+        return {cid: vocab.vector(labels) for cid, labels in reviewed_facets(cases).items()}
+
+
+def _load_facets(settings: Settings, embedder: Any) -> Any:
+    """The mechanism-facet model for this embedding model (shipped, or fitted now)."""
+    from search import facets
+    from search.embeddings import open_embedding_cache
+
+    cache = open_embedding_cache(settings)
+    try:
+        return facets.load_or_train(embedder, cache, facets.bundled_training_cases())
+    finally:
+        cache.close()
 
 
 class WindowedQueries:
@@ -380,7 +401,7 @@ def _ensure_index(
     from search.index import SearchIndex, ensure_index
 
     eng = engines(settings)
-    outside = outside_views(cases)
+    outside = outside_views(cases, settings.outside_views)
     if not persist:
         from search.embeddings import open_embedding_cache
 
@@ -426,7 +447,7 @@ def _update_index(
         cache = open_embedding_cache(settings)
         try:
             index = index.add_cases(
-                added, eng.embedder, eng.analyzer, cache, outside=outside_views(added)
+                added, eng.embedder, eng.analyzer, cache, outside=outside_views(added, settings.outside_views)
             )
         finally:
             cache.close()
@@ -483,7 +504,16 @@ def _build_derived(
     # The queries' ranking: the shipped weights, or those of KIZUKI_RANKER_FILE /
     # --ranker-file (the graph's similar_to edges keep the shipped ones: they are saved).
     model = RankerModel.from_file(settings.ranker_file)
-    searcher = Searcher(index, eng.embedder, eng.analyzer, RankConfig(), model=model)
+    reviewed = eng.reviewed_facets(cases) if eng.facets is not None else None
+    searcher = Searcher(
+        index,
+        eng.embedder,
+        eng.analyzer,
+        RankConfig(),
+        model=model,
+        facets=eng.facets,
+        reviewed_facets=reviewed,
+    )
     key = graph_cache.graph_key(index.manifest, SIMILAR_K)
     code = graph_cache.code_key(index.manifest, SIMILAR_K)
     graph_dir = settings.data_dir / "graph"
@@ -529,8 +559,13 @@ def _build_derived(
         cache = open_embedding_cache(settings)
         try:
             case_searcher = Searcher(
-                index, CachedCaseQueries(eng.embedder, cache), eng.analyzer, RankConfig()
-            )
+                index,
+                CachedCaseQueries(eng.embedder, cache),
+                eng.analyzer,
+                RankConfig(),
+                facets=eng.facets,
+                reviewed_facets=reviewed,
+                    )
             add_similar_edges(graph, fresh, case_searcher, SIMILAR_K)
         finally:
             cache.close()

@@ -14,7 +14,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.i18n import DEFAULT_LANG, EXAMPLES, LANGS, node_label, sector_name, theme_name, translator
+from api.i18n import (
+    DEFAULT_LANG,
+    EXAMPLES,
+    LANGS,
+    facet_label,
+    node_label,
+    sector_name,
+    theme_name,
+    translator,
+)
 from api.views import distinct_evidence
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -90,6 +99,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         t=t,
         label=lambda node: node_label(node, lang),
         sector_name=lambda s: sector_name(s, lang),
+        facet_label=lambda f: facet_label(f, lang),
         theme_name=lambda th: theme_name(th.id, th.label, lang) if th else "",
         node_url=node_url,
         switch_lang_url=f"{request.url.path}?{urlencode(query)}",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search.confidence import NoMatchModel, fit_no_match, operating_curve, signals
+from search.confidence import NoMatchModel, fit_no_match, operating_curve
 from search.evaluation import Query, Ranked
 from search.features import Candidates, Extras, PreparedQuery
 from search.learn import Judged, choose_c, fit_weights, folds
@@ -55,7 +55,7 @@ def collect(
         more = extras(prepared) if extras else None
         cands = searcher.candidates(prepared, more)
         ids = index.id_keys[cands.docs]
-        x = signals(index, prepared.terms, cands, more.signals if more else None)
+        x = searcher.signals(prepared, cands, more)
         out.append(QueryRun(query, group, cands, ids, x, prepared.vector))
         if progress:
             progress()
