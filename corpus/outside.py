@@ -9,6 +9,13 @@ newspaper would report it (``*_report``) and the mechanism in general terms
 (``*_mechanism``), in Japanese and English. They are indexed as extra views of the case,
 never shown as the case's own text, and were written without reading any evaluation query.
 
+``data/fsa2019_views.jsonl`` adds 24 more per case in more registers (terse operator
+tickets, customer complaints relayed by the call centre, help-desk logs, status-page notices,
+engineers' first chat messages, press items, managers' first reports, the mechanism in
+general terms), in Japanese and English, in an order that covers the registers evenly: the
+first ``n`` views of a case are as varied as ``n`` views can be. How many are indexed is a
+setting (``Settings.outside_views``), chosen by measurement (README, "views per case").
+
 They describe the bundled text only: a stored case that differs from its bundled version
 (edited, or an imported case re-using the id) gets no outside views.
 """
@@ -23,8 +30,10 @@ from types import MappingProxyType
 
 from kizuki.corpus.schema import Case
 
-OUTSIDE_VIEWS_PATH = Path(__file__).resolve().parent / "data" / "fsa2019_expansions.jsonl"
-#: The views each bundled case has, in a fixed order (language prefix, then kind).
+DATA = Path(__file__).resolve().parent / "data"
+OUTSIDE_VIEWS_PATH = DATA / "fsa2019_expansions.jsonl"
+MORE_VIEWS_PATH = DATA / "fsa2019_views.jsonl"
+#: The first six views of each bundled case, in a fixed order (language prefix, then kind).
 VIEW_NAMES = ("ja_symptom", "ja_report", "ja_mechanism", "en_symptom", "en_report", "en_mechanism")
 
 
@@ -35,13 +44,52 @@ def _bundled() -> Mapping[str, tuple[str, ...]]:
         for line in fh:
             row = json.loads(line)
             out[row["id"]] = tuple(row["views"][name] for name in VIEW_NAMES)
+    with MORE_VIEWS_PATH.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            ordered = sorted(row["views"], key=lambda v: v["n"])
+            out[row["id"]] = out.get(row["id"], ()) + tuple(v["text"] for v in ordered)
     return MappingProxyType(out)
 
 
-def outside_views(cases: Iterable[Case]) -> dict[str, tuple[str, ...]]:
-    """Case id → its outside views, for the cases that are exactly their bundled version."""
+def views_per_case() -> int:
+    """How many outside views each bundled case has (the most a setting can ask for)."""
+    return max((len(v) for v in _bundled().values()), default=0)
+
+
+def outside_views(cases: Iterable[Case], per_case: int | None = None) -> dict[str, tuple[str, ...]]:
+    """Case id → its first ``per_case`` outside views (all when None), for the cases that
+    are exactly their bundled version."""
     from kizuki.corpus import seed_cases
 
     seed = {c.id: c for c in seed_cases()}
     bundled = _bundled()
-    return {c.id: bundled[c.id] for c in cases if c.id in bundled and seed.get(c.id) == c}
+    return {
+        c.id: bundled[c.id][:per_case]
+        for c in cases
+        if c.id in bundled and seed.get(c.id) == c and (per_case is None or per_case > 0)
+    }
+
+
+ENGLISH_PATH = DATA / "fsa2019_en.jsonl"
+
+
+@lru_cache(maxsize=1)
+def _english() -> Mapping[str, str]:
+    out: dict[str, str] = {}
+    with ENGLISH_PATH.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                out[row["id"]] = "\n".join([row["title"], row["event"], *row["causes"]])
+    return MappingProxyType(out)
+
+
+def english_rendering(cases: Iterable[Case]) -> dict[str, str]:
+    """Case id → the English translation of its title, event and causes
+    (``data/fsa2019_en.jsonl``), for the cases that are exactly their bundled version."""
+    from kizuki.corpus import seed_cases
+
+    seed = {c.id: c for c in seed_cases()}
+    english = _english()
+    return {c.id: english[c.id] for c in cases if c.id in english and seed.get(c.id) == c}

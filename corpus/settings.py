@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     #: API key for write endpoints; writes are refused while it is unset.
     api_key: SecretStr | None = None
 
+    #: Outside views indexed per bundled case (``corpus.outside``; at most 30): the count
+    #: where the cross-validated quality curve flattens (README, "views per case").
+    outside_views: int = Field(default=30, ge=0, le=30)
+
     #: Input limits, shared by the CLI and the API.
     max_query_chars: int = 5_000
     max_k: int = 100

@@ -48,9 +48,13 @@ SIGNALS = (
     "agreement",
     "vocabulary",
     "extra:out_of_scope",
+    "extra:kind:out_of_scope",
+    "extra:kind:not_incident",
 )
+#: Signals that can only lower ``p``: reading like something the corpus does not cover.
+LOWERING = {"extra:out_of_scope", "extra:kind:out_of_scope", "extra:kind:not_incident"}
 #: The sign each signal's coefficient must have (+1: raises ``p``).
-DIRECTION = {name: -1.0 if name == "extra:out_of_scope" else 1.0 for name in SIGNALS}
+DIRECTION = {name: -1.0 if name in LOWERING else 1.0 for name in SIGNALS}
 
 
 def signals(

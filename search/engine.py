@@ -14,13 +14,21 @@ threshold.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from kizuki.search.analysis import Analyzer, Token
 from kizuki.search.confidence import NoMatchModel, signals
 from kizuki.search.embeddings import Embedder
+from kizuki.search.facets import (
+    IN_SCOPE,
+    KIND_LABELS,
+    CaseFacets,
+    FacetModel,
+    facet_features,
+    kind_signals,
+)
 from kizuki.search.features import Candidates, Extras, PreparedQuery, candidates
 from kizuki.search.feedback import Adjustment, FeedbackIndex
 from kizuki.search.feedback import apply as apply_feedback
@@ -83,6 +91,16 @@ class JudgementReason(BaseModel):
         )
 
 
+class Facet(BaseModel):
+    """One mechanism facet value (``search/data/facets.yaml``), e.g. safeguard
+    ``redundancy_failover`` (冗長化・切替 / redundancy / failover)."""
+
+    facet: str
+    value: str
+    label_ja: str
+    label_en: str
+
+
 class RankedCase(BaseModel):
     """One ranked case with its explanation (a search answers a list of them)."""
 
@@ -107,6 +125,19 @@ class RankedCase(BaseModel):
     #: query's score spread; 0: not at all) and which judgements did.
     feedback_units: float = 0.0
     feedback: list[JudgementReason] = []
+    #: Mechanism facets the query and the case both show ("both: a failover that did not
+    #: happen"): read in the query, and in the case's reviewed facets (bundled cases) or
+    #: read in its text (others).
+    shared_facets: list[Facet] = []
+
+
+class OutOfScope(BaseModel):
+    """What a text reads like when it is no IT failure the corpus could hold."""
+
+    kind: str  # ``search.facets.OUT_OF_SCOPE_KINDS``
+    label_ja: str
+    label_en: str
+    probability: float
 
 
 class SearchResponse(BaseModel):
@@ -118,6 +149,11 @@ class SearchResponse(BaseModel):
     threshold: float
     #: ``strong`` / ``partial`` / ``weak`` analogue, or ``none`` (= ``no_good_match``).
     match_strength: str
+    #: The mechanism facets the text reads as (probability at least ``FacetModel.AT``).
+    mechanisms: list[Facet] = []
+    #: Set when the text reads more like a kind the corpus does not cover than like an IT
+    #: failure (e.g. an account takeover, a natural disaster, or no incident at all).
+    out_of_scope: OutOfScope | None = None
 
 
 class Searcher:
@@ -131,6 +167,8 @@ class Searcher:
         config: RankConfig | None = None,
         model: RankerModel | None = None,
         scorer: str = "default",
+        facets: FacetModel | None = None,
+        reviewed_facets: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         if index.manifest["model"]["id"] != embedder.model_id:
             raise ValueError("the index was built with another embedding model")
@@ -146,6 +184,11 @@ class Searcher:
             self.model.scorer if scorer == "default" else builtin_scorers()[scorer]
         )
         self.no_match = NoMatchModel.from_dict(self.model.no_match)
+        #: Mechanism facets and out-of-scope kinds read from the query vector (optional);
+        #: the bundled cases' reviewed facets are shown in explanations, not ranked on.
+        self.facets = facets
+        self._reviewed = reviewed_facets or {}
+        self.case_facets = CaseFacets(facets, index) if facets else None
 
     def with_config(self, **changes) -> Searcher:
         """The same index and models with other ranking settings (for experiments)."""
@@ -156,11 +199,22 @@ class Searcher:
             replace(self.config, **changes),
             self.model,
             self.scorer_name,
+            self.facets,
+            self._reviewed,
         )
 
     def with_scorer(self, name: str) -> Searcher:
         """The same index and models ranked by another scorer (``SCORERS``)."""
-        return Searcher(self.index, self.embedder, self.analyzer, self.config, self.model, name)
+        return Searcher(
+            self.index,
+            self.embedder,
+            self.analyzer,
+            self.config,
+            self.model,
+            name,
+            self.facets,
+            self._reviewed,
+        )
 
     # -- vocabulary for filters ------------------------------------------------------------
     def sectors(self) -> list[str]:
@@ -184,11 +238,26 @@ class Searcher:
         if vector is None:
             vector = self.embedder.embed_queries([text])[0]
         allowed = self.index.cases.mask(sectors, themes) if (sectors or themes) else None
-        return PreparedQuery(text, self.analyzer.analyze(text), vector, allowed)
+        reading = self.facets.read(vector) if self.facets is not None else None
+        return PreparedQuery(text, self.analyzer.analyze(text), vector, allowed, reading)
 
     def candidates(self, query: PreparedQuery, extras: Extras | None = None) -> Candidates:
         """Each source's candidates and their features (what a scorer and training see)."""
-        return candidates(self.index, query, self.config.depth, extras.sources if extras else None)
+        cands = candidates(self.index, query, self.config.depth, extras.sources if extras else None)
+        if self.case_facets is None or query.reading is None or not len(cands.docs):
+            return cands
+        cases = self.case_facets.of(cands.docs)
+        return cands.with_columns(facet_features(self.facets, query.reading.facets, cases))
+
+    def signals(
+        self, query: PreparedQuery, cands: Candidates, extras: Extras | None = None
+    ) -> np.ndarray:
+        """The no-good-match model's signals for a query (``search.confidence``): the
+        candidates', another layer's (``extras``) and what the text reads like."""
+        extra = dict(extras.signals) if extras else {}
+        if query.reading is not None:
+            extra.update(kind_signals(query.reading))
+        return signals(self.index, query.terms, cands, extra)
 
     def search(
         self,
@@ -224,8 +293,7 @@ class Searcher:
         if moved:
             scores = apply_feedback(scores, self.index.id_keys[cands.docs].tolist(), moved)
         order = np.lexsort((self.index.id_keys[cands.docs], -np.round(scores, 9)))[:k]
-        extra_signals = extras.signals if extras else None
-        p, strength = self.no_match.judge(signals(self.index, query.terms, cands, extra_signals))
+        p, strength = self.no_match.judge(self.signals(query, cands, extras))
         if not len(order):
             strength = "none"
         lexical = cands.raw("bm25:case")
@@ -245,6 +313,11 @@ class Searcher:
             )
             for rank, j in enumerate(order.tolist(), start=1)
         ]
+        if query.reading is not None and results:
+            docs = cands.docs[order]
+            for result, case_facets in zip(results, self._shown_facets(docs), strict=True):
+                shared = self.facets.shared(query.reading.facets, case_facets)
+                result.shared_facets = [self._facet(f, v) for f, v in shared]
         return SearchResponse(
             query=query.text,
             results=results,
@@ -252,7 +325,39 @@ class Searcher:
             confidence=round(p, 4),
             threshold=round(self.no_match.threshold, 4),
             match_strength=strength,
+            mechanisms=self._mechanisms(query),
+            out_of_scope=self._out_of_scope(query),
         )
+
+    # -- what the facet model read, for people ---------------------------------------------
+    def _facet(self, facet: str, value: str) -> Facet:
+        ja, en = self.facets.vocab.labels[(facet, value)]
+        return Facet(facet=facet, value=value, label_ja=ja, label_en=en)
+
+    def _shown_facets(self, docs: np.ndarray) -> np.ndarray:
+        """The facets explanations show: a bundled case's reviewed ones, else those read."""
+        read = self.case_facets.of(docs)
+        for i, case_id in enumerate(self.index.id_keys[docs].tolist()):
+            reviewed = self._reviewed.get(case_id)
+            if reviewed is not None:
+                read[i] = reviewed
+        return read
+
+    def _mechanisms(self, query: PreparedQuery) -> list[Facet]:
+        if query.reading is None:
+            return []
+        columns = self.facets.vocab.columns
+        hits = np.flatnonzero(query.reading.facets >= FacetModel.AT)
+        return [self._facet(*columns[i]) for i in hits]
+
+    def _out_of_scope(self, query: PreparedQuery) -> OutOfScope | None:
+        if query.reading is None:
+            return None
+        kind, p = query.reading.out_of_scope
+        if p < query.reading.kinds[IN_SCOPE]:
+            return None
+        ja, en = KIND_LABELS[kind]
+        return OutOfScope(kind=kind, label_ja=ja, label_en=en, probability=round(p, 4))
 
     def _result(self, i, rank, score, lex, dense, view, text, q_terms, moved) -> RankedCase:
         index = self.index

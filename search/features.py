@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from kizuki.search.analysis import Token
@@ -48,12 +49,14 @@ RRF_K = 60.0
 
 @dataclass(frozen=True)
 class PreparedQuery:
-    """A pasted text as the ranking sees it: analysed once and embedded once."""
+    """A pasted text as the ranking sees it: analysed once and embedded once; ``reading``
+    is what the facet model reads in that one vector (``search.facets``), when there is one."""
 
     text: str
     tokens: list[Token]
     vector: np.ndarray  # the whole text's query vector
     allowed: np.ndarray | None  # cases passing the filters (None: no filter)
+    reading: Any = None  # search.facets.FacetReading
 
     @property
     def terms(self) -> list[str]:
@@ -81,6 +84,14 @@ class Candidates:
     values: np.ndarray  # (len(docs), len(names)) float64
     lists: Mapping[str, RankedList]  # each source's ranked list (raw scores)
     best_view: Mapping[int, str]  # each candidate's most similar dense view group
+
+    def with_columns(self, columns: Mapping[str, np.ndarray]) -> Candidates:
+        """These candidates with more feature columns (one value per candidate)."""
+        if not columns:
+            return self
+        names = (*self.names, *columns)
+        values = np.column_stack([self.values, *(np.asarray(c, float) for c in columns.values())])
+        return Candidates(self.docs, names, values, self.lists, self.best_view)
 
     def column(self, name: str) -> np.ndarray:
         """One feature's values (zeros when this query has no such feature)."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from kizuki.search.confidence import NoMatchModel, fit_no_match, operating_curve, signals
+from kizuki.search.confidence import NoMatchModel, fit_no_match, operating_curve
 from kizuki.search.evaluation import Query, Ranked
 from kizuki.search.features import Candidates, Extras, PreparedQuery
 from kizuki.search.learn import Judged, choose_c, fit_weights, folds
@@ -54,7 +54,7 @@ def collect(
         more = extras(prepared) if extras else None
         cands = searcher.candidates(prepared, more)
         ids = index.id_keys[cands.docs]
-        x = signals(index, prepared.terms, cands, more.signals if more else None)
+        x = searcher.signals(prepared, cands, more)
         out.append(QueryRun(query, group, cands, ids, x, prepared.vector))
         if progress:
             progress()

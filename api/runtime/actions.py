@@ -113,6 +113,8 @@ def search_incident(
         results=[_hit(snap, r) for r in ranked.results[:k]],
         likely_causes=causes.likely_causes,
         recommended_countermeasures=causes.countermeasures,
+        mechanisms=list(ranked.mechanisms),
+        out_of_scope=ranked.out_of_scope,
         store_version=snap.store_version,
     )
 
@@ -141,7 +143,7 @@ def _recommend(
     ranked: SearchResponse,
     k: int,
 ) -> Recommendation:
-    return recommend_from(
+    found = recommend_from(
         snap.graph,
         text,
         tags,
@@ -150,6 +152,11 @@ def _recommend(
         limit_causes=LIMIT_CAUSES,
         limit_countermeasures=LIMIT_COUNTERMEASURES,
     )
+    if ranked.out_of_scope is not None:
+        # A text that reads like something the corpus does not cover (an account takeover,
+        # a disaster, no incident at all) gets no causes asserted from the nearest cases.
+        return found.model_copy(update={"likely_causes": [], "countermeasures": []})
+    return found
 
 
 def review_plan(snap: Snapshot, plan: str, k: int = 10) -> Review:
@@ -193,4 +200,5 @@ def _hit(snap: Snapshot, r: RankedCase) -> SearchHit:
         countermeasure_nodes=concept_refs(snap, r.case_id, ADOPTED),
         feedback_units=r.feedback_units,
         feedback=list(r.feedback),
+        shared_facets=list(r.shared_facets),
     )

@@ -65,7 +65,7 @@ def ensure_index(
 
     With ``persist`` the saved index is loaded when it matches and saved when rebuilt
     (``search.index.ensure_index``); without, it is built in memory only."""
-    outside = outside_views(cases)
+    outside = outside_views(cases, settings.outside_views)
     if not persist:
         cache = open_embedding_cache(settings)
         try:
@@ -106,7 +106,11 @@ def update_index(
         cache = open_embedding_cache(settings)
         try:
             index = index.add_cases(
-                added, models.embedder, models.analyzer, cache, outside=outside_views(added)
+                added,
+                models.embedder,
+                models.analyzer,
+                cache,
+                outside=outside_views(added, settings.outside_views),
             )
         finally:
             cache.close()
@@ -168,7 +172,12 @@ def load_or_build_graph(
     cache = open_embedding_cache(settings)
     try:
         case_searcher = Searcher(
-            index, DiskCachedQueries(models.embedder, cache), models.analyzer, RankConfig()
+            index,
+            DiskCachedQueries(models.embedder, cache),
+            models.analyzer,
+            RankConfig(),
+            facets=models.facets,
+            reviewed_facets=models.reviewed_facets(cases),
         )
         add_similar_edges(graph, fresh, case_searcher, SIMILAR_K)
     finally:
@@ -226,12 +235,23 @@ def _only_added(previous: nx.MultiDiGraph, kept: Collection[str]) -> bool:
 # -- the ranker -----------------------------------------------------------------------------
 
 
-def make_searcher(index: SearchIndex, models: Models, settings: Settings) -> Searcher:
+def make_searcher(
+    cases: list[Case], index: SearchIndex, models: Models, settings: Settings
+) -> Searcher:
     """The learned search over the index: the shipped weights, or those of
     ``KIZUKI_RANKER_FILE`` / ``--ranker-file`` (the graph's ``similar_to`` edges keep the
-    shipped ones: they are saved with the graph)."""
+    shipped ones: they are saved with the graph), and the mechanism facets (the reviewed
+    ones of the bundled cases)."""
     model = RankerModel.from_file(settings.ranker_file)
-    return Searcher(index, models.embedder, models.analyzer, RankConfig(), model=model)
+    return Searcher(
+        index,
+        models.embedder,
+        models.analyzer,
+        RankConfig(),
+        model=model,
+        facets=models.facets,
+        reviewed_facets=models.reviewed_facets(cases),
+    )
 
 
 def make_ranker(searcher: Searcher, graph: nx.MultiDiGraph, models: Models) -> CauseAwareSearcher:

@@ -2,8 +2,9 @@
 process for each configuration that names them.
 
 One loader, keyed by the settings that choose what it loads: the embedder by its backend,
-model, prompts and threads; the concept extractor by that embedder and the embedding cache
-it learns from (the data dir's, or the PostgreSQL store's). The taxonomy, the seed
+model, prompts and threads; the concept extractor and the mechanism-facet model by that
+embedder and the embedding cache they learn from (the data dir's, or the PostgreSQL
+store's). The taxonomy, the seed
 annotations, the cause signs and the Sudachi analyzer depend on no setting and are loaded
 once. A later call with other settings gets what those settings name, never what an
 earlier call loaded for other ones.
@@ -15,7 +16,7 @@ the model's window) and ``DiskCachedQueries`` (query vectors kept in the embeddi
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from kizuki.corpus import seed_cases
+from kizuki.corpus.mechanisms import reviewed_facets as reviewed_labels
 from kizuki.corpus.schema import Case
 from kizuki.corpus.settings import Settings
 from kizuki.graph.annotations import load_annotations
@@ -37,6 +39,7 @@ from kizuki.search.embeddings import (
     load_embedder,
     open_embedding_cache,
 )
+from kizuki.search.facets import FacetModel, bundled_training_cases, load_or_train
 from kizuki.search.index import IndexConfig
 
 __all__ = [
@@ -155,6 +158,13 @@ class Models:
     #: The bundled cases by id (a stored case keeps its hand annotation only while it is
     #: still exactly its seed case).
     seed: Mapping[str, Case]
+    #: The mechanism-facet model for this embedder (shipped, or fitted at load).
+    facets: FacetModel
+
+    def reviewed_facets(self, cases: Iterable[Case]) -> dict[str, np.ndarray]:
+        """The facet vectors of the cases that are exactly their bundled version."""
+        vocab = self.facets.vocab
+        return {cid: vocab.vector(labels) for cid, labels in reviewed_labels(cases).items()}
 
 
 @dataclass(frozen=True)
@@ -225,6 +235,11 @@ def _load(settings: Settings, base: Embedder) -> Models:
         cache=open_embedding_cache(settings),
     )
     extractor.prepare()
+    cache = open_embedding_cache(settings)
+    try:
+        facet_model = load_or_train(embedder, cache, bundled_training_cases())
+    finally:
+        cache.close()
     return Models(
         embedder=embedder,
         analyzer=fixed.analyzer,
@@ -233,4 +248,5 @@ def _load(settings: Settings, base: Embedder) -> Models:
         extractor=extractor,
         signs=fixed.signs,
         seed=fixed.seed,
+        facets=facet_model,
     )

@@ -15,7 +15,7 @@ from kizuki.corpus.schema import Theme
 from kizuki.graph.navigate import NodeRef
 from kizuki.graph.recommend import LikelyCause, RecommendedCountermeasure
 from kizuki.search.confidence import PARTIAL_AT, STRONG_AT
-from kizuki.search.engine import JudgementReason
+from kizuki.search.engine import Facet, JudgementReason, OutOfScope
 from pydantic import BaseModel, Field
 
 __all__ = ["SearchHit", "SearchResult", "SharedTerm", "Span"]
@@ -75,6 +75,12 @@ class SearchHit(BaseModel):
     feedback: list[JudgementReason] = Field(
         default_factory=list, description="the earlier judgements that moved it, and why"
     )
+    shared_facets: list[Facet] = Field(
+        default_factory=list,
+        description="mechanism facets the pasted text and this case both show (e.g. safeguard "
+        "`redundancy_failover`: a failover that did not happen), read from the text and "
+        "from the case's reviewed facets (bundled cases) or its own text",
+    )
 
 
 class SearchResult(BaseModel):
@@ -105,6 +111,18 @@ class SearchResult(BaseModel):
         description="likely root causes of the pasted incident, with evidence"
     )
     recommended_countermeasures: list[RecommendedCountermeasure]
+    mechanisms: list[Facet] = Field(
+        default_factory=list,
+        description="the mechanism facets the text reads as (trigger, failed safeguard, "
+        "service, how it showed, recovery problem; `search/data/facets.yaml`)",
+    )
+    out_of_scope: OutOfScope | None = Field(
+        default=None,
+        description="set when the text reads more like a kind of incident the corpus does not "
+        "cover (cyber attack, account takeover, payment fraud, theft of assets, natural "
+        "disaster, insider misconduct, data leak) or like no incident at all; no likely "
+        "causes are asserted then",
+    )
     store_version: int
 
     def redacted(self) -> SearchResult:

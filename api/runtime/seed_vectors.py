@@ -1,8 +1,10 @@
 """Regenerate ``search/data/seed_vectors.npz``: the vectors a first start embeds.
 
-A first ``kizuki serve`` on the bundled corpus embeds every view of the 44 cases, the concept
-extractor's example sentences and the cases' own texts as queries (for the graph's
-``similar_to`` edges): about a thousand texts, over a minute on two cores. They depend only
+A first ``kizuki serve`` on the bundled corpus embeds every view of the 44 cases (their own
+text, outside views and English translation), the concept extractor's example sentences and
+the cases' own texts as queries (for the graph's ``similar_to`` edges): a few thousand
+texts, minutes on two cores. The facet model's training texts are added (as queries), so
+that it can be refitted and cross-validated offline. They depend only
 on the bundled data and the bundled model, so they ship with the package and the embedding
 cache reads them (``search.embeddings.BUNDLED_VECTORS``). Run this after changing the
 bundled cases, their outside views, the annotations or the taxonomy, or the model:
@@ -22,6 +24,7 @@ import kizuki.search.embeddings as embeddings
 import numpy as np
 from kizuki.api.runtime.local import local_snapshot
 from kizuki.corpus.settings import Settings
+from kizuki.search import facets
 
 __all__ = ["main"]
 
@@ -32,10 +35,17 @@ def main() -> None:
         original = embeddings.BUNDLED_VECTORS
         embeddings.BUNDLED_VECTORS = Path(tmp) / "none.npz"  # nothing shipped: embed all
         try:
-            snap = local_snapshot(Settings(data_dir=Path(tmp)))
+            settings = Settings(data_dir=Path(tmp))
+            snap = local_snapshot(settings)
             model_id = snap.index.manifest["model"]["id"]
             cache = embeddings.EmbeddingCache(
                 Path(tmp) / "embedding-cache" / "embeddings.sqlite3", bundled=False
+            )
+            # The facet model's training texts too, so that refitting and cross-validating
+            # it (``python -m kizuki.search.facets``, its test) embeds nothing either.
+            texts = facets.training_texts(facets.bundled_training_cases())
+            facets.embed_queries_cached(
+                embeddings.load_embedder(settings), [t.text for t in texts], cache
             )
             items = cache.items()
             cache.close()

@@ -202,7 +202,7 @@ def _finish(
     graph = load_or_build_graph(
         cases, index, models, settings, previous_graph, kept, persist, report=met.append
     )
-    searcher = make_searcher(index, models, settings)
+    searcher = make_searcher(cases, index, models, settings)
     keys = graph_keys(index)
     served = {c.id for c in cases}
     return Snapshot(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kizuki.graph.build import SECTOR_NAMES
 from kizuki.search.confidence import PARTIAL_AT, STRONG_AT
+from kizuki.search.facets import vocabulary as facet_vocabulary
 
 LANGS = ("ja", "en")
 #: Where the graded match strengths begin (``search.confidence``), as the page shows them.
@@ -88,6 +89,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "分析者が「{q}」について類似ではないと判定（{d}）",
         "an analyst judged this case not similar for 「{q}」 on {d}",
     ),
+    "out_of_scope": (
+        "この文章は{k}のように読めます。収録された{n}件はシステム障害の事例で、これにあたる事例はありません。",
+        "This reads like {k}; the {n} cases held are IT-system failures, and none is of that kind.",
+    ),
+    "mechanisms_read": ("読み取った障害の仕組み", "Mechanism read in your text"),
+    "both_mechanisms": ("共通する仕組み", "Both"),
     "no_good_match": (
         "十分に近い事例は見つかりませんでした。参考として近い順に表示しています。",
         "No case is a close match; the nearest cases are shown for reference.",
@@ -320,6 +327,12 @@ EXAMPLES: tuple[str, ...] = (
     "プログラム改修のリリース後、一部の振込で手数料が二重に引き落とされていたことが判明した。",
     "The certificate on the payment gateway expired and card payments failed until it was renewed.",
 )
+
+
+def facet_label(facet: str, lang: str) -> str:
+    """A mechanism facet's name (発端 / trigger, …) in the page's language."""
+    ja, en = facet_vocabulary().facet_labels.get(facet, (facet, facet))
+    return ja if lang == "ja" else en
 
 
 def sector_name(sector: str, lang: str) -> str:

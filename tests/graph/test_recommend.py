@@ -128,3 +128,20 @@ def test_analyse_embeds_the_text_once(seed_graph, seed_searcher, signs):
     response, tags = CauseAwareSearcher(plain, seed_graph, signs).analyse(CERT_INCIDENT)
     recommend(seed_graph, CERT_INCIDENT, tags, response)
     assert embedder.calls == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "作業は担当者1名で実施し、ダブルチェックは行われていなかった",
+        "設定変更は一人で行い、別の担当者による確認はしていなかった",
+        "手順書どおりに作業したが、もう一人による読み合わせ確認を省略した",
+        "No second person reviewed the rate table before it was loaded",
+    ],
+)
+def test_everyday_wording_of_a_missing_second_check_points_at_it(seed_graph, ranker, text):
+    """Issue 22 (6): the most common cause in everyday words (no double check, one person
+    alone, nobody else checked) is read as missing peer review, first."""
+    response, tags = ranker.analyse(text, k=10)
+    causes = [c.concept.id for c in recommend(seed_graph, text, tags, response).likely_causes]
+    assert causes[0] == "cause.missing_peer_review", causes[:3]
