@@ -186,7 +186,7 @@ def test_the_fixture_names_rows_of_the_validation_files_and_invents_no_grade():
         for name in ("ja_written", "en_renderings", "paraphrases", "ja_real", "en_world")
         for q in load_queries(REPO / "eval" / "validation" / f"{name}.jsonl")
     }
-    assert len(sessions) == len(originals) == 181
+    assert len(sessions) == len(originals) == 226
     for s in sessions:
         assert s.query == originals[s.query.id]
     judged = [s for s in sessions if s.judge_shown]
@@ -206,7 +206,7 @@ def test_replay_ranks_each_query_only_with_earlier_judgements(fixture_runs, seed
     judged = sum(1 for s in sessions if s.judge_shown)
     assert result.judgements == 10 * judged  # the analyst judged the ten results shown
     out = result.report()
-    assert out["queries"] == 181 and set(out["with"]["by_group"]) == {
+    assert out["queries"] == 226 and set(out["with"]["by_group"]) == {
         "ja_written",
         "en_renderings",
         "paraphrases",
