@@ -1,5 +1,7 @@
-"""The FastAPI application: JSON API, OpenAPI docs at /docs and /redoc (served locally), and
-the web page at /."""
+"""The FastAPI application: the JSON API (``api.http``), OpenAPI docs at /docs and /redoc
+(served locally), and the web page at / (``api.web``), over one ``KizukiService``
+(``api.runtime``). The one module that assembles them: ``kizuki serve`` runs what
+``create_app`` returns."""
 
 from __future__ import annotations
 
@@ -14,31 +16,26 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from kizuki.api import web
+from kizuki.api.http import ROUTERS
+from kizuki.api.http.connections import quiet_accept_errors
+from kizuki.api.http.docs import install_docs
+from kizuki.api.http.errors import install_error_handlers
+from kizuki.api.http.middlewares import (
+    BodySizeLimitMiddleware,
+    CatchAllMiddleware,
+    MethodsMiddleware,
+    RateLimitMiddleware,
+)
+from kizuki.api.http.openapi import declare_limits
+from kizuki.api.http.workpool import WorkPool
+from kizuki.api.runtime.progress import Heartbeat, start_message
+from kizuki.api.runtime.service import KizukiService
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.corpus.store import StoreUnavailable
 from starlette.concurrency import run_in_threadpool
 
-from api.connections import quiet_accept_errors
-from api.docs_ui import install_docs
-from api.errors import install_error_handlers
-from api.guard import CatchAllMiddleware, MethodsMiddleware, RateLimitMiddleware
-from api.limits import BodySizeLimitMiddleware
-from api.openapi import declare_limits
-from api.progress import Heartbeat, start_message
-from api.routers import (
-    analytics,
-    cases,
-    concepts,
-    export,
-    feedback,
-    graph,
-    health,
-    review,
-    search,
-    web,
-)
-from api.service import KizukiService
-from api.workpool import WorkPool
-from corpus.settings import Settings, get_settings
-from corpus.store import StoreUnavailable
+__all__ = ["create_app"]
 
 log = logging.getLogger("kizuki.api")
 
@@ -123,7 +120,7 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,  # served by api.docs_ui from local assets, not a CDN
+        docs_url=None,  # served by api.http.docs from local assets, not a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -146,9 +143,9 @@ def create_app(settings: Settings | None = None, service: KizukiService | None =
     app.add_middleware(CatchAllMiddleware)
     install_error_handlers(app)
 
-    for module in (health, search, review, feedback, cases, concepts, graph, analytics, export):
-        app.include_router(module.router)
-    app.include_router(web.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    web.install(app)
     install_docs(app)  # mounts /static/docs: before /static
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     declare_limits(app, settings)

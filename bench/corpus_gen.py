@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from corpus.schema import Case, Source, Theme
+from kizuki.corpus.schema import Case, Source, Theme
 
 #: Bump when the generated text changes: cached embeddings are keyed by text, but results
 #: files record it so runs on different corpora are never compared silently.
@@ -113,7 +113,7 @@ class CaseGenerator:
 
     def __init__(self, seeds: Sequence[Case] | None = None, seed: int = DEFAULT_SEED) -> None:
         if seeds is None:
-            from corpus import seed_cases
+            from kizuki.corpus import seed_cases
 
             seeds = seed_cases()
         if not seeds:

@@ -41,8 +41,8 @@ def corpus(n: int, analyzer, cache: EmbeddingCache, seed: int = 7) -> tuple[Buil
 
 
 def run(sizes: list[int], systems: list[str], queries: int = 100) -> dict:
-    from search.analysis import Analyzer
-    from search.index import IndexConfig
+    from kizuki.search.analysis import Analyzer
+    from kizuki.search.index import IndexConfig
 
     analyzer = Analyzer(IndexConfig().analyzer)
     cache = EmbeddingCache()

@@ -56,7 +56,7 @@ class Server:
         cmd = [
             sys.executable,
             "-c",
-            "from api.cli import main; main()",
+            "from kizuki.api.cli import main; main()",
             "serve",
             "--data-dir",
             str(self.data_dir),

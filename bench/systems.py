@@ -13,8 +13,7 @@ from importlib import import_module
 from typing import Any, Protocol
 
 import numpy as np
-
-from corpus.schema import Case
+from kizuki.corpus.schema import Case
 
 
 @dataclass

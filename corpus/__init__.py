@@ -1,6 +1,6 @@
 """Kizuki's corpus: the case model, the bundled FSA 2019 cases and the report's metadata.
 
->>> from corpus import seed_cases, report_metadata
+>>> from kizuki.corpus import seed_cases, report_metadata
 >>> len(seed_cases())
 44
 >>> report_metadata().event_types["ソフトウエア障害"]
@@ -15,9 +15,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from corpus.fsa_report import ReportMetadata, Trend
-from corpus.io import CorpusImportError, load_cases
-from corpus.schema import Case, Source, Theme
+from kizuki.corpus.fsa_report import ReportMetadata, Trend
+from kizuki.corpus.io import CorpusImportError, load_cases
+from kizuki.corpus.schema import Case, Source, Theme
 
 __all__ = [
     "DATA_DIR",

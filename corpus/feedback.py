@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus.sqlite_store import connect as sqlite_connect
+from kizuki.corpus.exceptions import FeedbackLimit as FeedbackLimit
+from kizuki.corpus.sqlite_store import connect as sqlite_connect
 
 #: Grades a judgement may carry (as in the eval sets: 2 same mechanism, 1 partly, 0 not).
 GRADES = (0, 1, 2)
@@ -48,14 +49,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_by_analyst ON feedback (analyst, created_at);
 """
 _COLUMNS = "id, query, case_id, grade, note, analyst, created_at"
-
-
-class FeedbackLimit(ValueError):
-    """A write over a cap; ``retry_after`` is set (seconds) when waiting helps."""
-
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -273,8 +266,8 @@ def open_feedback_store(settings: Any, case_store: Any = None) -> FeedbackStore:
     """The judgements beside the cases: in PostgreSQL when the case store is there (sharing
     the connections of ``case_store`` when given), else in the SQLite file."""
     if getattr(settings, "database_url", None):
-        from corpus.pg_feedback import PostgresFeedbackStore
-        from corpus.store import open_store
+        from kizuki.corpus.pg_feedback import PostgresFeedbackStore
+        from kizuki.corpus.store import open_store
 
         return PostgresFeedbackStore(case_store or open_store(settings))
     return FeedbackStore(settings.store_path)

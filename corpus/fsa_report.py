@@ -103,9 +103,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from kizuki.corpus.exceptions import ReportParseError as ReportParseError
+from kizuki.corpus.schema import Case, Source, Theme
 from pydantic import BaseModel, ConfigDict
-
-from corpus.schema import Case, Source, Theme
 
 DEFAULT_REPORT_NAME = "金融庁「金融機関のシステム障害に関する分析レポート」"
 
@@ -140,14 +140,6 @@ _FOOTNOTE_RE = re.compile(r"^(\d{1,2})\s+(\S.*)$")
 _QUOTED_TERM_RE = re.compile(r"^「([^」]+)」とは")
 _PAREN_RE = re.compile(r"（[^）]*）|\([^)]*\)")
 _END_MARK = "以上"
-
-
-class ReportParseError(ValueError):
-    """The text does not follow the report layout; ``line`` is 1-based (or None)."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        self.line = line
-        super().__init__(f"line {line}: {message}" if line else message)
 
 
 class Trend(BaseModel):
@@ -272,10 +264,6 @@ def _width(text: str) -> int:
 
 def _circled_number(ch: str) -> int:
     return _CIRCLED.index(ch) + 1
-
-
-def _to_int(digits: str) -> int:
-    return int(unicodedata.normalize("NFKC", digits))
 
 
 # -- footnotes ------------------------------------------------------------------------------
@@ -457,6 +445,27 @@ def _split_sectors(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"[、，,]", text) if s.strip()]
 
 
+@dataclass
+class _State:
+    """Where the parser is: the section and its mode (``front``, ``part``, ``overview``,
+    ``figure``, ``cases``), the overview bucket being filled, the ➢ headings waiting for
+    their case, the current theme and its introduction, the case being read."""
+
+    section: str = ""
+    subsection: str = ""
+    mode: str = "front"
+    bucket: _Bucket | None = None
+    queue: deque[_Heading] = field(default_factory=deque)
+    headings: list[_Heading] = field(default_factory=list)
+    theme: Theme | None = None
+    intro: list[tuple[int, str]] | None = None
+    draft: _CaseDraft | None = None
+    previous: _CaseDraft | None = None
+    #: What the previous line was (``theme``, ``heading``, ``heading-wrap``, ``text``).
+    last_kind: str = ""
+    event_markers: int = 0
+
+
 class _Parser:
     def __init__(
         self, text: str, year: int, report_name: str, theme_ids: Mapping[str, str]
@@ -483,172 +492,182 @@ class _Parser:
         return _normalize_spaces(self.strip_refs(_join(parts)))
 
     def parse(self) -> ParsedReport:
-        section = subsection = ""
-        mode = "front"
-        bucket: _Bucket | None = None
-        queue: deque[_Heading] = deque()
-        headings: list[_Heading] = []
-        theme: Theme | None = None
-        intro: list[tuple[int, str]] | None = None
-        draft: _CaseDraft | None = None
-        previous: _CaseDraft | None = None
-        last_kind = ""
-        event_markers = 0
-
-        def close() -> None:
-            nonlocal draft, previous
-            if draft is not None:
-                self.cases.append(self._finish(draft))
-                previous = draft
-                draft = None
-
+        """One pass over the lines: each line is dropped (page numbers, the end mark,
+        footnotes), or changes where we are (part, section, figure), or belongs to the
+        overview (trends, the figure), or to the case studies (themes, ➢ headings, the
+        ＜…＞ blocks of a case and their text)."""
+        st = _State()
         for index, raw in enumerate(self.lines):
             no = index + 1
             s = raw.strip()
-            if not s or index in self.footnote_lines:
+            if not s or index in self.footnote_lines or self._dropped(no, s):
                 continue
-            if _PAGE_NUMBER_RE.match(s):
-                self.notes.append(f"line {no}: page number {s!r} dropped")
+            if self._structure(st, s) or self._overview(st, no, s):
                 continue
-            if s == _END_MARK:
-                self.notes.append(f"line {no}: end mark 以上 dropped")
-                continue
+            self._case_line(st, no, s)
+        self._close(st)
+        self._check_complete(st)
+        return self._result()
 
-            m = _PART_RE.match(s)
-            if m:
-                close()
-                section, subsection, mode, bucket = "", "", "part", None
-                continue
-            m = _SECTION_RE.match(s)
-            if m:
-                close()
-                section, subsection = _normalize_spaces(m.group(2)), ""
-                mode = "cases" if section.endswith("事例") else "overview"
-                bucket = _Bucket(section, "", 0, "") if mode == "overview" else None
-                if bucket:
-                    self.buckets.append(bucket)
-                continue
-            m = _FIGURE_RE.match(s)
-            if m:
-                mode, self.figure_title = "figure", _normalize_spaces(m.group(1))
-                continue
+    def _dropped(self, no: int, s: str) -> bool:
+        """Page numbers and the end mark: not the report's text."""
+        if _PAGE_NUMBER_RE.match(s):
+            self.notes.append(f"line {no}: page number {s!r} dropped")
+            return True
+        if s == _END_MARK:
+            self.notes.append(f"line {no}: end mark 以上 dropped")
+            return True
+        return False
 
-            if mode == "figure":
-                found = _PERCENT_RE.findall(s)
-                if found:
-                    self.percents.extend(float(p) for p in found)
-                else:
-                    self.labels.append(_normalize_spaces(s))
-                continue
+    def _structure(self, st: _State, s: str) -> bool:
+        """A part (【…】), a numbered section or the event-type figure starts here."""
+        m = _PART_RE.match(s)
+        if m:
+            self._close(st)
+            st.section, st.subsection, st.mode, st.bucket = "", "", "part", None
+            return True
+        m = _SECTION_RE.match(s)
+        if m:
+            self._close(st)
+            st.section, st.subsection = _normalize_spaces(m.group(2)), ""
+            st.mode = "cases" if st.section.endswith("事例") else "overview"
+            st.bucket = _Bucket(st.section, "", 0, "") if st.mode == "overview" else None
+            if st.bucket:
+                self.buckets.append(st.bucket)
+            return True
+        m = _FIGURE_RE.match(s)
+        if m:
+            st.mode, self.figure_title = "figure", _normalize_spaces(m.group(1))
+            return True
+        return False
 
-            if mode in ("overview", "part", "front"):
-                if mode != "overview":
-                    continue  # はじめに and other text outside a numbered section
-                m = _SUBSECTION_RE.match(s)
-                if m:
-                    subsection = _normalize_spaces(m.group(2))
-                    bucket = _Bucket(section, subsection, 0, "")
-                    self.buckets.append(bucket)
-                    continue
-                m = _ITEM_RE.match(s)
-                if m:
-                    label = _normalize_spaces(self.strip_refs(m.group(2)))
-                    bucket = _Bucket(section, subsection, _circled_number(m.group(1)), label)
-                    self.buckets.append(bucket)
-                    continue
-                assert bucket is not None
-                bucket.lines.append((no, s))
-                continue
+    def _overview(self, st: _State, no: int, s: str) -> bool:
+        """Lines outside the case studies: the figure's percentages and labels, the
+        overview's (sub)sections and items and their text (kept as trends)."""
+        if st.mode == "figure":
+            found = _PERCENT_RE.findall(s)
+            if found:
+                self.percents.extend(float(p) for p in found)
+            else:
+                self.labels.append(_normalize_spaces(s))
+            return True
+        if st.mode not in ("overview", "part", "front"):
+            return False
+        if st.mode != "overview":
+            return True  # はじめに and other text outside a numbered section
+        m = _SUBSECTION_RE.match(s)
+        if m:
+            st.subsection = _normalize_spaces(m.group(2))
+            st.bucket = _Bucket(st.section, st.subsection, 0, "")
+            self.buckets.append(st.bucket)
+            return True
+        m = _ITEM_RE.match(s)
+        if m:
+            label = _normalize_spaces(self.strip_refs(m.group(2)))
+            st.bucket = _Bucket(st.section, st.subsection, _circled_number(m.group(1)), label)
+            self.buckets.append(st.bucket)
+            return True
+        assert st.bucket is not None
+        st.bucket.lines.append((no, s))
+        return True
 
-            # -- mode == "cases": a circled number is the next theme only in sequence
-            m = _ITEM_RE.match(s)
-            if m and _circled_number(m.group(1)) == len(self.themes) + 1:
-                close()
-                number = _circled_number(m.group(1))
-                label = _normalize_spaces(self.strip_refs(m.group(2)))
-                theme_id = self.theme_ids.get(label, f"theme_{number}")
-                theme = Theme(id=theme_id, label=label)
-                self.themes[number] = theme
-                intro = []
-                self.theme_intros.append((theme, intro))
-                last_kind = "theme"
-                continue
-            if s.startswith("➢"):
-                if theme is None:
-                    raise ReportParseError("a ➢ heading before the first theme", no)
-                heading = _Heading([s[1:].strip()], theme, no)
-                queue.append(heading)
-                headings.append(heading)
-                intro = None
-                last_kind = "heading"
-                continue
-            if (
-                last_kind == "heading"
-                and not _is_marker_line(s)
-                and not s.endswith("。")
-                and len(s) <= _HEADING_WRAP_MAX_CHARS
-            ):
-                headings[-1].title_parts.append(s)
-                self.notes.append(
-                    f"line {no}: {s!r} continues the heading of line {headings[-1].line}"
+    def _case_line(self, st: _State, no: int, s: str) -> None:
+        """A line of the case studies: a theme (a circled number, only in sequence), a ➢
+        heading or its wrapped continuation, a ＜…＞ marker, or text of the open block."""
+        m = _ITEM_RE.match(s)
+        if m and _circled_number(m.group(1)) == len(self.themes) + 1:
+            self._close(st)
+            number = _circled_number(m.group(1))
+            label = _normalize_spaces(self.strip_refs(m.group(2)))
+            st.theme = Theme(id=self.theme_ids.get(label, f"theme_{number}"), label=label)
+            self.themes[number] = st.theme
+            st.intro = []
+            self.theme_intros.append((st.theme, st.intro))
+            st.last_kind = "theme"
+            return
+        if s.startswith("➢"):
+            if st.theme is None:
+                raise ReportParseError("a ➢ heading before the first theme", no)
+            heading = _Heading([s[1:].strip()], st.theme, no)
+            st.queue.append(heading)
+            st.headings.append(heading)
+            st.intro = None
+            st.last_kind = "heading"
+            return
+        if (
+            st.last_kind == "heading"
+            and not _is_marker_line(s)
+            and not s.endswith("。")
+            and len(s) <= _HEADING_WRAP_MAX_CHARS
+        ):
+            st.headings[-1].title_parts.append(s)
+            self.notes.append(
+                f"line {no}: {s!r} continues the heading of line {st.headings[-1].line}"
+            )
+            st.last_kind = "heading-wrap"
+            return
+        st.last_kind = "text"
+        m = _MARKER_RE.match(s)
+        if m:
+            self._marker(st, no, m.group(1).strip())
+            return
+        if st.draft is None:
+            if st.intro is not None:
+                st.intro.append((no, s))
+                return
+            raise ReportParseError(f"text outside any case: {s[:40]!r}", no)
+        self._add_text(st.draft, no, s)
+
+    def _marker(self, st: _State, no: int, name: str) -> None:
+        """A ＜…＞ marker: ＜業態等＞ opens a case (for the next ➢ heading), ＜事象＞ its
+        event (or a case of its own that inherits the previous title and sectors),
+        ＜原因＞ and ＜対策＞ the next blocks, in that order."""
+        if name == "業態等":
+            self._close(st)
+            if not st.queue:
+                raise ReportParseError("＜業態等＞ without a ➢ heading for it", no)
+            heading = st.queue.popleft()
+            heading.used = True
+            st.draft = _CaseDraft(heading=heading, start=no, end=no)
+        elif name == "事象":
+            st.event_markers += 1
+            if st.draft is not None and st.draft.block == "sectors":
+                if not st.draft.sector_parts:
+                    raise ReportParseError("empty ＜業態等＞ block", st.draft.start)
+                st.draft.sectors = _split_sectors(self.clean(st.draft.sector_parts))
+            else:
+                self._close(st)
+                if st.previous is None:
+                    raise ReportParseError("＜事象＞ before any ＜業態等＞", no)
+                st.draft = _CaseDraft(
+                    heading=st.previous.heading,
+                    start=no,
+                    inherited=True,
+                    sectors=list(st.previous.sectors),
                 )
-                last_kind = "heading-wrap"
-                continue
-            last_kind = "text"
+                self.notes.append(f"line {no}: case without ＜業態等＞ inherits title and sectors")
+            st.draft.block = "event"
+        elif name in ("原因", "対策"):
+            if st.draft is None:
+                raise ReportParseError(f"＜{name}＞ outside a case", no)
+            wanted = "event" if name == "原因" else "causes"
+            if st.draft.block != wanted:
+                raise ReportParseError(f"＜{name}＞ after ＜{st.draft.block}＞ block", no)
+            st.draft.block = "causes" if name == "原因" else "countermeasures"
+        else:
+            raise ReportParseError(f"unknown marker ＜{name}＞", no)
+        st.draft.end = no
 
-            m = _MARKER_RE.match(s)
-            if m:
-                name = m.group(1).strip()
-                if name == "業態等":
-                    close()
-                    if not queue:
-                        raise ReportParseError("＜業態等＞ without a ➢ heading for it", no)
-                    heading = queue.popleft()
-                    heading.used = True
-                    draft = _CaseDraft(heading=heading, start=no, end=no)
-                elif name == "事象":
-                    event_markers += 1
-                    if draft is not None and draft.block == "sectors":
-                        if not draft.sector_parts:
-                            raise ReportParseError("empty ＜業態等＞ block", draft.start)
-                        draft.sectors = _split_sectors(self.clean(draft.sector_parts))
-                    else:
-                        close()
-                        if previous is None:
-                            raise ReportParseError("＜事象＞ before any ＜業態等＞", no)
-                        draft = _CaseDraft(
-                            heading=previous.heading,
-                            start=no,
-                            inherited=True,
-                            sectors=list(previous.sectors),
-                        )
-                        self.notes.append(
-                            f"line {no}: case without ＜業態等＞ inherits title and sectors"
-                        )
-                    draft.block = "event"
-                elif name in ("原因", "対策"):
-                    if draft is None:
-                        raise ReportParseError(f"＜{name}＞ outside a case", no)
-                    wanted = "event" if name == "原因" else "causes"
-                    if draft.block != wanted:
-                        raise ReportParseError(f"＜{name}＞ after ＜{draft.block}＞ block", no)
-                    draft.block = "causes" if name == "原因" else "countermeasures"
-                else:
-                    raise ReportParseError(f"unknown marker ＜{name}＞", no)
-                draft.end = no
-                continue
+    def _close(self, st: _State) -> None:
+        """The open case, if any, is complete: check it and keep it."""
+        if st.draft is not None:
+            self.cases.append(self._finish(st.draft))
+            st.previous = st.draft
+            st.draft = None
 
-            if draft is None:
-                if intro is not None:
-                    intro.append((no, s))
-                    continue
-                raise ReportParseError(f"text outside any case: {s[:40]!r}", no)
-            self._add_text(draft, no, s)
-
-        close()
-        if draft is not None:  # pragma: no cover - close() always clears it
-            raise ReportParseError("unfinished case", draft.start)
-        left = [h for h in headings if not h.used]
+    def _check_complete(self, st: _State) -> None:
+        """Every ➢ heading named a case, and every ＜事象＞ made one."""
+        left = [h for h in st.headings if not h.used]
         if left:
             raise ReportParseError(
                 f"{len(left)} ➢ heading(s) name no case: {_join(left[0].title_parts)!r}",
@@ -656,8 +675,7 @@ class _Parser:
             )
         if not self.cases:
             raise ReportParseError("no ＜事象＞ blocks found (is this the report text?)")
-        assert event_markers == len(self.cases)
-        return self._result()
+        assert st.event_markers == len(self.cases)
 
     def _add_text(self, draft: _CaseDraft, no: int, s: str) -> None:
         if draft.block == "sectors":

@@ -41,14 +41,14 @@ import io
 import json
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kizuki.corpus.exceptions import CorpusImportError as CorpusImportError
+from kizuki.corpus.exceptions import RowError as RowError
+from kizuki.corpus.fsa_report import ReportParseError, parse_report
+from kizuki.corpus.schema import Case
 from pydantic import ValidationError
-
-from corpus.fsa_report import ReportParseError, parse_report
-from corpus.schema import Case
 
 DEFAULT_MAX_BYTES = 50_000_000
 MAX_REPORTED_ERRORS = 50
@@ -71,40 +71,6 @@ _CSV_LIST_COLUMNS = ("sectors", "causes", "countermeasures")
 
 FORMATS = ("jsonl", "csv", "fsa-report")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem in an input file; ``line`` and ``field`` are None when not applicable."""
-
-    file: str
-    line: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        """``FILE:LINE:FIELD: message`` (the parts that apply)."""
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-        if self.field is not None:
-            where += f":{self.field}"
-        return f"{where}: {self.message}"
-
-
-class CorpusImportError(ValueError):
-    """An input file with bad rows; nothing from it should be kept."""
-
-    def __init__(self, errors: list[RowError], total: int | None = None) -> None:
-        #: The first :data:`MAX_REPORTED_ERRORS` errors, in file order.
-        self.errors = errors
-        #: How many errors the file has in all.
-        self.total = total if total is not None else len(errors)
-        message = str(errors[0])
-        if self.total > 1:
-            more = self.total - 1
-            message += f" (and {more} more error{'s' if more > 1 else ''})"
-        super().__init__(message)
 
 
 class _Errors:

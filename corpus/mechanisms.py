@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from corpus.schema import Case
+from kizuki.corpus.schema import Case
 
 FACETS_PATH = Path(__file__).resolve().parent / "data" / "fsa2019_facets.jsonl"
 
@@ -38,7 +38,7 @@ def bundled_facets() -> Mapping[str, Mapping[str, tuple[dict, ...]]]:
 
 def reviewed_facets(cases: Iterable[Case]) -> dict[str, dict[str, list[str]]]:
     """Case id → facet → values, for the cases that are exactly their bundled version."""
-    from corpus import seed_cases
+    from kizuki.corpus import seed_cases
 
     seed = {c.id: c for c in seed_cases()}
     bundled = bundled_facets()

@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from corpus.schema import Case
+from kizuki.corpus.schema import Case
 
 DATA = Path(__file__).resolve().parent / "data"
 OUTSIDE_VIEWS_PATH = DATA / "fsa2019_expansions.jsonl"
@@ -60,7 +60,7 @@ def views_per_case() -> int:
 def outside_views(cases: Iterable[Case], per_case: int | None = None) -> dict[str, tuple[str, ...]]:
     """Case id → its first ``per_case`` outside views (all when None), for the cases that
     are exactly their bundled version."""
-    from corpus import seed_cases
+    from kizuki.corpus import seed_cases
 
     seed = {c.id: c for c in seed_cases()}
     bundled = _bundled()
@@ -88,7 +88,7 @@ def _english() -> Mapping[str, str]:
 def english_rendering(cases: Iterable[Case]) -> dict[str, str]:
     """Case id → the English translation of its title, event and causes
     (``data/fsa2019_en.jsonl``), for the cases that are exactly their bundled version."""
-    from corpus import seed_cases
+    from kizuki.corpus import seed_cases
 
     seed = {c.id: c for c in seed_cases()}
     english = _english()

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from corpus.feedback import FeedbackStore
-from corpus.pg_store import CHANNEL, PostgresCaseStore
+from kizuki.corpus.feedback import FeedbackStore
+from kizuki.corpus.pg_store import CHANNEL, PostgresCaseStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kizuki_feedback (

@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from corpus.schema import Case
-from corpus.store import (
+from kizuki.corpus.schema import Case
+from kizuki.corpus.store import (
     CaseStore,
     DuplicateCaseError,
     MissingExtra,

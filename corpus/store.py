@@ -31,30 +31,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+# The store's errors (``corpus.exceptions``), importable from here as before.
+from kizuki.corpus.exceptions import DuplicateCaseError as DuplicateCaseError
+from kizuki.corpus.exceptions import MissingExtra as MissingExtra
+from kizuki.corpus.exceptions import NotSupported as NotSupported
+from kizuki.corpus.exceptions import StoreChanged as StoreChanged
+from kizuki.corpus.exceptions import StoreDamaged as StoreDamaged
+from kizuki.corpus.exceptions import StoreFull as StoreFull
+from kizuki.corpus.exceptions import StoreReadOnly as StoreReadOnly
+from kizuki.corpus.exceptions import StoreUnavailable as StoreUnavailable
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
 from pydantic import ValidationError
-
-from corpus.schema import Case
-from corpus.settings import Settings
-
-
-class DuplicateCaseError(ValueError):
-    """A case id that is already stored (or repeated within one batch)."""
-
-
-class StoreChanged(RuntimeError):
-    """The store's version moved on (another process wrote) since the caller read it."""
-
-
-class StoreDamaged(RuntimeError):
-    """The database fails its integrity check, or its write-ahead log has gone missing."""
-
-
-class StoreUnavailable(ConnectionError):
-    """The database cannot be reached now (a PostgreSQL restart, the network): retry."""
-
-
-class StoreFull(StoreUnavailable):
-    """The disk holding the store (or the data dir) is full: nothing was written."""
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -69,29 +57,6 @@ def is_disk_full(exc: BaseException) -> bool:
             "disk is full" in str(exc)
         )
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-class NotSupported(RuntimeError):
-    """This kind of store does not do that (e.g. ``backup`` of a PostgreSQL store)."""
-
-
-class StoreReadOnly(RuntimeError):
-    """The store (or the data dir that holds it) cannot be written: not damaged, and nothing
-    to retry; the user must make it writable or choose another data dir."""
-
-
-class MissingExtra(ImportError):
-    """A PostgreSQL store was asked for, but the ``postgres`` extra (psycopg) is not installed."""
-
-    @classmethod
-    def for_postgres(cls) -> MissingExtra:
-        return cls(
-            "a PostgreSQL store (KIZUKI_DATABASE_URL or --database-url) needs the `postgres` "
-            "extra: install it with pip install 'kizuki[postgres]' (in a checkout: "
-            "pip install -e '.[postgres]'), or unset KIZUKI_DATABASE_URL to use the SQLite "
-            "store in the data dir",
-            name="psycopg",
-        )
 
 
 @dataclass(frozen=True)
@@ -236,13 +201,13 @@ def open_store(settings: Settings, check: bool = False) -> CaseStore:
     With ``check``, the store's integrity is checked first (``StoreDamaged``).
     """
     if settings.database_url:
-        from corpus.pg_store import PostgresCaseStore
+        from kizuki.corpus.pg_store import PostgresCaseStore
 
         store: CaseStore = PostgresCaseStore(
             settings.database_url, timeout_s=settings.store_timeout_s
         )
     else:
-        from corpus.sqlite_store import SqliteCaseStore, wal_problem
+        from kizuki.corpus.sqlite_store import SqliteCaseStore, wal_problem
 
         # Before the store is opened: opening it would rebuild the log's index.
         problem = wal_problem(settings.store_path) if check else None

@@ -1,61 +1,51 @@
 """Kizuki's knowledge graph: taxonomy, annotations, extraction, the graph and its uses.
 
-The public names below are imported lazily, so ``import graph.taxonomy`` (or the CLI's
+The public names below are imported lazily, so ``import kizuki.graph.taxonomy`` (or the CLI's
 start-up) does not pay for pandas or networkx it does not use.
 
-    from graph import build_graph, cause_view, recommend, recurring_causes, export
+    from kizuki.graph import build_graph, cause_view, recommend, recurring_causes, export
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kizuki.corpus.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # graph.build
-    "build_graph": "graph.build",
-    "add_similar_edges": "graph.build",
-    "sector_node_id": "graph.build",
-    "NODE_TYPES": "graph.build",
-    "EDGE_TYPES": "graph.build",
+    "build_graph": "kizuki.graph.build",
+    "add_similar_edges": "kizuki.graph.build",
+    "sector_node_id": "kizuki.graph.build",
+    "NODE_TYPES": "kizuki.graph.build",
+    "EDGE_TYPES": "kizuki.graph.build",
     # graph.navigate
-    "UnknownNodeError": "graph.navigate",
-    "list_concepts": "graph.navigate",
-    "cause_view": "graph.navigate",
-    "countermeasure_view": "graph.navigate",
-    "case_neighbourhood": "graph.navigate",
-    "connect_cases": "graph.navigate",
+    "UnknownNodeError": "kizuki.graph.navigate",
+    "list_concepts": "kizuki.graph.navigate",
+    "cause_view": "kizuki.graph.navigate",
+    "countermeasure_view": "kizuki.graph.navigate",
+    "case_neighbourhood": "kizuki.graph.navigate",
+    "connect_cases": "kizuki.graph.navigate",
     # graph.recommend
-    "recommend": "graph.recommend",
-    "likely_causes": "graph.recommend",
-    "recommend_countermeasures": "graph.recommend",
-    "sign_evidence": "graph.recommend",
+    "recommend": "kizuki.graph.recommend",
+    "likely_causes": "kizuki.graph.recommend",
+    "recommend_countermeasures": "kizuki.graph.recommend",
+    "sign_evidence": "kizuki.graph.recommend",
     # graph.ranking
-    "CauseAwareSearcher": "graph.ranking",
-    "cause_ranking": "graph.ranking",
+    "CauseAwareSearcher": "kizuki.graph.ranking",
+    "cause_ranking": "kizuki.graph.ranking",
     # graph.analytics
-    "recurring_causes": "graph.analytics",
-    "recurring_by": "graph.analytics",
-    "cause_cooccurrence": "graph.analytics",
-    "cause_table": "graph.analytics",
-    "coverage_gaps": "graph.analytics",
+    "recurring_causes": "kizuki.graph.analytics",
+    "recurring_by": "kizuki.graph.analytics",
+    "cause_cooccurrence": "kizuki.graph.analytics",
+    "cause_table": "kizuki.graph.analytics",
+    "coverage_gaps": "kizuki.graph.analytics",
     # graph.export
-    "export": "graph.export",
-    "to_node_link": "graph.export",
-    "write_json": "graph.export",
-    "write_graphml": "graph.export",
-    "write_neo4j": "graph.export",
+    "export": "kizuki.graph.export",
+    "to_node_link": "kizuki.graph.export",
+    "write_json": "kizuki.graph.export",
+    "write_graphml": "kizuki.graph.export",
+    "write_neo4j": "kizuki.graph.export",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graph' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,8 +13,7 @@ from typing import Literal
 
 import networkx as nx
 import pandas as pd
-
-from graph.build import (
+from kizuki.graph.build import (
     CAUSE,
     HAS_CAUSE,
     IN_SECTOR,

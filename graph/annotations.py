@@ -16,18 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-
-from corpus.schema import Case
-from graph.taxonomy import Kind, Taxonomy, load_taxonomy
+from kizuki.corpus.schema import Case
+from kizuki.graph.exceptions import AnnotationError as AnnotationError
+from kizuki.graph.taxonomy import Kind, Taxonomy, load_taxonomy
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "annotations_fsa2019.yaml"
 
 #: The Case field and YAML key of each kind's sentences.
 FIELDS: dict[Kind, str] = {"cause": "causes", "countermeasure": "countermeasures"}
-
-
-class AnnotationError(ValueError):
-    """The annotation file disagrees with the taxonomy or the corpus; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -218,7 +214,7 @@ def load_annotations(
     path = Path(path) if path is not None else DEFAULT_PATH
     taxonomy = taxonomy or load_taxonomy()
     if cases is None and check_corpus:
-        from corpus import seed_cases
+        from kizuki.corpus import seed_cases
 
         cases = seed_cases()
     try:

@@ -44,8 +44,7 @@ from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import networkx as nx
-
-from corpus.schema import Case, normalise_sector
+from kizuki.corpus.schema import Case, normalise_sector
 
 CASE, CAUSE, COUNTERMEASURE, SECTOR, THEME = "case", "cause", "countermeasure", "sector", "theme"
 NODE_TYPES = (CASE, CAUSE, COUNTERMEASURE, SECTOR, THEME)
@@ -143,6 +142,13 @@ def theme_node_id(theme_id: str) -> str:
 
 
 _norm_sector = normalise_sector
+
+
+def sector_matches(wanted: str, sectors: list[str]) -> bool:
+    """Whether a filter names one of ``sectors``: by its label (normalised as the nodes
+    are, ``_norm_sector``) or by its node id."""
+    norm = _norm_sector(wanted)
+    return any(norm == _norm_sector(s) or wanted == sector_node_id(s) for s in sectors)
 
 
 # -- per-case concept evidence ------------------------------------------------------------
@@ -258,7 +264,7 @@ def _from_extraction(
     if not any(m.kind == CAUSE for m in out.mentions):
         # No cause sentence named a concept (or the case has none, e.g. an event-only
         # report): look for the cause in the event text instead.
-        from search.analysis import split_sentences
+        from kizuki.search.analysis import split_sentences
 
         for i, sentence in enumerate(split_sentences(case.event) or [case.event], start=1):
             best = {}

@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from graph.annotations import Annotations, load_annotations
-from graph.extract import ConceptExtractor, examples_from
-from graph.taxonomy import KINDS, Kind, Taxonomy, load_taxonomy
+from kizuki.graph.annotations import Annotations, load_annotations
+from kizuki.graph.extract import ConceptExtractor, examples_from
+from kizuki.graph.taxonomy import KINDS, Kind, Taxonomy, load_taxonomy
 
 VARIANTS: dict[str, dict] = {
     "combined": {"use_patterns": True, "use_examples": True, "use_definitions": True},

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import networkx as nx
-
-from graph.build import EDGE_TYPES, NODE_TYPES
+from kizuki.graph.build import EDGE_TYPES, NODE_TYPES
 
 NEO4J_LABELS = {
     "case": "Case",

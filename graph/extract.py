@@ -27,10 +27,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from corpus.schema import Case
-from graph.annotations import Annotations, load_annotations
-from graph.taxonomy import KINDS, Kind, Taxonomy, load_taxonomy
+from kizuki.corpus.schema import Case
+from kizuki.graph.annotations import Annotations, load_annotations
+from kizuki.graph.taxonomy import KINDS, Kind, Taxonomy, load_taxonomy
+from kizuki.search.analysis import split_sentences
 
 PATTERN_BASE = 0.65
 PATTERN_STEP = 0.1
@@ -39,8 +39,6 @@ DEFAULT_K = 5
 DEFAULT_THRESHOLD = 0.6
 #: Weight of the embedding cosine against the TF-IDF cosine in example similarity.
 EMBEDDING_WEIGHT = 0.5
-
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n+")
 
 
 @dataclass(frozen=True)
@@ -96,11 +94,6 @@ def definition_examples(taxonomy: Taxonomy) -> list[Example]:
     ]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split a pasted text at 。！？ and line breaks (keeps the punctuation)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
-
-
 class _Features:
     """Annotation-independent featurisers (Sudachi terms, embeddings) with their caches.
 
@@ -127,7 +120,7 @@ class _Features:
         return terms
 
     def _key(self, text: str) -> str:
-        from search.embeddings import EmbeddingCache
+        from kizuki.search.embeddings import EmbeddingCache
 
         prompt = "query\x00" + (getattr(self.embedder, "query_prompt", "") or "")
         return EmbeddingCache.key(self.embedder.model_id, prompt, text)
@@ -187,7 +180,7 @@ class ConceptExtractor:
         self.examples = list(examples or [])
         if _features is None:
             if analyzer is None:
-                from search.analysis import Analyzer
+                from kizuki.search.analysis import Analyzer
 
                 analyzer = Analyzer()
             _features = _Features(embedder, analyzer, cache)
@@ -276,7 +269,7 @@ class ConceptExtractor:
         sentence wins. Only tags that reach the threshold are kept, plus the single best
         cause so a pasted incident always points somewhere.
         """
-        sentences = split_sentences(text)
+        sentences = split_sentences(text, min_chars=1)
         out: dict[Kind, list[ConceptTag]] = {}
         for kind in KINDS:
             tags: list[ConceptTag] = []

@@ -19,9 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import networkx as nx
-from pydantic import BaseModel, Field
-
-from graph.build import (
+from kizuki.graph.build import (
     ADOPTED,
     CASE,
     CAUSE,
@@ -38,19 +36,8 @@ from graph.build import (
     narrower,
     nodes_of_type,
 )
-
-
-class UnknownNodeError(LookupError):
-    """An id that is not in the graph, or not of the expected type."""
-
-    def __init__(self, kind: str, node_id: str, hint: str = "") -> None:
-        self.kind, self.node_id = kind, node_id
-        message = f"unknown {kind} {node_id!r}"
-        super().__init__(f"{message}; {hint}" if hint else message)
-
-    def __str__(self) -> str:  # KeyError-like quoting is not wanted in CLI messages
-        return self.args[0]
-
+from kizuki.graph.exceptions import UnknownNodeError as UnknownNodeError
+from pydantic import BaseModel, Field
 
 # -- result models ------------------------------------------------------------------------
 

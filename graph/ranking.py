@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Protocol
 
 import networkx as nx
+from kizuki.graph.build import CAUSE, HAS_CAUSE
+from kizuki.graph.recommend import TextEvidence, sign_evidence
+from kizuki.graph.signs import CauseSigns, SignMatch
+from kizuki.search.engine import Searcher, SearchResponse
+from kizuki.search.features import Candidates, Extras, PreparedQuery
+from kizuki.search.feedback import FeedbackIndex
+from kizuki.search.index import SearchIndex
 
-from graph.build import CAUSE, HAS_CAUSE
-from graph.recommend import TextEvidence, sign_evidence
-from graph.signs import CauseSigns, SignMatch
-from search.features import Extras
+__all__ = ["SOURCE", "CauseAwareSearcher", "Ranker", "cause_holders", "cause_ranking"]
 
 #: The name of the graph's source among the searcher's features (``extra:causes``).
 SOURCE = "causes"
@@ -66,18 +70,70 @@ def cause_ranking(
     return ranking
 
 
-class CauseAwareSearcher:
-    """A ``Searcher`` whose candidates also come from the causes the incident points to."""
+class Ranker(Protocol):
+    """What a search of the product goes through: one pasted text, ranked and explained,
+    with the causes its report points to (``analyse``). ``CauseAwareSearcher`` is the one
+    implementation; the protocol is what the runtime and the CLI rely on."""
 
-    def __init__(self, searcher: Any, graph: nx.MultiDiGraph, signs: CauseSigns) -> None:
+    searcher: Searcher
+    graph: nx.MultiDiGraph
+
+    def search(
+        self,
+        text: str,
+        k: int = 10,
+        sectors: Sequence[str] | None = None,
+        themes: Sequence[str] | None = None,
+        feedback: FeedbackIndex | None = None,
+    ) -> SearchResponse: ...
+
+    def analyse(
+        self,
+        text: str,
+        k: int = 10,
+        sectors: Sequence[str] | None = None,
+        themes: Sequence[str] | None = None,
+        feedback: FeedbackIndex | None = None,
+    ) -> tuple[SearchResponse, dict[str, list[TextEvidence]]]: ...
+
+    def with_scorer(self, name: str) -> Ranker: ...
+
+    def extras(self, query: PreparedQuery, matches: Sequence[SignMatch] | None = None) -> Extras:
+        """What the ranker adds to the searcher's sources for a prepared query (how
+        ``kizuki eval`` scores the ranking offline, ``search.validation.collect``)."""
+        ...
+
+    def sectors(self) -> list[str]: ...
+
+    def themes(self) -> list[str]: ...
+
+
+class CauseAwareSearcher:
+    """A ``Searcher`` whose candidates also come from the causes the incident points to
+    (a ``Ranker``)."""
+
+    def __init__(self, searcher: Searcher, graph: nx.MultiDiGraph, signs: CauseSigns) -> None:
         self.searcher = searcher
         self.graph = graph
         self.signs = signs
         self._holders = cause_holders(graph)  # the graph is fixed for this ranker's life
 
-    def __getattr__(self, name: str) -> Any:
-        # Everything else (index, config, prepare(), sectors(), …) is the wrapped searcher's.
-        return getattr(self.searcher, name)
+    @property
+    def index(self) -> SearchIndex:
+        return self.searcher.index
+
+    def sectors(self) -> list[str]:
+        return self.searcher.sectors()
+
+    def themes(self) -> list[str]:
+        return self.searcher.themes()
+
+    def prepare(self, text: str, sectors=None, themes=None) -> PreparedQuery:
+        """The text analysed once and embedded once (``Searcher.prepare``)."""
+        return self.searcher.prepare(text, sectors, themes)
+
+    def candidates(self, query: PreparedQuery, extras: Extras | None = None) -> Candidates:
+        return self.searcher.candidates(query, extras)
 
     def with_config(self, **changes) -> CauseAwareSearcher:
         return CauseAwareSearcher(self.searcher.with_config(**changes), self.graph, self.signs)
@@ -85,8 +141,8 @@ class CauseAwareSearcher:
     def with_scorer(self, name: str) -> CauseAwareSearcher:
         return CauseAwareSearcher(self.searcher.with_scorer(name), self.graph, self.signs)
 
-    def extras(self, query: Any, matches: Sequence[SignMatch] | None = None) -> Extras:
-        """The graph's source and signal for a prepared query (``PreparedQuery``)."""
+    def extras(self, query: PreparedQuery, matches: Sequence[SignMatch] | None = None) -> Extras:
+        """The graph's source and signal for a prepared query."""
         if matches is None:
             matches = self.signs.match(query.terms)
         causes = {m.concept: m.score for m in matches}
@@ -101,11 +157,11 @@ class CauseAwareSearcher:
         k: int = 10,
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
-        feedback: Any = None,
-    ) -> tuple[Any, dict[str, list[TextEvidence]]]:
+        feedback: FeedbackIndex | None = None,
+    ) -> tuple[SearchResponse, dict[str, list[TextEvidence]]]:
         """One search of ``text`` and the causes its report points to, with evidence (what
-        ``graph.recommend.recommend`` takes): analysed once, embedded once. ``feedback``
-        (``search.feedback.FeedbackIndex``): analysts' judgements that move the ranking."""
+        ``graph.recommend.recommend`` takes): analysed once, embedded once. ``feedback``:
+        analysts' judgements that move the ranking."""
         if k < 1:
             raise ValueError("k must be at least 1")
         query = self.searcher.prepare(text, sectors, themes)
@@ -119,10 +175,7 @@ class CauseAwareSearcher:
         k: int = 10,
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
-        feedback: Any = None,
-    ):
+        feedback: FeedbackIndex | None = None,
+    ) -> SearchResponse:
         """Same contract as ``Searcher.search``; the ranking includes the cause source."""
-        if k < 1:
-            raise ValueError("k must be at least 1")
-        query = self.searcher.prepare(text, sectors, themes)
-        return self.searcher.rank(query, k, self.extras(query), feedback)
+        return self.analyse(text, k, sectors, themes, feedback)[0]

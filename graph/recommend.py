@@ -32,11 +32,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import networkx as nx
+from kizuki.graph.build import CAUSE, MITIGATES, case_causes
+from kizuki.graph.navigate import MitigationCase, NodeRef, SimilarCase, ref
+from kizuki.search.analysis import split_sentences
 from pydantic import BaseModel
-
-from graph.build import CAUSE, MITIGATES, case_causes
-from graph.navigate import MitigationCase, NodeRef, SimilarCase, ref
-from search.analysis import split_sentences
 
 
 class TextEvidence(BaseModel):

@@ -27,12 +27,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import networkx as nx
+from kizuki.graph.build import HAS_CAUSE, case_causes
+from kizuki.graph.navigate import MitigationCase, NodeRef, ref
+from kizuki.graph.ranking import CauseAwareSearcher
+from kizuki.graph.recommend import LikelyCause, recommend_countermeasures, sign_evidence
+from kizuki.search.analysis import split_sentences
 from pydantic import BaseModel
-
-from graph.build import HAS_CAUSE, case_causes
-from graph.navigate import MitigationCase, NodeRef, ref
-from graph.recommend import LikelyCause, recommend_countermeasures, sign_evidence
-from search.analysis import split_sentences
 
 #: Statements of a plan that are reviewed one by one (the rest only count in the whole).
 MAX_STEPS = 16
@@ -106,7 +106,7 @@ def plan_steps(plan: str, limit: int = MAX_STEPS) -> list[str]:
     return steps[:limit]
 
 
-def review(ranker: Any, plan: str, k: int = 10) -> Review:
+def review(ranker: CauseAwareSearcher, plan: str, k: int = 10) -> Review:
     """The review of ``plan`` (see the module doc); ``ranker`` is the service's
     ``graph.ranking.CauseAwareSearcher``."""
     if not plan.strip():

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
-from graph.taxonomy import Taxonomy
+from kizuki.graph.taxonomy import Taxonomy
 
 SIGNS_PATH = Path(__file__).resolve().parent / "data" / "cause_signs.yaml"
 #: Concepts kept per incident: the few it points to most clearly.
@@ -75,7 +74,7 @@ class CauseSigns:
     """The signs as BM25 documents; ``match`` reads an incident's analysed terms."""
 
     def __init__(self, signs: Mapping[str, Sequence[str]], analyzer) -> None:
-        from search.lexical import LexicalIndex
+        from kizuki.search.lexical import LexicalIndex
 
         self.concepts = sorted(signs)
         self.texts: list[str] = []

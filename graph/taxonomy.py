@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from kizuki.graph.exceptions import TaxonomyError as TaxonomyError
 
 Kind = Literal["cause", "countermeasure"]
 KINDS: tuple[Kind, ...] = ("cause", "countermeasure")
@@ -37,10 +38,6 @@ _ALLOWED_KEYS = {
     "keywords",
     "patterns",
 }
-
-
-class TaxonomyError(ValueError):
-    """The taxonomy file is malformed; the message names the concept and the problem."""
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,8 @@ def used_text() -> str:
         REPO / "corpus" / "data" / "fsa2019_expansions.jsonl",
         *sorted((REPO / "graph" / "data").glob("*")),
         *sorted((REPO / "search" / "data").glob("*")),
-        REPO / "api" / "i18n.py",
-        REPO / "api" / "web_errors.py",
+        REPO / "api" / "web" / "i18n.py",
+        REPO / "api" / "web" / "errors.py",
         *sorted((REPO / "api" / "templates").glob("*.html")),
     ]:
         if path.is_file():

@@ -1,6 +1,7 @@
 """Similar-incident search over Kizuki's cases: Sudachi + BM25, e5 + faiss, learned, explained.
 
-Modules, one job each (import them directly; this package imports nothing heavy):
+Modules, one job each (the names below are imported lazily: this package imports nothing
+heavy until one is used):
 
 - ``analysis``   Sudachi analyzer: normalised terms with spans, domain synonym concepts
 - ``synonyms``   the editable synonym groups (``data/synonyms.tsv``)
@@ -19,4 +20,43 @@ Modules, one job each (import them directly; this package imports nothing heavy)
 - ``learn``      pairwise logistic regression of the weights, folds, nDCG
 - ``validation`` one pass over graded queries: rankings compared, cross-validated, trained
 - ``evaluation`` the dev set's metrics
+- ``exceptions`` the layer's errors (``corpus.exceptions.KizukiError`` is their base)
+
+With the index alone (no graph)::
+
+    from kizuki.search import SearchIndex, Searcher, load_embedder
 """
+
+from __future__ import annotations
+
+from kizuki.corpus.lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    # search.index
+    "SearchIndex": "kizuki.search.index",
+    "IndexConfig": "kizuki.search.index",
+    "ensure_index": "kizuki.search.index",
+    "case_fields": "kizuki.search.index",
+    # search.engine
+    "Searcher": "kizuki.search.engine",
+    "RankConfig": "kizuki.search.engine",
+    "SearchResponse": "kizuki.search.engine",
+    "RankedCase": "kizuki.search.engine",
+    # search.analysis
+    "Analyzer": "kizuki.search.analysis",
+    "split_sentences": "kizuki.search.analysis",
+    # search.embeddings
+    "Embedder": "kizuki.search.embeddings",
+    "EmbeddingCache": "kizuki.search.embeddings",
+    "load_embedder": "kizuki.search.embeddings",
+    # search.feedback, search.scorer
+    "FeedbackIndex": "kizuki.search.feedback",
+    "RankerModel": "kizuki.search.scorer",
+    # search.exceptions
+    "CorruptSnapshot": "kizuki.search.exceptions",
+    "RankerFileError": "kizuki.search.exceptions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -22,9 +22,8 @@ from functools import cached_property
 from typing import NamedTuple
 
 import Stemmer
+from kizuki.search.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
 from sudachipy import Dictionary, SplitMode
-
-from search.synonyms import DEFAULT_SYNONYMS_PATH, SynonymTable
 
 #: Sudachi refuses inputs above ~49 KB of UTF-8; texts are cut into chunks well below that.
 _CHUNK_CHARS = 4_000
@@ -236,14 +235,32 @@ class Analyzer:
         return found
 
 
+#: Where a sentence ends: after 。！？!?, at a full stop followed by white space, at line
+#: breaks. Kizuki's one sentence rule (the index's sentence vectors, the graph's event
+#: sentences, the concept extractor, plan statements, the text a search analyses).
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+|\n+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``, white space around it left out, empty
+    ones skipped (Japanese or English; see ``_SENTENCE_END``)."""
+    spans, pos = [], 0
+    for end in [*(m for m in _SENTENCE_END.finditer(text)), None]:
+        stop = len(text) if end is None else end.start()
+        piece = text[pos:stop]
+        stripped = piece.strip()
+        if stripped:
+            start = pos + piece.index(stripped)
+            spans.append((start, start + len(stripped)))
+        if end is not None:
+            pos = end.end()
+    return spans
 
 
 def split_sentences(text: str, min_chars: int = 8) -> list[str]:
     """Sentences of a text (Japanese or English), dropping fragments shorter than
     ``min_chars`` (list markers, stray parentheses)."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text) if p]
-    return [p for p in parts if len(p) >= min_chars]
+    return [text[s:e] for s, e in sentence_spans(text) if e - s >= min_chars]
 
 
 def _joined(morphs: list[_Morph]) -> tuple[str, dict[int, int], dict[int, int]]:

@@ -17,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-
-from corpus.schema import Case, normalise_sector
+from kizuki.corpus.schema import Case, normalise_sector
 
 _CACHE_SIZE = 2048
 

@@ -31,10 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
-from search.features import Candidates
-from search.index import SearchIndex
-from search.synonyms import CONCEPT_PREFIX
+from kizuki.search.features import Candidates
+from kizuki.search.index import SearchIndex
+from kizuki.search.synonyms import CONCEPT_PREFIX
 
 MAX_FALSE_REJECTION = 0.10
 #: ``p`` at or above which the best match is called strong / partial (below: weak).

@@ -1,8 +1,9 @@
 """Ranking a pasted incident against the index: candidates, features, one scorer, explained.
 
-``Searcher.search`` is the one ranking code path: the CLI's ``search`` and ``eval`` and the
-HTTP API all call it (through ``api.engine.get_searcher``), so what ``kizuki eval`` measures
-is what users get. A query is analysed once and embedded once (``prepare``); each source
+``Searcher.rank`` is the one ranking code path: every search of the product ranks through
+it (the graph adds its cause source, ``graph.ranking``; the service's snapshot holds the
+searcher the CLI, the HTTP API and ``kizuki eval`` all use), so what ``kizuki eval``
+measures is what users get. A query is analysed once and embedded once (``prepare``); each source
 proposes candidates and every candidate gets a row of features (``search.features``); a
 linear scorer ranks them (``search.scorer``: learned weights by default). Explanations are
 built for the ``k`` results shown only: the terms query and case share (with spans in both),
@@ -17,12 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from pydantic import BaseModel
-
-from search.analysis import Analyzer, Token
-from search.confidence import NoMatchModel, signals
-from search.embeddings import Embedder
-from search.facets import (
+from kizuki.search.analysis import Analyzer, Token
+from kizuki.search.confidence import NoMatchModel, signals
+from kizuki.search.embeddings import Embedder
+from kizuki.search.facets import (
     IN_SCOPE,
     KIND_LABELS,
     CaseFacets,
@@ -30,12 +29,13 @@ from search.facets import (
     facet_features,
     kind_signals,
 )
-from search.features import Candidates, Extras, PreparedQuery, candidates
-from search.feedback import Adjustment, FeedbackIndex
-from search.feedback import apply as apply_feedback
-from search.index import SearchIndex, case_fields
-from search.scorer import LinearScorer, RankerModel, builtin_scorers
-from search.synonyms import CONCEPT_PREFIX
+from kizuki.search.features import Candidates, Extras, PreparedQuery, candidates
+from kizuki.search.feedback import Adjustment, FeedbackIndex
+from kizuki.search.feedback import apply as apply_feedback
+from kizuki.search.index import SearchIndex, case_fields
+from kizuki.search.scorer import LinearScorer, RankerModel, builtin_scorers
+from kizuki.search.synonyms import CONCEPT_PREFIX
+from pydantic import BaseModel
 
 #: The rankings ``Searcher.with_scorer`` accepts: the learned default and the comparisons.
 SCORERS = ("default", "rrf", "lexical", "dense")
@@ -101,7 +101,9 @@ class Facet(BaseModel):
     label_en: str
 
 
-class SearchResult(BaseModel):
+class RankedCase(BaseModel):
+    """One ranked case with its explanation (a search answers a list of them)."""
+
     case_id: str
     rank: int
     score: float
@@ -140,7 +142,7 @@ class OutOfScope(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str
-    results: list[SearchResult]
+    results: list[RankedCase]
     no_good_match: bool
     #: Probability that the corpus holds a real analogue (``search.confidence``).
     confidence: float
@@ -357,7 +359,7 @@ class Searcher:
         ja, en = KIND_LABELS[kind]
         return OutOfScope(kind=kind, label_ja=ja, label_en=en, probability=round(p, 4))
 
-    def _result(self, i, rank, score, lex, dense, view, text, q_terms, moved) -> SearchResult:
+    def _result(self, i, rank, score, lex, dense, view, text, q_terms, moved) -> RankedCase:
         index = self.index
         case = index.cases[i]
         adjusted = moved.get(case.id)
@@ -393,7 +395,7 @@ class Searcher:
             for name in named.get(view, (view,)):
                 if name not in matched and fields.get(name):
                     matched.append(name)
-        return SearchResult(
+        return RankedCase(
             case_id=case.id,
             rank=rank,
             score=round(score, 6),

@@ -20,7 +20,7 @@ plus harder ones whose symptoms read like a system failure, and IT failures word
 attacks),
 and the bundled cases' reviewed facets (``corpus/data/fsa2019_facets.jsonl``) on their own
 text and their outside views. Heads are logistic regressions fitted with scikit-learn;
-``python -m search.facets`` refits them and writes ``search/data/facet_model.npz`` for
+``python -m kizuki.search.facets`` refits them and writes ``search/data/facet_model.npz`` for
 the bundled embedding model. With another model the heads are fitted at first use (its
 vectors of the training texts go through the embedding cache).
 """
@@ -330,7 +330,7 @@ def fit(
 
 def embed_queries_cached(embedder, texts: Sequence[str], cache) -> np.ndarray:
     """Query vectors of texts through the embedding cache (each text embedded once)."""
-    from search.embeddings import EmbeddingCache
+    from kizuki.search.embeddings import EmbeddingCache
 
     prompt = "query\x00" + (embedder.query_prompt or "")
     keys = [EmbeddingCache.key(embedder.model_id, prompt, t) for t in texts]
@@ -487,13 +487,13 @@ def cross_validate(
 
 
 def main() -> None:
-    """``python -m search.facets [--write]``: cross-validate the heads on their training
+    """``python -m kizuki.search.facets [--write]``: cross-validate the heads on their training
     texts and, with ``--write``, fit them on all and save ``search/data/facet_model.npz``."""
     import argparse
     import sys
 
-    from corpus.settings import Settings
-    from search.embeddings import load_embedder, open_embedding_cache
+    from kizuki.corpus.settings import Settings
+    from kizuki.search.embeddings import load_embedder, open_embedding_cache
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--write", action="store_true", help="save the fitted heads")
@@ -518,9 +518,9 @@ def main() -> None:
 
 def bundled_training_cases() -> list[tuple[str, tuple[str, ...], dict[str, list[str]]]]:
     """The bundled cases as training texts: (own text, outside views, reviewed facets)."""
-    from corpus import seed_cases
-    from corpus.mechanisms import reviewed_facets
-    from corpus.outside import outside_views
+    from kizuki.corpus import seed_cases
+    from kizuki.corpus.mechanisms import reviewed_facets
+    from kizuki.corpus.outside import outside_views
 
     seed = list(seed_cases())
     labels = reviewed_facets(seed)

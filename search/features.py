@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from search.analysis import Token
-from search.index import SearchIndex
-from search.lists import RankedList, competition_ranks, top
+from kizuki.search.analysis import Token
+from kizuki.search.index import SearchIndex
+from kizuki.search.lists import RankedList, competition_ranks, top
 
 #: Dense view groups: feature name -> the dense views (``IndexConfig.dense_views``) in it.
 DENSE_GROUPS: dict[str, tuple[str, ...]] = {

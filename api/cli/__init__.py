@@ -1,10 +1,11 @@
 """The ``kizuki`` command line: one Typer app with a sub-app or command per area.
 
 Each area registers its commands in its own module (``corpus_cmd``, ``search_cmd``,
-``graph_cmd``, ``serve_cmd``); this module assembles them, and ``main`` is the one place
-that turns every expected failure into one ``error: …`` line and an exit status instead of
-a traceback or Typer's boxed usage: a bad option value or usage exits 2, any other expected
-failure 1.
+``review_cmd``, ``graph_cmd``, ``serve_cmd``, ``store_cmd``); they run on the runtime
+(``api.runtime``: the same service, snapshot and use cases as the HTTP API). This module
+assembles them, and ``main`` is the one place that turns every expected failure into one
+``error: …`` line and an exit status instead of a traceback or Typer's boxed usage: a bad
+option value or usage exits 2, any other expected failure 1.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import sqlite3
 import sys
 
 import typer
+from kizuki.api.cli import corpus_cmd, graph_cmd, review_cmd, search_cmd, serve_cmd, store_cmd
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.corpus.exceptions import KizukiError, MissingExtra
 
 try:  # recent Typer brings its own copy of Click, whose exceptions are not click's
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover - Typer on the click package
     from click import exceptions as click_errors
+
+__all__ = ["CliError", "OptionError", "app", "failure", "main"]
 
 app = typer.Typer(
     name="kizuki",
@@ -28,34 +34,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-class CliError(Exception):
-    """An expected failure that the user can fix; printed as one line, exit code 1."""
-
-    exit_code = 1
-
-
-class OptionError(CliError):
-    """A bad option or argument value (out of range, not one of the choices): one line,
-    exit code 2, the status of Click's own usage errors."""
-
-    exit_code = 2
-
-
-def _register() -> None:
-    import importlib
-
-    for name in ("corpus_cmd", "search_cmd", "review_cmd", "graph_cmd", "serve_cmd", "store_cmd"):
-        try:
-            module = importlib.import_module(f"api.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"api.cli.{name}":
-                continue  # that area is not built yet
-            raise
-        module.register(app)
-
-
-_register()
+for _area in (corpus_cmd, search_cmd, review_cmd, graph_cmd, serve_cmd, store_cmd):
+    _area.register(app)
 
 #: The modules of the ``postgres`` extra: missing, a PostgreSQL store cannot be opened.
 _POSTGRES_MODULES = ("psycopg", "psycopg_pool")
@@ -72,28 +52,18 @@ def _usage_line(exc: click_errors.UsageError) -> str:
 def failure(exc: BaseException) -> tuple[str, int] | None:
     """The one line and exit status of an expected failure; None for anything else (a bug,
     which keeps its traceback)."""
-    from corpus.store import (
-        MissingExtra,
-        NotSupported,
-        StoreDamaged,
-        StoreReadOnly,
-        StoreUnavailable,
-    )
-
-    if isinstance(exc, CliError):
-        return str(exc), exc.exit_code
+    if isinstance(exc, MissingExtra) or (
+        isinstance(exc, ImportError) and (exc.name or "").split(".")[0] in _POSTGRES_MODULES
+    ):
+        return str(MissingExtra.for_postgres()), 1
+    if isinstance(exc, KizukiError):  # CliError, OptionError, the store's errors, …
+        return str(exc), getattr(exc, "exit_code", 1)
     if isinstance(exc, click_errors.UsageError):
         return _usage_line(exc), exc.exit_code
     if isinstance(exc, click_errors.ClickException):
         return exc.format_message(), exc.exit_code
     if isinstance(exc, typer.Abort):
         return "aborted", 1
-    if isinstance(exc, MissingExtra) or (
-        isinstance(exc, ImportError) and (exc.name or "").split(".")[0] in _POSTGRES_MODULES
-    ):
-        return str(MissingExtra.for_postgres()), 1
-    if isinstance(exc, StoreReadOnly | StoreDamaged | StoreUnavailable | NotSupported):
-        return str(exc), 1
     if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
         return f"a file in the data dir is read-only ({exc}); make the data dir writable", 1
     if isinstance(exc, OSError):

@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-
-from api.cli import CliError, OptionError
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.corpus import seed_cases
+from kizuki.corpus.fsa_report import ReportParseError, parse_report
+from kizuki.corpus.io import CorpusImportError, dumps_jsonl, load_cases, read_text
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.corpus.store import open_store, store_exists
 
 corpus_app = typer.Typer(
     help="The case corpus: build it from the FSA report, import more cases, list them, show one.",
@@ -51,8 +56,6 @@ def _default_seed(year: int) -> Path:
 
 def checkout_data_dir(cwd: Path) -> Path | None:
     """``corpus/data`` of the Kizuki checkout ``cwd`` is the root of, else None."""
-    import tomllib
-
     data = cwd / "corpus" / "data"
     try:
         project = tomllib.loads((cwd / "pyproject.toml").read_text(encoding="utf-8"))
@@ -102,9 +105,6 @@ def build(
     The report JSON (glossary, trends, event types) goes beside the JSONL as
     fsaYEAR_report.json. Nothing is written into the installed package.
     """
-    from corpus.fsa_report import ReportParseError, parse_report
-    from corpus.io import CorpusImportError, dumps_jsonl, read_text
-
     seed_path = seed if seed is not None else _default_seed(year)
     try:
         text = read_text(seed_path, max_bytes=_settings().max_import_bytes)
@@ -143,7 +143,6 @@ def _report(exc, outcome: str) -> NoReturn:
 
 
 def _settings(data_dir: Path | None = None):
-    from corpus.settings import Settings, get_settings
 
     return get_settings() if data_dir is None else Settings(data_dir=data_dir)
 
@@ -190,9 +189,6 @@ def import_cases(
     Every problem is listed as FILE:LINE:FIELD (the first 50, then a count);
     then one error: line, and nothing is stored.
     """
-    from corpus import seed_cases
-    from corpus.io import CorpusImportError, load_cases
-
     settings = _settings(data_dir)
     try:
         cases = load_cases(
@@ -207,7 +203,6 @@ def import_cases(
     if dry_run:
         typer.echo(f"{file}: {len(cases)} valid cases (dry run, nothing stored)")
         return
-    from corpus.store import open_store
 
     store = open_store(settings)
     store.ensure_seeded(seed_cases())
@@ -221,9 +216,6 @@ def import_cases(
 def _stored_ids(settings) -> set[str]:
     """The ids an import must not reuse: the store's, or (before the store exists, which
     checking a file must not create) those of the bundled corpus it will be seeded with."""
-    from corpus import seed_cases
-    from corpus.store import open_store, store_exists
-
     if store_exists(settings):
         return set(open_store(settings).origins())
     return {c.id for c in seed_cases()}
@@ -245,8 +237,6 @@ def delete_case(
     needs --yes: it is not loaded again, because the bundled corpus is loaded only into a
     new store. A running server follows the change; its judgements are kept but ignored.
     """
-    from corpus.store import open_store, store_exists
-
     settings = _settings(data_dir)
     if not store_exists(settings):
         raise CliError(f"no case store at {settings.store_path}: nothing to delete")
@@ -275,9 +265,6 @@ def list_cases(
     ] = None,
 ) -> None:
     """List the cases: id, sectors and title (the ids every other command takes)."""
-    from corpus import seed_cases
-    from corpus.store import open_store, store_exists
-
     settings = _settings(data_dir)
     if store_exists(settings):
         store = open_store(settings)
@@ -321,9 +308,6 @@ def show(
     ] = None,
 ) -> None:
     """Print one case (from the case store, else the bundled corpus, or from --file)."""
-    from corpus import seed_cases
-    from corpus.io import CorpusImportError, load_cases
-
     case = None
     if file is not None:
         try:
@@ -331,8 +315,6 @@ def show(
         except CorpusImportError as exc:
             _report(exc, f"cannot look for {case_id} in it")
     else:
-        from corpus.store import open_store, store_exists
-
         settings = _settings(data_dir)
         if store_exists(settings):
             case = open_store(settings).get(case_id)

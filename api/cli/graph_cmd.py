@@ -7,21 +7,42 @@
 * ``kizuki causes``, ``kizuki cause ID``, ``kizuki countermeasure ID`` and
   ``kizuki recurring [--by sector|theme]`` are top-level: they are what an analyst types most.
 
-All read the case store (seeded with the bundled corpus on first use): seed cases use their
-hand annotations, other cases the extractor. Every command has ``--json``.
+All read the snapshot of the runtime (``api.cli.shared``: the case store, seeded with the
+bundled corpus on first use; seed cases use their hand annotations, other cases the
+extractor), through the read queries and use cases the HTTP API uses
+(``api.runtime.reads``, ``api.runtime.actions.recommend``). Every command has ``--json``.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import networkx as nx
 import typer
+from kizuki.api.cli import shared
+from kizuki.api.cli.inputs import FileOption, check_k, read_input
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.api.runtime.actions import recommend
+from kizuki.api.runtime.progress import building
+from kizuki.api.runtime.reads import analytics_table, distinct_evidence
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.settings import get_settings
+from kizuki.graph.analytics import recurring_by, recurring_causes
+from kizuki.graph.build import SIMILAR_TO, sector_node_id
+from kizuki.graph.evaluation import evaluate
+from kizuki.graph.export import dump, export
+from kizuki.graph.navigate import (
+    UnknownNodeError,
+    case_neighbourhood,
+    cause_view,
+    connect_cases,
+    countermeasure_view,
+    list_concepts,
+)
 
-from api.cli import CliError, OptionError
-from api.cli.inputs import FileOption, check_k, read_input
+__all__ = ["graph_app", "register"]
 
 graph_app = typer.Typer(
     help="The cause–countermeasure knowledge graph: export it, walk it, ask it.",
@@ -34,31 +55,16 @@ def register(app: typer.Typer) -> None:
     _register_graph_views(app)
 
 
-# -- the knowledge graph: export, navigation, recurring causes ------------------------------
-#
-# ``kizuki graph export --format json|graphml|neo4j -o PATH``, ``kizuki graph case ID``,
-# ``kizuki graph connect A B``, ``kizuki graph recommend TEXT``; top-level ``kizuki causes``,
-# ``kizuki cause ID``, ``kizuki countermeasure ID``, ``kizuki recurring [--by sector|theme]``.
-# All read the case store (seeded with the bundled corpus on first use); seed cases use their
-# hand annotations, other cases the extractor.
-
 _JSON_OPT = typer.Option("--json", help="Print JSON instead of text.")
 
 
-def _snapshot():
-    """The store's cases with their index, graph and extractor: the same snapshot builder
-    as the HTTP service, loaded from disk when it matches the store."""
-    from api.engine import get_snapshot
-    from api.progress import building
-
-    with building():
-        return get_snapshot()
+def _snapshot() -> Snapshot:
+    """The snapshot of the store's current cases (the process's settings)."""
+    return shared.snapshot(get_settings())
 
 
-def _load_graph(with_similar: bool = True):
+def _load_graph(with_similar: bool = True) -> nx.MultiDiGraph:
     """The graph of the store's current cases (without ``similar_to`` edges if asked)."""
-    from graph.build import SIMILAR_TO
-
     G = _snapshot().graph
     if with_similar:
         return G
@@ -67,13 +73,10 @@ def _load_graph(with_similar: bool = True):
     return G
 
 
-def _dump(model) -> None:
-    typer.echo(json.dumps(model, ensure_ascii=False, indent=2, default=str))
+_dump = shared.echo_json
 
 
 def _navigate(fn, *args):
-    from graph.navigate import UnknownNodeError
-
     try:
         return fn(*args)
     except UnknownNodeError as exc:
@@ -102,8 +105,6 @@ def export_cmd(
     ] = True,
 ) -> None:
     """Write the knowledge graph for Gephi/Cytoscape (GraphML), networkx (JSON) or Neo4j."""
-    from graph.export import dump, export
-
     if fmt not in ("json", "graphml", "neo4j"):
         raise OptionError(f"unknown format {fmt!r}; use json, graphml or neo4j")
     to_stdout = str(output) == "-"
@@ -126,8 +127,6 @@ def case_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """A case's neighbourhood: causes, countermeasures, sector, theme, similar cases."""
-    from graph.navigate import case_neighbourhood
-
     view = _navigate(case_neighbourhood, _load_graph(with_similar=True), case_id)
     if as_json:
         return _dump(view.model_dump(mode="json"))
@@ -156,18 +155,16 @@ def connect_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """What two cases have in common: causes, countermeasures, groups, sector, theme."""
-    from graph.navigate import connect_cases
-
     view = _navigate(connect_cases, _load_graph(with_similar=True), a, b)
     if as_json:
         return _dump(view.model_dump(mode="json"))
     typer.echo(f"{view.a.id} ↔ {view.b.id}")
-    for title, shared in (
+    for title, in_common in (
         ("shared causes", view.shared_causes),
         ("shared countermeasures", view.shared_countermeasures),
     ):
-        typer.echo(f"  {title}: {len(shared)}")
-        for s in shared:
+        typer.echo(f"  {title}: {len(in_common)}")
+        for s in in_common:
             typer.echo(f"    {s.concept.id}  {s.concept.label_ja}")
             typer.echo(f"      {view.a.id}: 「{_short(s.sentences_a[0])}」")
             typer.echo(f"      {view.b.id}: 「{_short(s.sentences_b[0])}」")
@@ -196,16 +193,12 @@ def recommend_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Likely root causes and countermeasures for a new incident, with their evidence."""
-    from api.views import distinct_evidence
-    from corpus.settings import get_settings
-    from graph.recommend import recommend
-
     settings = get_settings()
     text = read_input(text, file, "the incident text", settings.max_query_chars)
     check_k(k, settings.max_k)
-    snap = _snapshot()  # the same inputs as POST /search's recommendations
-    response, tags = snap.ranker.analyse(text, k=max(k, 10))
-    result = recommend(snap.graph, text, tags, response, k=k)
+    service = shared.service(settings)
+    # POST /search's likely causes: the same use case, the analysts' judgements included
+    result = recommend(service.snapshot, text, k, service.judgements.index, settings=settings)
     if as_json:
         return _dump(result.model_dump(mode="json"))
     if result.no_good_match:
@@ -232,12 +225,11 @@ def recommend_cmd(
 @graph_app.command("eval")
 def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations."""
-    from api.progress import building
-    from graph.evaluation import evaluate
-
-    with building("evaluating the concept extractor, one held-out case at a time"):
+    settings = get_settings()
+    extractor = shared.snapshot(settings).extractor
+    with building(settings, "evaluating the concept extractor, one held-out case at a time"):
         # The data dir's embedder and vector cache (one settings object, passed down).
-        results = evaluate(base=_snapshot().extractor)
+        results = evaluate(base=extractor)
     if as_json:
         return _dump({name: r.to_dict() for name, r in results.items()})
     typer.echo("leave-one-case-out over the 44 annotated seed cases (micro-averaged)")
@@ -258,16 +250,21 @@ def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
 
 def causes_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Every root-cause concept (groups and their leaves) with its number of cases."""
-    from graph.navigate import list_concepts
+    _list_concepts("cause", "cms", as_json)
 
-    items = list_concepts(_load_graph())
+
+def _list_concepts(kind: str, linked: str, as_json: bool) -> None:
+    """``kizuki causes`` / ``kizuki countermeasures``: each concept with its number of
+    cases and of linked concepts of the other kind (the ``linked`` column)."""
+    items = list_concepts(_load_graph(), kind)
     if as_json:
         return _dump([i.model_dump(mode="json") for i in items])
-    typer.echo(f"{'id':<36} {'cases':>5} {'cms':>4}  label")
+    width = max(4, len(linked))
+    typer.echo(f"{'id':<36} {'cases':>5} {linked:>{width}}  label")
     for i in items:
         indent = "" if i.is_group else "  "
         typer.echo(
-            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>4}  "
+            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>{width}}  "
             f"{indent}{i.concept.label_ja} / {i.concept.label_en}"
         )
 
@@ -277,8 +274,6 @@ def cause_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """A root cause: its cases (with sentences) and the countermeasures that address it."""
-    from graph.navigate import cause_view
-
     view = _navigate(cause_view, _load_graph(), cause_id)
     if as_json:
         return _dump(view.model_dump(mode="json"))
@@ -305,8 +300,6 @@ def countermeasure_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """A countermeasure: the causes it addresses (by support) and the cases that adopted it."""
-    from graph.navigate import countermeasure_view
-
     view = _navigate(countermeasure_view, _load_graph(), cm_id)
     if as_json:
         return _dump(view.model_dump(mode="json"))
@@ -332,8 +325,6 @@ def recurring_cmd(
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Recurring root causes: by cases, sectors and themes (or per sector / theme)."""
-    from graph.analytics import recurring_by, recurring_causes
-
     if by not in (None, "sector", "theme"):
         raise OptionError(f"--by must be sector or theme, not {by!r}")
     _check_level(level)
@@ -358,18 +349,7 @@ def recurring_cmd(
 
 def countermeasures_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     """Every countermeasure concept (groups and their leaves) with its number of cases."""
-    from graph.navigate import list_concepts
-
-    items = list_concepts(_load_graph(), "countermeasure")
-    if as_json:
-        return _dump([i.model_dump(mode="json") for i in items])
-    typer.echo(f"{'id':<36} {'cases':>5} {'causes':>6}  label")
-    for i in items:
-        indent = "" if i.is_group else "  "
-        typer.echo(
-            f"{indent + i.concept.id:<36} {i.n_cases:>5} {i.n_linked:>6}  "
-            f"{indent}{i.concept.label_ja} / {i.concept.label_en}"
-        )
+    _list_concepts("countermeasure", "causes", as_json)
 
 
 _LEVEL_OPT = typer.Option(help="concept (leaf causes) or group (their top-level groups).")
@@ -383,12 +363,10 @@ def _check_level(level: str) -> None:
         raise OptionError(f"--level must be concept or group, not {level!r}")
 
 
-def _filtered_graph(sector: str | None, theme: str | None):
-    """The graph of the cases of a sector and/or theme, as the HTTP analytics filter it;
-    an unknown sector or theme is an error, not an empty table."""
-    from api.views import filtered_graph
-    from graph.build import sector_node_id
-
+def _filtered_snapshot(sector: str | None, theme: str | None) -> Snapshot:
+    """The snapshot, once the filters are checked: the tables are those of the HTTP
+    analytics (``api.runtime.reads.analytics_table``), but an unknown sector or theme is an
+    error here, not an empty table."""
     snap = _snapshot()
     sectors = sorted({s for c in snap.cases for s in c.sectors})
     themes = sorted({c.theme.id for c in snap.cases if c.theme})
@@ -396,7 +374,7 @@ def _filtered_graph(sector: str | None, theme: str | None):
         raise OptionError(f"unknown sector {sector!r}; known: {', '.join(sectors)}")
     if theme is not None and theme not in {*themes, *(f"theme.{t}" for t in themes)}:
         raise OptionError(f"unknown theme {theme!r}; known: {', '.join(themes)}")
-    return filtered_graph(snap, sector=sector, theme=theme)
+    return snap
 
 
 def cooccurrence_cmd(
@@ -413,19 +391,17 @@ def cooccurrence_cmd(
     cases a pair seen once can have a large lift: hence --min-count). The same table as
     GET /analytics/cooccurrence.
     """
-    from api.views import records
-    from graph.analytics import cause_cooccurrence
-
     _check_level(level)
     if min_count < 1:
         raise OptionError(f"--min-count must be 1 or more, not {min_count}")
     _check_limit(limit)
-    G, n_cases = _filtered_graph(sector, theme)
-    rows = records(cause_cooccurrence(G, level, min_count=min_count))
+    snap = _filtered_snapshot(sector, theme)
+    table = analytics_table(
+        snap, "cooccurrence", level, sector=sector, theme=theme, min_count=min_count
+    )
     if as_json:
-        filters = {"sector": sector, "theme": theme}
-        out = {"level": level, "min_count": min_count, "filters": filters, "n_cases": n_cases}
-        return _dump({**out, "rows": rows})
+        return _dump(table)
+    rows, n_cases = table["rows"], table["n_cases"]
     pairs = f"{len(rows)} pair{'' if len(rows) == 1 else 's'}"
     typer.echo(f"{pairs} of causes in at least {min_count} of {n_cases} cases")
     typer.echo(f"{'cases':>5} {'lift':>5} {'jacc.':>5}  causes")
@@ -447,16 +423,13 @@ def coverage_cmd(
 
     Worst first, with the cases that record none. The same table as GET /analytics/coverage.
     """
-    from api.views import records
-    from graph.analytics import coverage_gaps
-
     _check_level(level)
     _check_limit(limit)
-    G, n_cases = _filtered_graph(sector, theme)
-    rows = records(coverage_gaps(G, level))
+    snap = _filtered_snapshot(sector, theme)
+    table = analytics_table(snap, "coverage", level, sector=sector, theme=theme)
     if as_json:
-        filters = {"sector": sector, "theme": theme}
-        return _dump({"level": level, "filters": filters, "n_cases": n_cases, "rows": rows})
+        return _dump(table)
+    rows = table["rows"]
     gaps = sum(1 for row in rows if row["coverage"] < 1)
     typer.echo(f"{gaps} of {len(rows)} causes have cases without a countermeasure against them")
     typer.echo(f"{'covered':>7} {'cases':>7}  cause  (cases without one)")

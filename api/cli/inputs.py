@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from api.cli import CliError, OptionError
-from corpus.settings import Settings, get_settings
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.search.scorer import RankerFileError, RankerModel
 
 #: Endings that make a one-word argument a file name rather than a text.
 FILE_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".csv", ".tsv", ".text")
@@ -63,8 +63,6 @@ def settings_with_ranker(ranker_file: Path | None) -> Settings:
 
 def check_ranker_file(settings: Settings) -> None:
     """A ranker file the settings name must load (one error line, before any index work)."""
-    from search.scorer import RankerFileError, RankerModel
-
     if settings.ranker_file is not None:
         try:
             RankerModel.from_file(settings.ranker_file)

@@ -1,15 +1,19 @@
-"""``kizuki review PLAN``: a planned change checked against past failures."""
+"""``kizuki review PLAN``: a planned change checked against past failures
+(``api.runtime.actions.review_plan``, as ``POST /review`` and the review page)."""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated
 
 import typer
+from kizuki.api.cli import shared
+from kizuki.api.cli.inputs import FileOption, check_k, read_input
+from kizuki.api.runtime.actions import review_plan
+from kizuki.corpus.settings import get_settings
+from kizuki.graph.review import checklist_csv, checklist_markdown
 
-from api.cli.inputs import FileOption, check_k, read_input
-from corpus.settings import get_settings
+__all__ = ["register", "review"]
 
 
 class ChecklistFormat(StrEnum):
@@ -36,17 +40,10 @@ def review(
 ) -> None:
     """Review a planned change: the past failures it risks repeating, its risks (root causes
     its statements point to) and a checklist of the countermeasures that worked."""
-    from api.engine import get_searcher
-    from api.progress import building
-    from graph.review import checklist_csv, checklist_markdown
-    from graph.review import review as run_review
-
     settings = get_settings()
     text = read_input(plan, file, "the plan", settings.max_query_chars)
     check_k(k, settings.max_k)
-    with building():
-        searcher = get_searcher(settings)
-    result = run_review(searcher, text, k=k)
+    result = review_plan(shared.snapshot(settings), text, k)
     if checklist is ChecklistFormat.markdown:
         typer.echo(checklist_markdown(result), nl=False)
         return
@@ -54,8 +51,7 @@ def review(
         typer.echo(checklist_csv(result), nl=False)
         return
     if as_json:
-        typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
-        return
+        return shared.echo_json(result.model_dump(mode="json"))
     typer.echo(f"similar past failures ({result.match_strength}):")
     for f in result.similar_failures:
         steps = ", ".join(map(str, f.matched_steps)) or "-"

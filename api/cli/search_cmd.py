@@ -1,29 +1,46 @@
-"""``kizuki search`` and ``kizuki eval``: similar-incident search and its evaluation.
+"""``kizuki search``, ``kizuki eval`` and ``kizuki train``: similar-incident search, its
+evaluation, and learning the ranking's weights.
 
-Both rank through ``api.engine.get_searcher`` — the same code path as the HTTP API — so
-what ``eval`` measures is what ``search`` returns. ``search`` also applies the analysts'
-judgements, as ``POST /search`` does; ``eval --queries`` scores the ranking alone, and
+``search`` answers with ``api.runtime.actions.search_incident``, the function behind
+``POST /search`` and the web page: the same similar cases, explanations, judgements and
+likely causes (``--json`` prints the API's body). ``eval`` scores the ranking of the same
+snapshot (``search.validation`` over its searcher and the graph's cause source), so what it
+measures is what ``search`` returns; ``eval --queries`` scores the ranking alone, and
 ``eval --replay`` measures what the judgements add (``search.replay``).
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from api.cli import CliError, OptionError
-from api.cli.inputs import (
+from kizuki.api.cli import shared
+from kizuki.api.cli.inputs import (
     FileOption,
     RankerFileOption,
     check_k,
     read_input,
     settings_with_ranker,
 )
-from corpus.settings import Settings, get_settings
+from kizuki.api.exceptions import CliError, OptionError
+from kizuki.api.runtime.actions import Filters, review_plan, search_incident
+from kizuki.api.runtime.judgements import judged
+from kizuki.api.runtime.results import SearchResult
+from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus.feedback import Judgement, eval_rows
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.search.evaluation import Query, Ranked, load_queries, report
+from kizuki.search.replay import load_timeline, replay, stored_sessions
+from kizuki.search.validation import QueryRun, collect, cross_validate, curve, outcomes, queries_of
+from kizuki.search.validation import train as fit
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+__all__ = ["RANKERS", "evaluate", "register", "search", "train"]
 
 #: ``default`` is the product's ranking (learned weights over every source, the graph's cause
 #: list included); the others rank the same candidates for comparison (``search.scorer``).
@@ -47,16 +64,6 @@ FIELD_NAMES = {"outside": "outside view"}
 def _check_ranker(name: str) -> None:
     if name not in RANKERS:
         raise OptionError(f"--ranker must be one of {', '.join(RANKERS)}, not {name!r}")
-
-
-def _searcher(ranker: str, settings: Settings):
-    from api.engine import get_searcher
-    from api.progress import building
-
-    _check_ranker(ranker)
-    with building():
-        searcher = get_searcher(settings)
-    return searcher if ranker == "default" else searcher.with_scorer(ranker)
 
 
 def search(
@@ -84,40 +91,49 @@ def search(
     settings = settings_with_ranker(ranker_file)
     text = read_input(text, file, "the incident text", settings.max_query_chars)
     check_k(k, settings.max_k)
-    searcher = _searcher(ranker, settings)
+    _check_ranker(ranker)
+    service = shared.service(settings)
+    snap = service.snapshot
+    known_sectors, known_themes = snap.ranker.sectors(), snap.ranker.themes()
     for value in sector or []:
-        if value not in searcher.sectors():
-            raise OptionError(f"unknown sector {value!r}; known: {', '.join(searcher.sectors())}")
+        if value not in known_sectors:
+            raise OptionError(f"unknown sector {value!r}; known: {', '.join(known_sectors)}")
     for value in theme or []:
-        if value not in searcher.themes():
-            raise OptionError(f"unknown theme {value!r}; known: {', '.join(searcher.themes())}")
-    response = searcher.search(
-        text, k=k, sectors=sector or None, themes=theme or None, feedback=_judgements(settings)
+        if value not in known_themes:
+            raise OptionError(f"unknown theme {value!r}; known: {', '.join(known_themes)}")
+    result = search_incident(
+        snap,
+        text,
+        k,
+        Filters(sector or (), theme or ()),
+        service.judgements.index,
+        settings=settings,
+        scorer=ranker,
     )
     if as_json:
-        typer.echo(json.dumps(response.model_dump(mode="json"), ensure_ascii=False, indent=2))
-        return
-    _print_results(response)
+        return shared.echo_json(result.model_dump(mode="json"))
+    _print_results(snap, result)
 
 
-def _print_results(response) -> None:
+def _print_results(snap: Snapshot, result: SearchResult) -> None:
     """The table of ``kizuki search``: the match strength first, always, then each case."""
-    if response.no_good_match:
+    if result.no_good_match:
         typer.echo(
-            f"match: none (confidence {response.confidence:.2f} < threshold "
-            f"{response.threshold:.2f}): nothing in the corpus is clearly analogous. "
+            f"match: none (confidence {result.confidence:.2f} < threshold "
+            f"{result.threshold:.2f}): nothing in the corpus is clearly analogous. "
             "Closest cases anyway:"
         )
     else:
         typer.echo(
-            f"match: {response.match_strength} (confidence {response.confidence:.2f}, "
-            f"threshold {response.threshold:.2f})"
+            f"match: {result.match_strength} (confidence {result.confidence:.2f}, "
+            f"threshold {result.threshold:.2f})"
         )
     typer.echo(f"{'#':>2}  {'case':<12} {'score':>8}  {'theme':<22} event / shared terms")
-    for r in response.results:
-        event = " ".join(r.event.split())
+    for r in result.results:
+        event = " ".join(snap.by_id[r.case_id].event.split())
+        theme = r.theme.id if r.theme else "-"
         typer.echo(
-            f"{r.rank:>2}  {r.case_id:<12} {r.score:>8.4f}  {(r.theme or '-')[:22]:<22} "
+            f"{r.rank:>2}  {r.case_id:<12} {r.score:>8.4f}  {theme[:22]:<22} "
             f"{event[:60]}{'…' if len(event) > 60 else ''}"
         )
         terms = ", ".join(dict.fromkeys(t.term for t in r.shared_terms[:8]))
@@ -131,18 +147,10 @@ def _print_results(response) -> None:
                 typer.echo(f"{'':>38}{label}: {item[:70]}{'…' if len(item) > 70 else ''}")
 
 
-def _judgements(settings: Settings):
-    """The analysts' judgements the API's searches use (None when there are none)."""
-    from api.judgements import JudgementBook
-    from corpus.feedback import open_feedback_store
-
-    index = JudgementBook(settings, open_feedback_store(settings)).load()
-    return index if len(index) else None
+# -- eval and train: one pass over graded queries -------------------------------------------
 
 
-def _load_query_files(paths: list[Path], settings: Settings) -> list[tuple[str, object]]:
-    from search.evaluation import load_queries
-
+def _load_query_files(paths: list[Path], settings: Settings) -> list[tuple[str, Query]]:
     out = []
     seen: set[str] = set()
     for path in paths:
@@ -165,32 +173,23 @@ def _load_query_files(paths: list[Path], settings: Settings) -> list[tuple[str, 
     return out
 
 
-def _collect(paths: list[Path], settings: Settings, more: list[tuple[str, object]] = ()):
-    """Every query's candidates and signals, once, with a progress bar on stderr."""
-    return _collect_items([*_load_query_files(paths, settings), *more], settings)
-
-
-def _collect_items(items: list[tuple[str, object]], settings: Settings):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from search.validation import collect
-
-    console = Console(stderr=True)
-    ranker = _searcher("default", settings)  # a spinner on a terminal while the index loads
+def _collect(
+    items: Sequence[tuple[str, Query]], settings: Settings
+) -> tuple[Snapshot, list[QueryRun]]:
+    """Every query's candidates and signals, once, with a progress bar on stderr: the
+    snapshot's searcher and the graph's cause source (the ranking ``search`` uses)."""
+    snap = shared.snapshot(settings)  # a spinner on a terminal while the index loads
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),
         transient=True,
     ) as bar:
         task = bar.add_task("ranking queries", total=len(items))
-        extras = getattr(ranker, "extras", None)
-        plain = ranker.searcher if extras else ranker
-        runs = collect(items, plain, extras, lambda: bar.advance(task))
-    return ranker, runs
+        runs = collect(items, snap.searcher, snap.ranker.extras, lambda: bar.advance(task))
+    return snap, runs
 
 
 QueriesOption = Annotated[
@@ -258,11 +257,27 @@ def evaluate(
     ranker_file: RankerFileOption = None,
 ) -> None:
     """Score the search on graded queries: nDCG@10, Recall@5, MRR, no-match accuracy."""
-    from search.evaluation import report
-    from search.validation import cross_validate, curve, outcomes, queries_of
-
     settings = settings_with_ranker(ranker_file)
     check_k(k, settings.max_k)
+    _check_eval_options(queries, cv, per_query, ranker, mode, feedback, replay, timeline)
+    if replay:
+        return _replay(timeline, as_json, settings)
+    queries = queries or []
+    if mode == "review":
+        return _evaluate_reviews(queries, k, as_json, settings)
+    names = list(dict.fromkeys(ranker or ["default"]))
+    more = _feedback_queries(settings) if feedback else []
+    started = time.perf_counter()
+    snap, runs = _collect([*_load_query_files(queries, settings), *more], settings)
+    reports, rankings = _score(snap, runs, names, cv)
+    seconds = round(time.perf_counter() - started, 3)
+    if as_json:
+        return _print_json(reports, rankings, names, k, per_query, seconds)
+    _print_table(queries_of(runs), reports, rankings, k, per_query, seconds)
+
+
+def _check_eval_options(queries, cv, per_query, ranker, mode, feedback, replay, timeline) -> None:
+    """The options of ``eval`` that go together, and those that do not (``OptionError``)."""
     if timeline is not None and not replay:
         raise OptionError("--timeline goes with --replay")
     if replay:
@@ -270,31 +285,33 @@ def evaluate(
             raise OptionError("--replay takes only --feedback or --timeline (and --json)")
         if (timeline is None) == (not feedback):
             raise OptionError("--replay needs either --feedback (the store) or --timeline FILE")
-        return _replay(timeline, as_json, settings)
+        return
     if feedback and mode != "search":
         raise OptionError("--feedback scores searches, not --mode review")
-    more = _feedback_queries(settings) if feedback else []
     if not queries and not feedback:
         raise OptionError("give --queries FILE (repeatable) or --feedback")
-    queries = queries or []
     if mode not in ("search", "review"):
         raise OptionError(f"--mode must be search or review, not {mode!r}")
     if mode == "review":
         if ranker or cv or per_query:
             raise OptionError("--mode review takes neither --ranker, --cv nor --per-query")
-        return _evaluate_reviews(queries, k, as_json, settings)
-    names = list(dict.fromkeys(ranker or ["default"]))
-    for name in names:
+        return
+    for name in ranker or []:
         _check_ranker(name)
     if cv == 1 or cv < 0:
         raise OptionError("--cv takes the number of folds (2 or more), or 0 for none")
-    started = time.perf_counter()
-    searcher, runs = _collect(queries, settings, more)
-    items = queries_of(runs)
-    plain = getattr(searcher, "searcher", searcher)
-    files = list(dict.fromkeys(r.group for r in runs))
 
-    def scored(ranks) -> dict:
+
+def _score(
+    snap: Snapshot, runs: list[QueryRun], names: list[str], cv: int
+) -> tuple[dict[str, dict], dict[str, dict[str, Ranked]]]:
+    """Each ranking's report (per file too when there are several) and its rankings; with
+    ``cv``, the learned ranking retrained on K folds as ``default (cv)``."""
+    items = queries_of(runs)
+    files = list(dict.fromkeys(r.group for r in runs))
+    plain = snap.searcher
+
+    def scored(ranks: dict[str, Ranked]) -> dict:
         out = report(items, ranks)
         if len(files) > 1:
             out["by_file"] = {
@@ -314,19 +331,23 @@ def evaluate(
         rankings["default (cv)"], probability = cross_validate(runs, k=cv)
         reports["default (cv)"] = scored(rankings["default (cv)"])
         reports["default (cv)"]["curve"] = curve(runs, probability)
-    seconds = round(time.perf_counter() - started, 3)
-    if as_json:
-        if len(reports) == 1:
-            out = {**reports[names[0]], "ranker": names[0], "seconds": seconds}
-        else:
-            out = {"rankers": reports, "seconds": seconds}
-        if per_query:
-            out["per_query"] = {
-                name: {qid: r.case_ids[:k] for qid, r in ranks.items()}
-                for name, ranks in rankings.items()
-            }
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
-        return
+    return reports, rankings
+
+
+def _print_json(reports, rankings, names, k, per_query, seconds) -> None:
+    if len(reports) == 1:
+        out = {**reports[names[0]], "ranker": names[0], "seconds": seconds}
+    else:
+        out = {"rankers": reports, "seconds": seconds}
+    if per_query:
+        out["per_query"] = {
+            name: {qid: r.case_ids[:k] for qid, r in ranks.items()}
+            for name, ranks in rankings.items()
+        }
+    shared.echo_json(out)
+
+
+def _print_table(items, reports, rankings, k, per_query, seconds) -> None:
     typer.echo(f"queries: {len(items)}   time: {seconds:.1f}s")
     typer.echo(
         f"{'ranker':<14} {'subset':<18} {'n':>3} {'nDCG@10':>8} {'R@5':>6} {'MRR':>6} "
@@ -356,22 +377,16 @@ def evaluate(
                 typer.echo(f"  {name:<14} {' '.join(shown)}{flag}")
 
 
-def _stored_judgements(settings: Settings):
+def _stored_judgements(settings: Settings) -> tuple[list[Judgement], list[dict]]:
     """The store's judgements, on the cases it still holds (a judgement of a deleted case
     is kept but ignored), and the eval rows they make."""
-    from api.engine import get_snapshot
-    from api.progress import building
-    from corpus.feedback import eval_rows, open_feedback_store
-
-    with building():
-        known = get_snapshot(settings).by_id
-    stored = [j for j in open_feedback_store(settings).all() if j.case_id in known]
+    service = shared.service(settings)
+    known = service.snapshot.by_id
+    stored = [j for j in service.judgements.all() if j.case_id in known]
     return stored, eval_rows(stored)
 
 
-def _feedback_queries(settings: Settings) -> list[tuple[str, object]]:
-    from search.evaluation import Query
-
+def _feedback_queries(settings: Settings) -> list[tuple[str, Query]]:
     _, rows = _stored_judgements(settings)
     if not rows:
         raise CliError("no judgement marks a case similar yet (POST /feedback, or the page)")
@@ -380,9 +395,6 @@ def _feedback_queries(settings: Settings) -> list[tuple[str, object]]:
 
 def _replay(timeline: Path | None, as_json: bool, settings: Settings) -> None:
     """``--replay``: nDCG@10 without and with the judgements made before each query."""
-    from api.judgements import judged
-    from search.replay import load_timeline, replay, stored_sessions
-
     if timeline is not None:
         try:
             sessions = load_timeline(timeline)
@@ -398,15 +410,16 @@ def _replay(timeline: Path | None, as_json: bool, settings: Settings) -> None:
     ids = [s.query.id for s in sessions]
     if len(set(ids)) != len(ids):
         raise CliError(f"{source}: a query id appears twice")
-    searcher, runs = _collect_items([(s.group, s.query) for s in sessions], settings)
-    plain = getattr(searcher, "searcher", searcher)
+    snap, runs = _collect([(s.group, s.query) for s in sessions], settings)
     out = replay(
-        sessions, {r.query.id: r for r in runs}, plain.scorer, settings.feedback_min_similarity
+        sessions,
+        {r.query.id: r for r in runs},
+        snap.searcher.scorer,
+        settings.feedback_min_similarity,
     ).report()
     out["source"] = source
     if as_json:
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
-        return
+        return shared.echo_json(out)
     typer.echo(f"replay of {source}: {out['queries']} searches, {out['judgements']} judgements")
     typer.echo(f"{'subset':<18} {'n':>3} {'nDCG@10 without':>16} {'with':>6} {'moved':>6}")
     groups = {"all": None, **{g: g for g in out["without"]["by_group"]}}
@@ -422,15 +435,12 @@ def _replay(timeline: Path | None, as_json: bool, settings: Settings) -> None:
 
 def _evaluate_reviews(paths: list[Path], k: int, as_json: bool, settings: Settings) -> None:
     """Score ``kizuki review``'s similar failures on graded plans."""
-    from graph.review import review
-    from search.evaluation import Ranked, report
-
     items = [q for _, q in _load_query_files(paths, settings)]
-    ranker = _searcher("default", settings)
+    snap = shared.snapshot(settings)
     started = time.perf_counter()
     runs = {}
     for q in items:
-        result = review(ranker, q.query, k=max(k, 10))
+        result = review_plan(snap, q.query, k=max(k, 10))
         runs[q.id] = Ranked([f.case_id for f in result.similar_failures], False)
     out = {**report(items, runs), "mode": "review"}
     out["seconds"] = round(time.perf_counter() - started, 3)
@@ -439,8 +449,7 @@ def _evaluate_reviews(paths: list[Path], k: int, as_json: bool, settings: Settin
         any(q.relevant.get(c) == 2 for c in runs[q.id].case_ids[:5]) for q in graded
     )
     if as_json:
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
-        return
+        return shared.echo_json(out)
     typer.echo(
         f"plans: {out['n']}  nDCG@10 {out['ndcg@10']:.3f}  Recall@5 {out['recall@5']:.3f}  "
         f"MRR {out['mrr']:.3f}  a grade-2 case in the top 5: {out['grade2_in_top5']} of "
@@ -453,11 +462,8 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="where to write the model")],
 ) -> None:
     """Learn the default ranking's weights and the no-match model from graded queries."""
-    import hashlib
-
-    from search.validation import train as fit
-
-    _, runs = _collect(queries, get_settings())
+    settings = get_settings()
+    _, runs = _collect(_load_query_files(queries, settings), settings)
     provenance = {
         "trained_on": [
             {"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()[:16]}

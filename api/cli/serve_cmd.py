@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from api.cli import CliError
-from api.cli.inputs import RankerFileOption, check_ranker_file
-from corpus.store import redact
+import uvicorn
+from kizuki.api.app import create_app
+from kizuki.api.cli.inputs import RankerFileOption, check_ranker_file
+from kizuki.api.exceptions import CliError
+from kizuki.api.http.connections import guarded_protocol, raise_open_file_limit
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import StoreDamaged, StoreUnavailable, redact
 
 
 def _check_port(host: str, port: int) -> None:
@@ -56,11 +59,6 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Start the web page and HTTP API (OpenAPI docs at /docs) on the bundled corpus."""
-    import uvicorn
-
-    from api.app import create_app
-    from corpus.settings import Settings
-
     given = {"data_dir": data_dir, "database_url": database_url, "ranker_file": ranker_file}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
     check_ranker_file(settings)
@@ -71,14 +69,12 @@ def serve(
     typer.echo(f"Kizuki: starting on {url} (data: {settings.data_dir}{store}) ...")
     if settings.api_key is None:
         typer.echo("Writes are disabled: set KIZUKI_API_KEY to enable POST/DELETE /cases.")
-    from corpus.store import StoreDamaged, StoreUnavailable
 
     try:
         app = create_app(settings)
     except (StoreDamaged, StoreUnavailable) as exc:
         raise CliError(str(exc)) from None
     app.state.public_url = url
-    from api.connections import guarded_protocol, raise_open_file_limit
 
     raise_open_file_limit()
     server = uvicorn.Server(

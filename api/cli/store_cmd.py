@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from api.cli import CliError
+from kizuki.api.exceptions import CliError
+from kizuki.corpus.settings import Settings, get_settings
+from kizuki.corpus.sqlite_store import SqliteCaseStore
+from kizuki.corpus.store import open_store, store_exists
 
 store_app = typer.Typer(help="The case store: back it up, check it.", no_args_is_help=True)
 
@@ -38,9 +40,6 @@ def register(app: typer.Typer) -> None:
 
 def _open(data_dir: Path | None):
     """The configured store, checked (an existing SQLite file, or the PostgreSQL store)."""
-    from corpus.settings import Settings, get_settings
-    from corpus.store import open_store, store_exists
-
     settings = get_settings() if data_dir is None else Settings(data_dir=data_dir)
     if not store_exists(settings):
         raise CliError(f"no case store at {settings.store_path}")
@@ -53,8 +52,6 @@ def backup(
     data_dir: DataDir = None,
 ) -> None:
     """Copy the live store to DESTINATION with SQLite's online backup API."""
-    from corpus.sqlite_store import SqliteCaseStore
-
     if destination.exists():
         raise CliError(f"{destination} already exists; choose a new file")
     if not destination.parent.is_dir():  # a typo must not create folders

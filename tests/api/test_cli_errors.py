@@ -64,7 +64,7 @@ def _args(args: tuple[str, ...], tmp: Path) -> list[str]:
 
 def kizuki(*args: str, env: dict[str, str], prefix: list[str] = ()) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*prefix, sys.executable, "-c", "from api.cli import main; main()", *args],
+        [*prefix, sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
         cwd=REPO,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
         capture_output=True,

@@ -25,14 +25,14 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def taxonomy():
-    from graph.taxonomy import load_taxonomy
+    from kizuki.graph.taxonomy import load_taxonomy
 
     return load_taxonomy()
 
 
 @pytest.fixture(scope="module")
 def annotations(taxonomy):
-    from graph.annotations import load_annotations
+    from kizuki.graph.annotations import load_annotations
 
     return load_annotations(taxonomy=taxonomy)
 
@@ -40,7 +40,7 @@ def annotations(taxonomy):
 def kizuki(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -229,14 +229,14 @@ def test_countermeasures_lists_every_countermeasure_like_causes(data_dir, annota
 def test_cooccurrence_and_coverage_answer_what_the_api_answers(data_dir):
     """The CLI's tables are graph.analytics', over the store's cases, as the HTTP routes
     give them (same rows for the same filters)."""
-    from api.engine import get_snapshot
-    from api.views import filtered_graph, records
-    from corpus.settings import Settings
-    from graph.analytics import cause_cooccurrence, coverage_gaps
+    from kizuki.api.runtime.local import local_snapshot
+    from kizuki.api.runtime.reads import filtered_graph, records
+    from kizuki.corpus.settings import Settings
+    from kizuki.graph.analytics import cause_cooccurrence, coverage_gaps
 
     if not (data_dir / "cases.sqlite3").exists():
         assert kizuki("causes", data_dir=data_dir).returncode == 0
-    snap = get_snapshot(Settings(data_dir=data_dir))
+    snap = local_snapshot(Settings(data_dir=data_dir))
     G, n_cases = filtered_graph(snap, sector="地域銀行")
     pairs = json.loads(
         kizuki("cooccurrence", "--json", "--sector", "地域銀行", data_dir=data_dir).stdout
@@ -263,7 +263,7 @@ def test_graph_export_to_standard_output(data_dir, tmp_path):
         to_file = kizuki(*args, "-o", str(out), data_dir=data_dir)
         assert to_file.returncode == 0, to_file.stderr
         result = subprocess.run(
-            [sys.executable, "-c", "from api.cli import main; main()", *args, "-o", "-"],
+            [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args, "-o", "-"],
             cwd=tmp_path,
             env={**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"},
             capture_output=True,

@@ -13,8 +13,7 @@ import re
 from pathlib import Path
 
 import typer
-
-from api.cli import app
+from kizuki.api.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 LAYERS = ("api", "corpus", "search", "graph")

@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from kizuki.api.cli import CliError, OptionError, app
+from kizuki.api.cli.inputs import looks_like_path
+from kizuki.corpus.settings import get_settings
 from typer.testing import CliRunner
-
-from api.cli import CliError, OptionError, app
-from api.cli.inputs import looks_like_path
-from corpus.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -55,7 +54,7 @@ def run_json(command: tuple[str, ...], *args: str, stdin: str | None = None) -> 
 def kizuki(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
         cwd=REPO,
         env=env,
         input=stdin,

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kizuki.api.cli import CliError, app
+from kizuki.corpus.settings import get_settings
+from kizuki.search.scorer import DEFAULT_RANKER_PATH
 from kizuki_http import Server, free_port
 from typer.testing import CliRunner
-
-from api.cli import CliError, app
-from corpus.settings import get_settings
-from search.scorer import DEFAULT_RANKER_PATH
 
 REPO = Path(__file__).resolve().parents[2]
 QUERIES = REPO / "eval" / "validation" / "ja_real.jsonl"
@@ -92,7 +91,7 @@ def test_serve_ranks_with_the_ranker_file(tmp_path, dense_file, cache_dir):
     """``kizuki serve --ranker-file F``: POST /search ranks with F; a missing F stops the
     start with one error line, before the port is bound."""
     missing = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", "serve"]
         + ["--port", str(free_port()), "--data-dir", str(tmp_path / "unused")]
         + ["--ranker-file", str(tmp_path / "nope.json")],
         cwd=REPO,
@@ -114,7 +113,7 @@ def test_serve_ranks_with_the_ranker_file(tmp_path, dense_file, cache_dir):
     assert answer.status_code == 200, answer.text
     served = [(r["case_id"], round(r["score"], 6)) for r in answer.json()["results"]]
     dense = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "search", TEXT]
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", "search", TEXT]
         + ["--k", "5", "--json", "--ranker", "dense"],
         cwd=REPO,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "KIZUKI_DATA_DIR": str(data_dir)},

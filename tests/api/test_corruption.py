@@ -148,7 +148,7 @@ def test_a_document_that_is_not_utf8_is_skipped_and_listed(crashed, tmp_path, sp
     raw[at : at + 6] = b"\xff\xfe\xff\xfe\xff\xfe"  # not UTF-8; same length
     store.write_bytes(bytes(raw))
     check = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "store", "check",
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", "store", "check",
          "--data-dir", str(data)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

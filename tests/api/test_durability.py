@@ -3,10 +3,9 @@ of a stream of writes loses no acknowledged case, and stale indexes are rebuilt.
 
 from __future__ import annotations
 
+from kizuki.corpus.schema import Case
+from kizuki.corpus.sqlite_store import SqliteCaseStore
 from kizuki_http import API_KEY, assert_served, found, kill_mid_stream, make_case, marker_for
-
-from corpus.schema import Case
-from corpus.sqlite_store import SqliteCaseStore
 
 
 def test_restart_keeps_ingested_cases_and_deletions(spawn):

@@ -147,7 +147,7 @@ def test_accept_errors_and_refusals_are_summarised_not_logged_per_connection():
     logged at most once per interval."""
     import logging
 
-    from api.connections import RateLimitedLog
+    from kizuki.api.http.connections import RateLimitedLog
 
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
@@ -276,7 +276,7 @@ def test_markdown_and_http_clients_get_escaped_plans(server):
     with server.client() as c:
         r = c.post("/review", json={"plan": plan, "k": 5})
     assert r.status_code == 200
-    from graph.review import Review, checklist_markdown
+    from kizuki.graph.review import Review, checklist_markdown
 
     text = checklist_markdown(Review.model_validate(r.json()))
     assert "<script>" not in text and "&lt;script&gt;" in text

@@ -7,11 +7,10 @@ import json
 
 import httpx
 import pytest
+from kizuki.api.cli import CliError, app
+from kizuki.corpus.settings import get_settings
 from kizuki_http import API_KEY, clone_data_dir, error_of
 from typer.testing import CliRunner
-
-from api.cli import CliError, app
-from corpus.settings import get_settings
 
 QUERY = "夜間バッチが予定時刻までに終わらず、翌朝のオンライン開始が遅れてATMや窓口が使えなかった。"
 KEY = {"X-API-Key": API_KEY}

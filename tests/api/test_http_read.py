@@ -8,10 +8,9 @@ import zipfile
 
 import networkx as nx
 import pytest
+from kizuki.corpus import seed_cases
+from kizuki.search.index import case_fields
 from kizuki_http import error_of
-
-from corpus import seed_cases
-from search.index import case_fields
 
 SEED = {c.id: c for c in seed_cases()}
 

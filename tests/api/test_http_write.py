@@ -7,10 +7,9 @@ import threading
 import time
 
 import httpx
+from kizuki.corpus.schema import Case
+from kizuki.corpus.sqlite_store import SqliteCaseStore
 from kizuki_http import API_KEY, error_of, make_case
-
-from corpus.schema import Case
-from corpus.sqlite_store import SqliteCaseStore
 
 
 def search_ids(client: httpx.Client, text: str, k: int = 10) -> list[str]:

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.progress import Heartbeat, start_message
-from corpus.settings import Settings
+from kizuki.api.runtime.progress import Heartbeat, start_message
+from kizuki.corpus.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,7 @@ def run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     """Run the CLI with stderr on a pseudo-terminal; what the terminal received."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -93,7 +93,7 @@ def test_cli_shows_a_spinner_on_a_terminal_and_nothing_in_a_pipe(server, cache_d
     shown = run_on_a_terminal(["causes"], env)
     assert "loading the search index and the knowledge graph" in shown
     piped = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "causes"],
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", "causes"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -111,10 +111,9 @@ def test_a_long_start_listens_at_once_and_health_says_how_far_it_got(spawn, serv
     import uuid
 
     import httpx
+    from kizuki.corpus.schema import Case
+    from kizuki.corpus.sqlite_store import SqliteCaseStore
     from kizuki_http import clone_data_dir
-
-    from corpus.schema import Case
-    from corpus.sqlite_store import SqliteCaseStore
 
     data = clone_data_dir(server.template, tmp_path / "big")
     tag = uuid.uuid4().hex[:8]  # texts no cache has seen: they must be embedded
@@ -166,7 +165,7 @@ def test_a_start_that_fails_says_why_in_one_error_line_and_exits_1(tmp_path):
         KIZUKI_EMBEDDING_MODEL=str(tmp_path / "no-such-model"),
     )
     proc = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", "serve"]
         + ["--data-dir", str(tmp_path / "data"), "--port", str(free_port())],
         cwd=REPO,
         env=env,

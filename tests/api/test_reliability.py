@@ -177,8 +177,7 @@ def test_an_unexpected_error_is_json_and_keeps_the_connection():
 
     import uvicorn
     from fastapi import FastAPI
-
-    from api.guard import CatchAllMiddleware
+    from kizuki.api.http.middlewares import CatchAllMiddleware
 
     app = FastAPI()
     app.add_middleware(CatchAllMiddleware)
@@ -360,7 +359,7 @@ def test_options_allow_and_strict_fields(client, writer):
 
 def _kizuki(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=300,

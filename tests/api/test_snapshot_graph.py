@@ -4,11 +4,12 @@ results are reused, so only the new cases are tagged again."""
 
 from __future__ import annotations
 
-from api.snapshot import build_snapshot, engines, read_state
-from corpus import seed_cases
-from corpus.schema import Case
-from corpus.settings import Settings
-from corpus.store import open_store
+from kizuki.api.runtime.loader import load_models
+from kizuki.api.runtime.snapshot import build_snapshot, read_state
+from kizuki.corpus import seed_cases
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import open_store
 
 
 def _imported(i: int) -> Case:
@@ -29,7 +30,7 @@ def test_a_stale_saved_graph_lends_its_extractions(tmp_path, monkeypatch, seed_s
     assert {f"imported-{i}" for i in range(3)} <= set(first.graph.graph["extractions"])
 
     store.add_cases([_imported(3)])  # as `kizuki corpus import` would, server stopped
-    extractor = engines(settings).extractor
+    extractor = load_models(settings).extractor
     tagged: list[str] = []
     original = extractor.tag
 

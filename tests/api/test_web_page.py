@@ -8,8 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-
-from api.web_errors import CODE_MESSAGES_JA, STATUS_MESSAGES_JA, error_message
+from kizuki.api.web.errors import CODE_MESSAGES_JA, STATUS_MESSAGES_JA, error_message
 
 INCIDENT = "夜間バッチが異常終了し、翌朝のオンライン開始が遅れてATMが使えなかった。"
 #: A word of English (three Latin letters or more) in a Japanese message.
@@ -164,7 +163,7 @@ def test_every_error_code_the_api_raises_has_a_japanese_wording():
         raised |= set(re.findall(r"send_(?:json|error)\([^)]*?\d{3},\s*\"([a-z_]+)\"", text, re.S))
     assert {"case_not_found", "busy", "rate_limited"} <= raised
     missing = raised - set(CODE_MESSAGES_JA) - api_only
-    assert not missing, f"no Japanese wording for {sorted(missing)} (api/web_errors.py)"
+    assert not missing, f"no Japanese wording for {sorted(missing)} (api/web/errors.py)"
 
 
 @pytest.mark.parametrize(
@@ -195,7 +194,7 @@ def test_unknown_codes_fall_back_to_the_status_in_japanese():
 
 
 def test_search_answers_confidence_threshold_and_strength(client):
-    from search.confidence import PARTIAL_AT, STRONG_AT
+    from kizuki.search.confidence import PARTIAL_AT, STRONG_AT
 
     for text in (INCIDENT, "ランサムウェアに感染し、身代金を要求する脅迫文が届いた。"):
         body = client.post("/search", json={"text": text, "k": 3}).json()

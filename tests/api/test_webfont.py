@@ -55,8 +55,8 @@ def test_the_bundled_corpus_and_the_page_need_only_the_first_file():
         p.read_text(encoding="utf-8")
         for p in [
             REPO / "corpus" / "data" / "fsa2019.jsonl",
-            REPO / "api" / "i18n.py",
-            REPO / "api" / "web_errors.py",
+            REPO / "api" / "web" / "i18n.py",
+            REPO / "api" / "web" / "errors.py",
             *(REPO / "api" / "templates").glob("*.html"),
         ]
     )
@@ -101,7 +101,7 @@ def test_the_page_and_the_docs_load_the_font_css():
     assert '"Kizuki Gothic"' in css.split("--font:")[1].split(";")[0]
     base = (REPO / "api" / "templates" / "base.html").read_text(encoding="utf-8")
     assert "/static/fonts/kizuki-gothic.css" in base
-    from api.docs_ui import FONT_HEAD
+    from kizuki.api.http.docs import FONT_HEAD
 
     assert "/static/fonts/kizuki-gothic.css" in FONT_HEAD
 
@@ -110,5 +110,5 @@ def test_the_woff2_files_are_packaged():
     import tomllib
 
     data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    patterns = data["tool"]["setuptools"]["package-data"]["api"]
+    patterns = data["tool"]["setuptools"]["package-data"]["kizuki.api"]
     assert "static/**/*" in patterns

@@ -7,9 +7,8 @@ import asyncio
 import threading
 
 import pytest
-
-from api.errors import ApiError
-from api.workpool import WorkPool
+from kizuki.api.http.errors import ApiError
+from kizuki.api.http.workpool import WorkPool
 
 
 def test_long_texts_run_one_at_a_time_beside_short_searches():

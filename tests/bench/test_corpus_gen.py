@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from kizuki.corpus.schema import Case
+
 from bench.corpus_gen import CaseGenerator, generate
-from corpus.schema import Case
 
 
 def test_deterministic_and_independent_of_order():
@@ -27,7 +28,7 @@ def test_valid_unique_cases():
 
 
 def test_recombines_real_sentences_with_variety():
-    from corpus import seed_cases
+    from kizuki.corpus import seed_cases
 
     seeds = seed_cases()
     real_causes = {x for c in seeds for x in c.causes}

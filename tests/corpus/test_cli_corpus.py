@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from kizuki.corpus.sqlite_store import SqliteCaseStore
 
-import corpus
-from corpus.sqlite_store import SqliteCaseStore
+from kizuki import corpus
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO.parent / "shared" / "seeds" / "fsa-2019-system-failure-report.txt"
@@ -21,7 +21,7 @@ SEED = REPO.parent / "shared" / "seeds" / "fsa-2019-system-failure-report.txt"
 def kizuki(*args: str, data_dir: Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir)}
     return subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -197,7 +197,7 @@ def test_import_lists_the_first_50_problems_then_a_count(tmp_path, data_dir):
 
 
 def test_the_sample_files_import_and_the_layouts_are_documented(data_dir):
-    from corpus.io import CSV_COLUMNS
+    from kizuki.corpus.io import CSV_COLUMNS
 
     samples = REPO / "corpus" / "samples"
     for name in ("cases.jsonl", "cases.csv"):

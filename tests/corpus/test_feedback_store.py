@@ -5,10 +5,9 @@ export in the eval sets' format."""
 from __future__ import annotations
 
 import pytest
-
-from corpus.feedback import FeedbackLimit, eval_rows, open_feedback_store
-from corpus.settings import Settings
-from corpus.store import open_store
+from kizuki.corpus.feedback import FeedbackLimit, eval_rows, open_feedback_store
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import open_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

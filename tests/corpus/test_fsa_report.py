@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
+from kizuki.corpus.fsa_report import ReportParseError, parse_report
+from kizuki.corpus.io import dumps_jsonl
 
-import corpus
-from corpus.fsa_report import ReportParseError, parse_report
-from corpus.io import dumps_jsonl
+from kizuki import corpus
 
 SEED = (
     Path(__file__).resolve().parents[2].parent

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from corpus import seed_cases
-from corpus.io import (
+from kizuki.corpus import seed_cases
+from kizuki.corpus.io import (
     CorpusImportError,
     dumps_csv,
     dumps_jsonl,
@@ -17,7 +16,7 @@ from corpus.io import (
     write_csv,
     write_jsonl,
 )
-from corpus.schema import Case
+from kizuki.corpus.schema import Case
 
 HEADER = (
     "id,theme_id,theme_label,title,sectors,event,causes,countermeasures,source_report,source_year\n"

@@ -11,10 +11,9 @@ import textwrap
 import threading
 
 import pytest
-
-from corpus.schema import Case
-from corpus.settings import Settings
-from corpus.store import DuplicateCaseError, StoreChanged, open_store
+from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from kizuki.corpus.store import DuplicateCaseError, StoreChanged, open_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -115,9 +114,9 @@ def test_acknowledged_writes_survive_sigkill(settings, opened):
         f"""
         import sys
         from pathlib import Path
-        from corpus.schema import Case
-        from corpus.settings import Settings
-        from corpus.store import open_store
+        from kizuki.corpus.schema import Case
+        from kizuki.corpus.settings import Settings
+        from kizuki.corpus.store import open_store
         store = open_store(
             Settings(data_dir=Path({str(settings.data_dir)!r}), database_url={settings.database_url!r})
         )

@@ -8,28 +8,28 @@ import pytest
 
 @pytest.fixture(scope="session")
 def seed():
-    from corpus import seed_cases
+    from kizuki.corpus import seed_cases
 
     return list(seed_cases())
 
 
 @pytest.fixture(scope="session")
 def taxonomy():
-    from graph.taxonomy import load_taxonomy
+    from kizuki.graph.taxonomy import load_taxonomy
 
     return load_taxonomy()
 
 
 @pytest.fixture(scope="session")
 def annotations(seed, taxonomy):
-    from graph.annotations import load_annotations
+    from kizuki.graph.annotations import load_annotations
 
     return load_annotations(cases=seed, taxonomy=taxonomy)
 
 
 @pytest.fixture(scope="session")
 def extractor(taxonomy, seed_embedder):
-    from graph.extract import ConceptExtractor
+    from kizuki.graph.extract import ConceptExtractor
 
     return ConceptExtractor(taxonomy, embedder=seed_embedder)
 
@@ -37,7 +37,7 @@ def extractor(taxonomy, seed_embedder):
 @pytest.fixture(scope="session")
 def concept_graph(seed, taxonomy, annotations):
     """The seed graph without ``similar_to`` edges (no search index needed)."""
-    from graph.build import build_graph
+    from kizuki.graph.build import build_graph
 
     return build_graph(seed, taxonomy, annotations)
 
@@ -45,14 +45,14 @@ def concept_graph(seed, taxonomy, annotations):
 @pytest.fixture(scope="session")
 def seed_graph(seed, taxonomy, annotations, extractor, seed_searcher):
     """The full seed graph, ``similar_to`` edges from the shared session index included."""
-    from graph.build import build_graph
+    from kizuki.graph.build import build_graph
 
     return build_graph(seed, taxonomy, annotations, extractor=extractor, searcher=seed_searcher)
 
 
 @pytest.fixture(scope="session")
 def signs(taxonomy, seed_analyzer):
-    from graph.signs import CauseSigns
+    from kizuki.graph.signs import CauseSigns
 
     return CauseSigns.load(taxonomy, seed_analyzer)
 
@@ -60,6 +60,6 @@ def signs(taxonomy, seed_analyzer):
 @pytest.fixture(scope="session")
 def ranker(seed_graph, seed_searcher, signs):
     """The product's ranking over the seed index: the searcher plus the graph's source."""
-    from graph.ranking import CauseAwareSearcher
+    from kizuki.graph.ranking import CauseAwareSearcher
 
     return CauseAwareSearcher(seed_searcher, seed_graph, signs)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from graph.analytics import (
+from kizuki.graph.analytics import (
     case_cause_matrix,
     cause_cooccurrence,
     cause_table,
@@ -13,7 +12,7 @@ from graph.analytics import (
     recurring_by,
     recurring_causes,
 )
-from graph.build import sector_node_id
+from kizuki.graph.build import sector_node_id
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,14 @@ import copy
 
 import pytest
 import yaml
-
-from corpus import seed_cases
-from graph.annotations import (
+from kizuki.corpus import seed_cases
+from kizuki.graph.annotations import (
     DEFAULT_PATH,
     AnnotationError,
     load_annotations,
     parse_annotations,
 )
-from graph.taxonomy import load_taxonomy
+from kizuki.graph.taxonomy import load_taxonomy
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,8 @@ import copy
 from collections import Counter
 
 import pytest
-
-from corpus.schema import Case
-from graph.build import (
+from kizuki.corpus.schema import Case
+from kizuki.graph.build import (
     ADOPTED,
     BROADER,
     EDGE_TYPES,
@@ -208,7 +207,7 @@ def _graph_facts(G) -> tuple[dict, dict]:
 def test_extend_graph_gives_what_a_full_build_gives(seed, taxonomy, annotations, extractor):
     """Growing the graph by a write's cases equals building it over all cases at once:
     nodes, concept edges, and every mitigates edge's support, evidence and strength."""
-    from graph.build import extend_graph
+    from kizuki.graph.build import extend_graph
 
     extra = [_unannotated(c, f"copy-{c.id}") for c in seed[:8]]
     before = build_graph([*seed, *extra[:5]], taxonomy, annotations, extractor=extractor)
@@ -225,7 +224,7 @@ def test_extend_graph_gives_what_a_full_build_gives(seed, taxonomy, annotations,
 
 
 def test_extend_graph_defers_to_a_full_build_when_it_must(seed, taxonomy, annotations, extractor):
-    from graph.build import extend_graph
+    from kizuki.graph.build import extend_graph
 
     before = build_graph(seed[1:], taxonomy, annotations, extractor=extractor)
     assert extend_graph(before, [seed[0]], annotations, extractor) is None  # annotated
@@ -252,8 +251,8 @@ def test_distinct_sector_labels_are_distinct_nodes_and_filters_agree():
     """Issue 20 (13): "Bank A", "bank-a" and "BANK_A!" were one node ``sector.bank_a``,
     "!!!" and "unknown" both ``sector.unknown``. One normalisation (spaces, bracket width)
     applies to nodes and filters alike; labels that still differ are different sectors."""
-    from api.views import _sector_matches
-    from graph.build import SECTOR_NAMES, sector_node_id
+    from kizuki.graph.build import SECTOR_NAMES, sector_node_id
+    from kizuki.graph.build import sector_matches as _sector_matches
 
     labels = ["Bank A", "bank-a", "BANK_A!", "bank_a", "!!!", "unknown", "major_banks"]
     ids = [sector_node_id(label) for label in labels]

@@ -8,9 +8,8 @@ from collections import Counter
 
 import networkx as nx
 import pytest
-
-from graph.build import EDGE_TYPES, NODE_TYPES
-from graph.export import export, to_node_link
+from kizuki.graph.build import EDGE_TYPES, NODE_TYPES
+from kizuki.graph.export import export, to_node_link
 
 
 def _counts(G):

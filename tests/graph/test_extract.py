@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from graph.evaluation import PRF, evaluate, leave_one_case_out, micro_prf
-from graph.extract import ConceptExtractor, ConceptTag, examples_from, split_sentences
+from kizuki.graph.evaluation import PRF, evaluate, leave_one_case_out, micro_prf
+from kizuki.graph.extract import ConceptExtractor, ConceptTag, examples_from, split_sentences
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from graph.navigate import (
+from kizuki.graph.navigate import (
     UnknownNodeError,
     case_neighbourhood,
     cause_view,

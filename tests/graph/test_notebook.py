@@ -84,9 +84,9 @@ def outputs(nb) -> str:
 
 
 def test_notebook_analyses_the_stores_cases_imported_ones_included(tmp_path):
-    from corpus import seed_cases
-    from corpus.schema import Case
-    from corpus.sqlite_store import SqliteCaseStore
+    from kizuki.corpus import seed_cases
+    from kizuki.corpus.schema import Case
+    from kizuki.corpus.sqlite_store import SqliteCaseStore
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()

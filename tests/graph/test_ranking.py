@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from graph.build import HAS_CAUSE, edges_of_type
-from graph.ranking import SOURCE, cause_ranking
+from kizuki.graph.build import HAS_CAUSE, edges_of_type
+from kizuki.graph.ranking import SOURCE, cause_ranking
 
 INCIDENT = "夜間バッチ処理の復旧作業で手順を誤り、翌朝のオンライン開始が大幅に遅れた。"
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from graph.build import HAS_CAUSE, MITIGATES
-from graph.recommend import likely_causes, recommend, sign_evidence
+from kizuki.graph.build import HAS_CAUSE, MITIGATES
+from kizuki.graph.recommend import likely_causes, recommend, sign_evidence
 
 # Invented for this test (not a dev query): symptoms plus the suspected cause.
 CERT_INCIDENT = (
@@ -111,8 +110,8 @@ def test_text_evidence_quotes_the_sentence_that_matched_the_sign(seed_graph, ran
 
 def test_analyse_embeds_the_text_once(seed_graph, seed_searcher, signs):
     """The search and the likely causes share one analysis and one query embedding."""
-    from graph.ranking import CauseAwareSearcher
-    from search.engine import Searcher
+    from kizuki.graph.ranking import CauseAwareSearcher
+    from kizuki.search.engine import Searcher
 
     class Counter:
         def __init__(self, inner):

@@ -6,9 +6,8 @@ import csv
 import io
 
 import pytest
-
-from graph.build import HAS_CAUSE, MITIGATES
-from graph.review import checklist_csv, checklist_markdown, plan_steps, review
+from kizuki.graph.build import HAS_CAUSE, MITIGATES
+from kizuki.graph.review import checklist_csv, checklist_markdown, plan_steps, review
 
 # Invented for this test (not from the plan set).
 PLAN = (
@@ -88,7 +87,7 @@ def test_bad_input(ranker):
 def test_the_markdown_checklist_escapes_the_plan_and_quotes_it_whole_or_marked():
     """Issue 20 (20) and 22: the Markdown checklist embedded raw HTML, cut the plan
     mid-word without 「…」, and repeated the same countermeasure sentence."""
-    from graph.review import _md, quote_cut
+    from kizuki.graph.review import _md, quote_cut
 
     assert _md("<img src=x onerror=alert(1)> **bold** [link](x)") == (
         "&lt;img src=x onerror=alert(1)&gt; \\*\\*bold\\*\\* \\[link\\](x)"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from graph.signs import OUT_OF_SCOPE, load_signs
+from kizuki.graph.signs import OUT_OF_SCOPE, load_signs
 
 
 def test_every_leaf_cause_has_signs_in_both_languages(taxonomy):

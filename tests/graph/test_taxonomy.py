@@ -7,8 +7,7 @@ import re
 
 import pytest
 import yaml
-
-from graph.taxonomy import DEFAULT_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
+from kizuki.graph.taxonomy import DEFAULT_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
 
 NAMED_CONCEPTS = [
     "cause.missing_peer_review",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from search.analysis import Analyzer, AnalyzerConfig
-from search.synonyms import SynonymTable
+from kizuki.search.analysis import Analyzer, AnalyzerConfig
+from kizuki.search.synonyms import SynonymTable
 
 
 def _terms(analyzer: Analyzer, text: str) -> set[str]:

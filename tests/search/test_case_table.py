@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from corpus import seed_cases
-from search.case_table import CaseTable
+from kizuki.corpus import seed_cases
+from kizuki.search.case_table import CaseTable
 
 
 def test_stored_cases_are_read_on_demand(tmp_path):

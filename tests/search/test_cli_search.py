@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from kizuki.api.cli import CliError, app
+from kizuki.corpus.settings import get_settings
 from typer.testing import CliRunner
-
-from api.cli import CliError, app
-from corpus.settings import get_settings
 
 runner = CliRunner()
 
@@ -192,7 +191,7 @@ def test_eval_compares_rankers_per_file_with_cross_validation(cli_env):
 def test_train_writes_a_model_that_search_can_load(cli_env, tmp_path):
     from pathlib import Path
 
-    from search.scorer import RankerModel
+    from kizuki.search.scorer import RankerModel
 
     folder = Path(__file__).resolve().parents[2] / "eval" / "validation"
     out = tmp_path / "ranker.json"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from search.confidence import (
+from kizuki.search.confidence import (
     SIGNALS,
     NoMatchModel,
     fit_no_match,

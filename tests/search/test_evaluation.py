@@ -6,8 +6,7 @@ import json
 import math
 
 import pytest
-
-from search.evaluation import Query, Ranked, load_queries, report, score
+from kizuki.search.evaluation import Query, Ranked, load_queries, report, score
 
 
 def test_score_matches_hand_computation():

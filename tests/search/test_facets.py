@@ -8,8 +8,7 @@ import json
 
 import numpy as np
 import pytest
-
-from search import facets as F
+from kizuki.search import facets as F
 
 
 def _rows(path):
@@ -38,7 +37,7 @@ def test_every_out_of_scope_kind_has_examples_in_both_languages():
 
 
 def test_the_shipped_model_was_fitted_on_todays_training_texts(seed_embedder):
-    """``python -m search.facets --write`` regenerates it; stale, it would be refitted at
+    """``python -m kizuki.search.facets --write`` regenerates it; stale, it would be refitted at
     every start (and the cross-validated figures in the README would not be its own)."""
     model = F.FacetModel.load_file()
     assert model is not None and model.model_id == seed_embedder.model_id
@@ -131,7 +130,7 @@ def test_cross_validated_on_its_training_texts_the_detector_is_accurate_and_cali
 ):
     """Five folds over the training texts (their vectors ship with the package, so nothing
     is embedded): facets ranked well, kinds told apart, P(in scope) calibrated."""
-    from search.embeddings import open_embedding_cache
+    from kizuki.search.embeddings import open_embedding_cache
 
     texts = F.training_texts(F.bundled_training_cases())
     cache = open_embedding_cache(seed_settings)

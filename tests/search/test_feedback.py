@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from search.evaluation import Query, load_queries, score
-from search.feedback import (
+from kizuki.search.evaluation import Query, load_queries, score
+from kizuki.search.feedback import (
     MAX_UNITS,
     MIN_SIMILARITY,
     FeedbackIndex,
@@ -17,8 +16,8 @@ from search.feedback import (
     apply,
     score_unit,
 )
-from search.replay import Session, load_timeline, replay
-from search.validation import collect
+from kizuki.search.replay import Session, load_timeline, replay
+from kizuki.search.validation import collect
 
 REPO = Path(__file__).resolve().parents[2]
 TIMELINE = REPO / "eval" / "feedback" / "timeline.jsonl"
@@ -127,7 +126,7 @@ class CountingQueries:
 
 
 def test_the_searcher_boosts_the_judged_case_and_says_why(seed_index, seed_embedder):
-    from search.engine import Searcher
+    from kizuki.search.engine import Searcher
 
     embedder = CountingQueries(seed_embedder)
     searcher = Searcher(seed_index, embedder)
@@ -156,7 +155,7 @@ def test_the_searcher_boosts_the_judged_case_and_says_why(seed_index, seed_embed
 
 
 def test_judgements_of_a_deleted_case_are_kept_but_ignored(seed_index, seed_embedder):
-    from search.engine import Searcher
+    from kizuki.search.engine import Searcher
 
     searcher = Searcher(seed_index, seed_embedder)
     prepared = searcher.prepare(QUERY)
@@ -263,9 +262,8 @@ def _ndcg(searcher, run) -> float:
     ],
 )
 def test_eval_replay_options_fail_with_one_error(args, message):
+    from kizuki.api.cli import CliError, app
     from typer.testing import CliRunner
-
-    from api.cli import CliError, app
 
     result = CliRunner().invoke(app, ["eval", *args])
     assert result.exit_code != 0 and isinstance(result.exception, CliError), result.output

@@ -6,13 +6,12 @@ import json
 
 import numpy as np
 import pytest
-
-from corpus import seed_cases
-from corpus.outside import outside_views
-from corpus.settings import Settings
-from search.dense import IVF_MIN_VECTORS
-from search.engine import Searcher
-from search.index import IndexConfig, SearchIndex, ensure_index, view_texts
+from kizuki.corpus import seed_cases
+from kizuki.corpus.outside import outside_views
+from kizuki.corpus.settings import Settings
+from kizuki.search.dense import IVF_MIN_VECTORS
+from kizuki.search.engine import Searcher
+from kizuki.search.index import IndexConfig, SearchIndex, ensure_index, view_texts
 
 QUERY = "ネットバンキングでワンタイムパスワードの認証エラーが出てログインできない"
 
@@ -138,7 +137,7 @@ def test_large_index_appends_new_cases_to_tails(
 ):
     """Above REINDEX_BELOW a new case goes to the lexical and dense tails (no re-indexing),
     is found at once, and survives a snapshot round trip."""
-    import search.index as index_mod
+    import kizuki.search.index as index_mod
 
     monkeypatch.setattr(index_mod, "REINDEX_BELOW", 10)
     counting = counting()
@@ -165,7 +164,7 @@ def test_large_index_appends_new_cases_to_tails(
 
 
 def test_parallel_analysis_gives_the_same_tokens(seed_analyzer, monkeypatch):
-    import search.index as index_mod
+    import kizuki.search.index as index_mod
 
     cases = seed_cases()
     outside = outside_views(cases)
@@ -178,7 +177,7 @@ def test_parallel_analysis_gives_the_same_tokens(seed_analyzer, monkeypatch):
 
 
 def test_corpus_hash_chains_so_appends_hash_only_new_cases():
-    from search.index import corpus_sha256
+    from kizuki.search.index import corpus_sha256
 
     cases = seed_cases()
     whole = corpus_sha256(cases)
@@ -191,7 +190,7 @@ def test_corpus_hash_chains_so_appends_hash_only_new_cases():
 def test_outside_views_are_indexed_and_change_the_snapshot(seed_index):
     """Outside views are part of a case's identity: their text is tokenised into the
     ``outside`` field and BM25 index, embedded as ``outside[]`` rows, and hashed."""
-    from search.index import corpus_sha256
+    from kizuki.search.index import corpus_sha256
 
     cases = seed_cases()
     i = seed_index.position["fsa2019-27"]
@@ -208,9 +207,9 @@ def test_outside_views_are_indexed_and_change_the_snapshot(seed_index):
 def test_a_build_reports_its_analysis_as_it_goes():
     """Issue 20 (21): the start progress stayed at "analysing cases 0/N" for a whole
     rebuild; the analysis now reports how many cases are done."""
-    from corpus import seed_cases
-    from search.analysis import Analyzer
-    from search.index import _analyze_cases
+    from kizuki.corpus import seed_cases
+    from kizuki.search.analysis import Analyzer
+    from kizuki.search.index import _analyze_cases
 
     cases = list(seed_cases())
     heard: list[tuple[str, int, int]] = []

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from search.learn import Judged, choose_c, fit_weights, folds, ndcg10, pairwise_examples
+from kizuki.search.learn import Judged, choose_c, fit_weights, folds, ndcg10, pairwise_examples
 
 
 def _query(qid: str, group: str, rng, informative: int = 0) -> Judged:

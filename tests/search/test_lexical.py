@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from search.lexical import LexicalIndex
+from kizuki.search.lexical import LexicalIndex
 
 DOCS = [
     ["証明書", "期限", "切れ", "通信", "障害"],

@@ -9,13 +9,12 @@ import os
 import shutil
 
 import pytest
-
-from corpus import seed_cases
-from corpus.outside import outside_views
-from corpus.settings import Settings
-from search import snapshot_files
-from search.engine import Searcher
-from search.index import CorruptSnapshot, SearchIndex, ensure_index
+from kizuki.corpus import seed_cases
+from kizuki.corpus.outside import outside_views
+from kizuki.corpus.settings import Settings
+from kizuki.search import snapshot_files
+from kizuki.search.engine import Searcher
+from kizuki.search.index import CorruptSnapshot, SearchIndex, ensure_index
 
 QUERIES = ["ATMが停止した", "証明書の期限切れでインターネットバンキングに接続できない"]
 

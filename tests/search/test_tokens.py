@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-
-from corpus import seed_cases
-from search.index import FIELDS, _analyze_case
-from search.tokens import TokenTable, Vocabulary
+from kizuki.corpus import seed_cases
+from kizuki.search.index import FIELDS, _analyze_case
+from kizuki.search.tokens import TokenTable, Vocabulary
 
 
 def _analysed(analyzer, cases):

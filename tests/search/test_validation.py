@@ -6,9 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from search.evaluation import load_queries, report
-from search.validation import collect, cross_validate, feature_names, outcomes, ranked, train
+from kizuki.search.evaluation import load_queries, report
+from kizuki.search.validation import collect, cross_validate, feature_names, outcomes, ranked, train
 
 VALIDATION = Path(__file__).resolve().parents[2] / "eval" / "validation"
 
@@ -51,7 +50,7 @@ def test_train_gives_a_model_that_ranks_and_judges(runs):
     model = train(runs, {"note": "test"})
     assert set(model.scorer.weights) == set(feature_names(runs))
     assert model.provenance["graded"] == 24 and model.provenance["note"] == "test"
-    from search.confidence import NoMatchModel
+    from kizuki.search.confidence import NoMatchModel
 
     no_match = NoMatchModel.from_dict(model.no_match)
     out = report([r.query for r in runs], outcomes(runs, model.scorer, no_match))

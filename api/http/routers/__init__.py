@@ -1,0 +1,23 @@
+"""HTTP routers, one module per area (FastAPI's tutorial layout); ``ROUTERS`` in the order
+the app includes them."""
+
+from __future__ import annotations
+
+from kizuki.api.http.routers import (
+    analytics,
+    cases,
+    concepts,
+    export,
+    feedback,
+    graph,
+    health,
+    review,
+    search,
+)
+
+__all__ = ["ROUTERS"]
+
+ROUTERS = tuple(
+    module.router
+    for module in (health, search, review, feedback, cases, concepts, graph, analytics, export)
+)
