@@ -62,21 +62,32 @@ def encodable(codec: str) -> set[str]:
     return out
 
 
+#: Data files whose text pages show: the cases, their outside views (shown as the view that
+#: matched), the report data, the taxonomy and annotations, the lexicon and facet labels.
+#: Not training texts (nobody reads them on a page) and never binary files.
+SHOWN_DATA = (
+    "corpus/data/fsa2019.jsonl",
+    "corpus/data/fsa2019_report.json",
+    "corpus/data/fsa2019_expansions.jsonl",
+    "corpus/data/fsa2019_views.jsonl",
+    "graph/data/*.yaml",
+    "search/data/synonyms.tsv",
+    "search/data/facets.yaml",
+)
+
+
 def used_text() -> str:
     """The text of the bundled corpus, the taxonomy and the page's labels."""
     parts = []
+    paths = [p for pattern in SHOWN_DATA for p in sorted(REPO.glob(pattern))]
     for path in [
-        REPO / "corpus" / "data" / "fsa2019.jsonl",
-        REPO / "corpus" / "data" / "fsa2019_report.json",
-        REPO / "corpus" / "data" / "fsa2019_expansions.jsonl",
-        *sorted((REPO / "graph" / "data").glob("*")),
-        *sorted((REPO / "search" / "data").glob("*")),
+        *paths,
         REPO / "api" / "web" / "i18n.py",
         REPO / "api" / "web" / "errors.py",
         *sorted((REPO / "api" / "templates").glob("*.html")),
     ]:
         if path.is_file():
-            parts.append(path.read_text(encoding="utf-8", errors="ignore"))
+            parts.append(path.read_text(encoding="utf-8"))
     return "".join(parts)
 
 
