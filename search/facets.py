@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
+from kizuki.corpus.yamlfile import load_yaml
 
 DATA = Path(__file__).resolve().parent / "data"
 VOCABULARY_FILE = DATA / "facets.yaml"
@@ -87,7 +87,7 @@ class FacetVocabulary:
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> FacetVocabulary:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))["facets"]
+        raw = load_yaml(path.read_text(encoding="utf-8"))["facets"]
         values = {f: tuple(spec["values"]) for f, spec in raw.items()}
         labels = {
             (f, v): (d["ja"], d["en"]) for f, spec in raw.items() for v, d in spec["values"].items()
