@@ -291,10 +291,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "depth": ("深さ", "Depth"),
     "legend": ("凡例", "Legend"),
     "graph_help": (
-        "ノードをクリックで詳細、ダブルクリックでそのノードを中心に表示。",
-        "Click a node for details; double-click to centre on it.",
+        "ノードをクリックで詳細とつながりの展開、ダブルクリックでそのノードを中心に表示。"
+        "ノードは種類ごとに並び、薄い文字は 2 段先のノードです。",
+        "Click a node for details and to expand its links; double-click to centre on it. "
+        "Nodes are grouped by kind; grey labels are two links away.",
     ),
     "open_page": ("ページを開く", "Open page"),
+    "expand_node": ("つながりを展開", "Expand its links"),
     "graph_failed": ("グラフを表示できませんでした", "The graph could not be drawn"),
     "sector": ("業態", "Sector"),
     "theme": ("テーマ", "Theme"),
@@ -351,6 +354,9 @@ def theme_name(theme_id: str, label: str, lang: str) -> str:
 def node_label(data: dict | object, lang: str) -> str:
     """A graph node's (or NodeRef's) label in the page language, falling back to Japanese."""
     get = data.get if isinstance(data, dict) else lambda k, d="": getattr(data, k, d)
+    if get("type", "") == "case":
+        # A case's title exists only in Japanese (its graph label_en is the case id).
+        return get("label_ja", "") or get("label_en", "")
     if lang == "en":
         return get("label_en", "") or get("label_ja", "")
     return get("label_ja", "") or get("label_en", "")

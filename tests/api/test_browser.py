@@ -500,38 +500,93 @@ def test_japanese_renders_in_the_apps_font_on_a_browser_without_one(page):
     assert page.evaluate("t => document.fonts.check('10px \"Kizuki Gothic\"', t)", labels)
 
 
-#: Pairs of node labels whose drawn boxes overlap, in the graph as laid out.
-LABEL_OVERLAPS = """
+#: Every label's drawn box (``renderedBoundingBox`` with its label) against the others and
+#: the frame: the pairs that overlap, the nodes reaching outside the canvas, the nodes whose
+#: label is drawn under 11 px.
+LABEL_CHECK = """
 () => {
   const cy = document.querySelector('.graph-panel')._cy;
-  const boxes = cy.nodes().map(n => n.boundingBox({includeLabels: true, includeOverlays: false}));
-  let overlaps = 0;
-  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-    const a = boxes[i], b = boxes[j];
-    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlaps++;
+  const W = cy.width(), H = cy.height(), nodes = cy.nodes();
+  const boxes = nodes.map(n => n.renderedBoundingBox({includeLabels: true, includeOverlays: false}));
+  const overlaps = [], outside = [], small = [];
+  for (let i = 0; i < boxes.length; i++) {
+    const a = boxes[i];
+    if (a.x1 < 0 || a.y1 < 0 || a.x2 > W || a.y2 > H) outside.push(nodes[i].id());
+    if (parseFloat(nodes[i].renderedStyle('font-size')) < 11) small.push(nodes[i].id());
+    for (let j = i + 1; j < boxes.length; j++) {
+      const b = boxes[j];
+      if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2)
+        overlaps.push(nodes[i].id() + ' / ' + nodes[j].id());
+    }
   }
-  return [overlaps, boxes.length];
+  return {n: boxes.length, overlaps, outside, small};
 }
 """
 
 
-def test_graph_labels_spread_out_and_show_in_full_on_hover(page):
-    page.goto("/ui/graph?node=fsa2019-07&depth=2")
-    drawn = wait_for_graph(page)
-    overlaps, n = page.evaluate(LABEL_OVERLAPS)
-    assert n == drawn > 40
-    # The former layout (labels left out of the node sizes) overlapped 73 pairs here.
-    assert overlaps <= n // 10, f"{overlaps} overlapping labels among {n} nodes"
-    # Labels are drawn at a readable size (10 px labels are hidden below 7 px), and the
-    # centre node is in view.
-    zoom = page.evaluate("document.querySelector('.graph-panel')._cy.zoom()")
-    assert zoom * 10 >= 7
-    inside = page.evaluate(
-        "(() => { const cy = document.querySelector('.graph-panel')._cy;"
-        " const p = cy.$id('fsa2019-07').renderedPosition();"
-        " return p.x > 0 && p.y > 0 && p.x < cy.width() && p.y < cy.height(); })()"
+def assert_readable(pg, where: str) -> int:
+    """No two labels overlap, none is outside the frame or drawn under 11 px."""
+    drawn = wait_for_graph(pg)
+    check = pg.evaluate(LABEL_CHECK)
+    assert check["n"] == drawn
+    assert not check["overlaps"], f"{where}: overlapping labels {check['overlaps'][:5]}"
+    assert not check["outside"], f"{where}: cropped {check['outside'][:5]}"
+    assert not check["small"], f"{where}: labels under 11 px {check['small'][:5]}"
+    return drawn
+
+
+CENTRE_LABEL = (
+    "(() => { const cy = document.querySelector('.graph-panel')._cy;"
+    " const c = cy.nodes('[center = 1]'); return [c.data('label'), c.data('fullLabel')]; })()"
+)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_graph_labels_never_overlap_and_stay_in_the_frame(page, lang):
+    """Issue 22: depth 1 and 2 around a case and a cause, and the case and cause pages'
+    panels: every label readable, none on another, none cropped; the centre's label whole."""
+    for url in (
+        "/ui/graph?node=fsa2019-07&depth=1",
+        "/ui/graph?node=fsa2019-07&depth=2",
+        "/ui/graph?node=cause.missing_peer_review&depth=1",
+        "/ui/graph?node=cause.missing_peer_review&depth=2",
+        "/ui/cases/fsa2019-07",
+        "/ui/causes/cause.missing_peer_review",
+    ):
+        page.goto(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+        drawn = assert_readable(page, f"{url} ({lang})")
+        if "depth=2" in url:
+            assert drawn > 40
+        shown, full = page.evaluate(CENTRE_LABEL)
+        assert shown.replace("\n", "").replace(" ", "") == full.replace(" ", ""), (shown, full)
+        name = url.strip("/").replace("/", "-").replace("?", "-").replace("&", "-")
+        shot(page, f"graph-{name}-{lang}", full_page=False)
+
+    # Expand on demand: a node's own links join the view, still readable.
+    page.goto(f"/ui/graph?node=fsa2019-07&depth=1&lang={lang}")
+    before = wait_for_graph(page)
+    page.evaluate(
+        "document.querySelector('.graph-panel')._cy.nodes('[type = \"cause\"]')[0].emit('tap')"
     )
-    assert inside
+    page.locator(".graph-info .graph-expand").click()
+    page.wait_for_selector(".graph-panel[data-ready='1']")
+    after = assert_readable(page, f"expanded ({lang})")
+    assert after > before
+    shot(page, f"graph-expanded-{lang}", full_page=False)
+
+
+def test_the_english_graph_page_names_a_case_by_its_title(page):
+    """Issue 22: cases have only a Japanese title; the English page shows it, not the id."""
+    page.goto("/ui/graph?node=fsa2019-07&lang=en")
+    heading = page.locator("h1").inner_text()
+    page.goto("/ui/graph?node=fsa2019-07&lang=ja")
+    title = page.locator("h1 a").inner_text()
+    assert title != "fsa2019-07" and title in heading, heading
+
+
+def test_graph_labels_show_in_full_on_hover(page):
+    page.goto("/ui/graph?node=fsa2019-07&depth=2")
+    wait_for_graph(page)
     # A long label is cut on the canvas and shown whole on hover.
     long = page.evaluate(
         "document.querySelector('.graph-panel')._cy.nodes()"
