@@ -27,6 +27,7 @@ from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
+from kizuki.api.web.terms import telling_terms, term_chips
 from kizuki.graph.build import sector_node_id
 from kizuki.graph.navigate import list_concepts
 from kizuki.graph.review import checklist_csv, checklist_markdown
@@ -200,7 +201,7 @@ def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
     """A result with each field cut into highlighted segments (escaped by the template)."""
     case = snap.by_id.get(hit.case_id)
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for term in hit.shared_terms:
+    for term in telling_terms(hit.shared_terms):
         for span in term.spans:
             spans[span.field].append((span.start, span.end))
     fields = case_fields(case) if case else {}
@@ -222,7 +223,7 @@ def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
             fields.get("countermeasures", ""), spans["countermeasures"]
         ),
         "outside": segments(hit.outside_match, spans["outside"]) if hit.outside_match else None,
-        "terms": hit.shared_terms[:12],
+        "terms": term_chips(hit.shared_terms),
     }
 
 

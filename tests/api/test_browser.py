@@ -607,6 +607,46 @@ def test_graph_labels_show_in_full_on_hover(page):
     shot(page, "graph-view-depth2", full_page=False)
 
 
+#: An incident worded with the generic words every case shares (事象, 発生, 利用, 行っ).
+GENERIC_INCIDENT = (
+    "夜間バッチが予定時刻までに終わらず、翌朝のオンライン開始が遅れてATMや窓口の取引が"
+    "できなかった。前日のプログラム変更のテストが不十分だった。事象が発生し、利用者への"
+    "連絡を行った。"
+)
+GENERIC_WORDS = {"事象", "発生", "利用", "行っ", "行う"}
+
+SHARED_TERMS = """
+() => [...document.querySelectorAll('#results article.result')].map(a => ({
+  chips: [...a.querySelectorAll('.matched .term')].map(c => [c.textContent, c.title]),
+  marks: [...a.querySelectorAll('mark')].map(m => m.textContent),
+}))
+"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_shared_terms_show_once_and_never_generic_words(page, lang):
+    """Issue 22: ATM matched exactly and through its synonym is one chip (the synonym a
+    detail); 事象, 発生, 利用, 行っ and one-character fragments are neither chips nor marks."""
+    page.goto("/?" + urlencode({"q": GENERIC_INCIDENT, "lang": lang}))
+    page.wait_for_selector("#results")
+    results = page.evaluate(SHARED_TERMS)
+    assert len(results) == 10
+    chips = [text for r in results for text, _ in r["chips"]]
+    assert "ATM" in chips and "夜間バッチ" in chips  # telling words still show
+    for r in results:
+        words = [text for text, _ in r["chips"]]
+        assert len(words) == len({w.casefold() for w in words}), words
+        assert not GENERIC_WORDS & set(words), words
+        assert all(len(w) > 1 for w in words), words
+        assert r["marks"], "telling words are still highlighted"
+        assert not GENERIC_WORDS & set(r["marks"]), r["marks"]
+        assert all(len(m) > 1 for m in r["marks"]), r["marks"]
+    synonym = "同義語" if lang == "ja" else "synonym"
+    titles = [title for r in results for _, title in r["chips"]]
+    assert any(synonym in title for title in titles), titles
+    shot(page, f"shared-terms-{lang}")
+
+
 def test_change_review_page_shows_a_cited_checklist_and_exports_it(page):
     """Paste a plan, see the checklist beside the similar failures and risks, export it."""
     page.goto("/ui/review")
