@@ -279,7 +279,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "level_concept": ("個別の原因", "Concepts"),
     "level_group": ("原因グループ", "Groups"),
     "cooccurrence": ("同時に現れる原因", "Causes that occur together"),
-    "coverage": ("対策の記録がない原因", "Causes without a recorded countermeasure"),
+    "coverage": ("対策の記録が少ない原因", "Causes with few recorded countermeasures"),
+    "coverage_help": (
+        "その原因を持つ事例のうち、原因に効く対策が記録された事例の割合（低い順）。",
+        "Of the cases with the cause, the share that record a countermeasure addressing it "
+        "(lowest first).",
+    ),
+    "coverage_cases": ("対策の記録がある事例", "Cases with one"),
     "coverage_rate": ("対策記録率", "Coverage"),
     "pair": ("組み合わせ", "Pair"),
     "lift": ("リフト", "Lift"),

@@ -420,13 +420,13 @@ def analytics_page(
         row
         for row in reads.analytics_table(snap, "coverage", level, **filters)["rows"]  # type: ignore[arg-type]
         if row["coverage"] < 1
-    ][:10]
+    ]
     top = max((row["n_cases"] for row in recurring), default=0)
     return render(
         request,
         "analytics.html",
-        recurring=recurring[:25],
-        n_recurring=len(recurring),
+        recurring=recurring,
+        shown=25,  # the rest open from "N more"
         top=top,
         cooc=cooc,
         coverage=coverage,

@@ -234,6 +234,34 @@ def test_recurring_causes_chart_filters_by_sector(page):
     shot(page, "analytics")
 
 
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_analytics_names_the_coverage_table_and_opens_the_rest(page, lang):
+    """Issue 22: the table of causes whose cases rarely record a countermeasure is named
+    for what it shows (not "without one") with each rate, and "N more" opens the rest."""
+    page.goto(f"/ui/analytics?lang={lang}")
+    coverage = page.locator("#coverage")
+    heading = coverage.locator("h2").inner_text()
+    assert heading == (
+        "対策の記録が少ない原因" if lang == "ja" else "Causes with few recorded countermeasures"
+    )
+    rows = coverage.locator("tbody tr")
+    assert rows.count() > 0
+    for i in range(rows.count()):
+        rate = float(rows.nth(i).get_attribute("data-coverage"))
+        assert 0 <= rate < 1
+        assert rows.nth(i).locator("td.num").last.inner_text().endswith("%")
+    # The recurring chart's "N more" is a control that shows the N other causes.
+    more = page.locator("#recurring-more")
+    summary = more.locator("summary").inner_text()
+    hidden = int("".join(ch for ch in summary if ch.isdigit()))
+    assert hidden > 0
+    assert page.locator("#recurring-chart .barrow:visible").count() == 25
+    more.locator("summary").click()
+    assert more.locator(".barrow:visible").count() == hidden
+    assert page.locator("#recurring-chart .barrow:visible").count() == 25 + hidden
+    shot(page, f"analytics-more-{lang}")
+
+
 def test_a_case_holding_markup_stays_inert(page, writer, server):
     payload = make_case(
         XSS_ID,
