@@ -24,6 +24,7 @@ from kizuki.api.http.models import ReviewRequest, SearchHit, SearchRequest
 from kizuki.api.runtime import reads
 from kizuki.api.runtime.actions import Filters, review_plan, search_incident
 from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.api.web.checklist import checklist_view
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
@@ -262,6 +263,7 @@ async def review_page(
         return render(request, "review.html", status_code=422, **context)
     result = await pool.run(review_plan, snap, req.plan, req.k, cost=len(req.plan))
     context["result"] = result
+    context["checklist"] = checklist_view(result.checklist)
     context["markdown_b64"] = base64.b64encode(checklist_markdown(result).encode()).decode()
     context["csv_b64"] = base64.b64encode(checklist_csv(result).encode()).decode()
     return render(request, "review.html", **context)

@@ -704,6 +704,52 @@ def test_change_review_page_shows_a_cited_checklist_and_exports_it(page):
     assert page.locator("#review-error").count() == 0
 
 
+#: The README's example plan ("Plan review").
+README_PLAN = (
+    "来月、ATM監視サーバを新機種に入れ替える。データ移行は夜間に委託先が行い、"
+    "移行後の確認は担当者本人のみで行う。委託先の作業内容は把握していない。"
+)
+
+CHECKLIST = """
+() => {
+  const list = document.querySelector('#checklist');
+  // Per item, each cited row: [case, countermeasure sentence, printed in full].
+  const items = [...list.querySelectorAll(':scope > li')].map(li => [
+    ...li.querySelectorAll('.evidence > li')].map(e => {
+      const full = e.querySelector('.ev-cm');
+      return [e.dataset.case, full ? full.textContent : e.querySelector('a[title]').title, !!full];
+    }));
+  const style = getComputedStyle(list);
+  const line = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+  return {items, line, height: list.getBoundingClientRect().height};
+}
+"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_review_checklist_cites_each_countermeasure_sentence_once(page, lang):
+    """Issue 22: a countermeasure sentence several items cite is printed once (later items
+    point back to it), each (case, sentence) once per item, so the checklist's height
+    follows its distinct sentences: at most 2 lines per item and 3 per distinct sentence."""
+    page.goto(f"/ui/review?lang={lang}")
+    page.fill("#plan", README_PLAN)
+    page.click("#review-form button[type=submit]")
+    page.wait_for_selector("#checklist")
+    page.evaluate("document.fonts.ready.then(() => true)")  # lines wrap in the page's font
+    got = page.evaluate(CHECKLIST)
+    shot(page, f"review-readme-plan-{lang}")
+    items = got["items"]
+    assert items and all(items), "every item cites its cases"
+    for rows in items:
+        assert len(rows) == len({(case, text) for case, text, _ in rows}), rows
+    printed = [(case, text) for rows in items for case, text, full in rows if full]
+    distinct = {(case, text) for rows in items for case, text, _ in rows}
+    assert sorted(printed) == sorted(distinct), "each sentence printed once, none missing"
+    assert len(distinct) < sum(len(rows) for rows in items), "the plan cites some twice"
+    bound = (2 * len(items) + 3 * len(distinct)) * got["line"]
+    assert got["height"] <= bound, (got["height"], bound, len(items), len(distinct))
+
+
 def test_judge_two_results_reload_and_the_same_search_ranks_the_judged_case_first(open_page, spawn):
     """Issue 15: judge two results with the buttons (the key typed once into the page and
     kept in localStorage), reload: the judgements show; the same search again ranks the
