@@ -262,6 +262,40 @@ def test_analytics_names_the_coverage_table_and_opens_the_rest(page, lang):
     shot(page, f"analytics-more-{lang}")
 
 
+NAV_ON_SCREEN = """
+() => {
+  const W = window.innerWidth, nav = document.querySelector('.mainnav');
+  const links = [...nav.querySelectorAll('a')].map(a => {
+    const r = a.getBoundingClientRect();
+    return {text: a.textContent, href: a.getAttribute('href'),
+            inside: r.width > 0 && r.left >= 0 && r.right <= W && r.top >= 0};
+  });
+  return {links, navScrolls: nav.scrollWidth > nav.clientWidth,
+          pageScrolls: document.scrollingElement.scrollWidth > W};
+}
+"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_nav_link_is_on_a_phone_screen(open_page, lang):
+    """Issue 22: at 390 px the nav hid 分析 and グラフ past the right edge (a row that
+    scrolled sideways, with no cue); every link is on screen without scrolling sideways."""
+    phone = open_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    for path in ("/", "/ui/analytics", "/ui/graph?node=fsa2019-07"):
+        phone.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        got = phone.evaluate(NAV_ON_SCREEN)
+        assert len(got["links"]) == 7
+        assert all(link["inside"] for link in got["links"]), got["links"]
+        assert not got["navScrolls"] and not got["pageScrolls"], (path, got)
+    shot(phone, f"phone-nav-{lang}", full_page=False)
+    analytics = "分析" if lang == "ja" else "Analytics"
+    phone.locator(".mainnav a", has_text=analytics).click()
+    phone.wait_for_url("**/ui/analytics")
+    graph = "グラフ" if lang == "ja" else "Graph"
+    phone.locator(".mainnav a", has_text=graph).click()
+    phone.wait_for_url("**/ui/graph")
+
+
 def test_a_case_holding_markup_stays_inert(page, writer, server):
     payload = make_case(
         XSS_ID,
