@@ -140,8 +140,9 @@
       while (at < columns.length && columns[at].items[0].data("type") === KIND_ORDER[0] && LEFT_OF_CENTRE) at++;
       columns.splice(at, 0, {items: [cy.$id(centre)], spread: true, centre: true});
     } else {
-      /* too narrow for a column per kind (a phone): one list, kind after kind */
-      var all = [cy.$id(centre)];
+      /* too narrow for a column per kind (a phone): one list, kind after kind, the centre
+       * first with three rows (empty ones around it) for its whole label */
+      var all = [null, cy.$id(centre), null];
       groups.forEach(function (g) { all = all.concat(g); });
       rows = Math.ceil(all.length / slots);
       columns = [];
@@ -158,9 +159,10 @@
       var gap = col.spread ? Math.min(MAX_GAP, (height - 2 * PAD) / col.items.length) : ROW_PX;
       var top = col.spread ? (height - gap * col.items.length) / 2 : PAD;
       col.items.forEach(function (n, i) {
+        if (!n) return;
         var full = n.data("fullLabel");
-        n.data("label", col.centre ? wrapLabel(full, labelWidth, FONT_PX + 1, centreLines)
-                                   : fitLabel(full, labelWidth, FONT_PX));
+        n.data("label", n.id() === centre ? wrapLabel(full, labelWidth, FONT_PX + 1, centreLines)
+                                          : fitLabel(full, labelWidth, FONT_PX));
         n.data("far", (dist[n.id()] || 9) > 1 ? 1 : 0);
         n.position({x: x, y: top + gap * (i + 0.5)});
       });

@@ -288,6 +288,12 @@ def test_every_nav_link_is_on_a_phone_screen(open_page, lang):
         assert all(link["inside"] for link in got["links"]), got["links"]
         assert not got["navScrolls"] and not got["pageScrolls"], (path, got)
     shot(phone, f"phone-nav-{lang}", full_page=False)
+    # The graph is one list there, still readable, the centre's label whole.
+    assert_readable(phone, f"phone graph ({lang})")
+    shown, full = phone.evaluate(CENTRE_LABEL)
+    assert shown.replace("\n", "").replace(" ", "") == full.replace(" ", ""), (shown, full)
+    phone.locator(".graph-panel").scroll_into_view_if_needed()
+    shot(phone, f"phone-graph-{lang}", full_page=False)
     analytics = "分析" if lang == "ja" else "Analytics"
     phone.locator(".mainnav a", has_text=analytics).click()
     phone.wait_for_url("**/ui/analytics")
