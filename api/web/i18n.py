@@ -301,9 +301,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "legend": ("凡例", "Legend"),
     "graph_help": (
         "ノードをクリックで詳細とつながりの展開、ダブルクリックでそのノードを中心に表示。"
-        "ノードは種類ごとに並び、薄い文字は 2 段先のノードです。",
+        "ノードは種類ごとに並び、薄い文字は 2 段以上先のノードです。",
         "Click a node for details and to expand its links; double-click to centre on it. "
-        "Nodes are grouped by kind; grey labels are two links away.",
+        "Nodes are grouped by kind; grey labels are two or more links away.",
     ),
     "open_page": ("ページを開く", "Open page"),
     "expand_node": ("つながりを展開", "Expand its links"),
