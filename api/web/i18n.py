@@ -279,8 +279,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "level_concept": ("個別の原因", "Concepts"),
     "level_group": ("原因グループ", "Groups"),
     "cooccurrence": ("同時に現れる原因", "Causes that occur together"),
-    "coverage": ("対策の記録がない原因", "Causes without a recorded countermeasure"),
+    "coverage": ("対策の記録が少ない原因", "Causes with few recorded countermeasures"),
+    "coverage_help": (
+        "その原因を持つ事例のうち、原因に効く対策が記録された事例の割合（低い順）。",
+        "Of the cases with the cause, the share that record a countermeasure addressing it "
+        "(lowest first).",
+    ),
+    "coverage_cases": ("対策の記録がある事例", "Cases with one"),
     "coverage_rate": ("対策記録率", "Coverage"),
+    "same_as_item": ("項目 {n} と同じ対策", "same countermeasure as item {n}"),
+    "ev_measure": ("対策", "Measure"),
+    "ev_cause": ("原因", "cause"),
     "pair": ("組み合わせ", "Pair"),
     "lift": ("リフト", "Lift"),
     "cases_in_scope": ("対象事例", "cases in scope"),
@@ -291,10 +300,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "depth": ("深さ", "Depth"),
     "legend": ("凡例", "Legend"),
     "graph_help": (
-        "ノードをクリックで詳細、ダブルクリックでそのノードを中心に表示。",
-        "Click a node for details; double-click to centre on it.",
+        "ノードをクリックで詳細とつながりの展開、ダブルクリックでそのノードを中心に表示。"
+        "ノードは種類ごとに並び、薄い文字は 2 段以上先のノードです。",
+        "Click a node for details and to expand its links; double-click to centre on it. "
+        "Nodes are grouped by kind; grey labels are two or more links away.",
     ),
     "open_page": ("ページを開く", "Open page"),
+    "expand_node": ("つながりを展開", "Expand its links"),
     "graph_failed": ("グラフを表示できませんでした", "The graph could not be drawn"),
     "sector": ("業態", "Sector"),
     "theme": ("テーマ", "Theme"),
@@ -351,6 +363,9 @@ def theme_name(theme_id: str, label: str, lang: str) -> str:
 def node_label(data: dict | object, lang: str) -> str:
     """A graph node's (or NodeRef's) label in the page language, falling back to Japanese."""
     get = data.get if isinstance(data, dict) else lambda k, d="": getattr(data, k, d)
+    if get("type", "") == "case":
+        # A case's title exists only in Japanese (its graph label_en is the case id).
+        return get("label_ja", "") or get("label_en", "")
     if lang == "en":
         return get("label_en", "") or get("label_ja", "")
     return get("label_ja", "") or get("label_en", "")

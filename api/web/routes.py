@@ -24,9 +24,11 @@ from kizuki.api.http.models import ReviewRequest, SearchHit, SearchRequest
 from kizuki.api.runtime import reads
 from kizuki.api.runtime.actions import Filters, review_plan, search_incident
 from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.api.web.checklist import checklist_view
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
+from kizuki.api.web.terms import telling_terms, term_chips
 from kizuki.graph.build import sector_node_id
 from kizuki.graph.navigate import list_concepts
 from kizuki.graph.review import checklist_csv, checklist_markdown
@@ -200,7 +202,7 @@ def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
     """A result with each field cut into highlighted segments (escaped by the template)."""
     case = snap.by_id.get(hit.case_id)
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for term in hit.shared_terms:
+    for term in telling_terms(hit.shared_terms):
         for span in term.spans:
             spans[span.field].append((span.start, span.end))
     fields = case_fields(case) if case else {}
@@ -222,7 +224,7 @@ def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
             fields.get("countermeasures", ""), spans["countermeasures"]
         ),
         "outside": segments(hit.outside_match, spans["outside"]) if hit.outside_match else None,
-        "terms": hit.shared_terms[:12],
+        "terms": term_chips(hit.shared_terms),
     }
 
 
@@ -261,6 +263,7 @@ async def review_page(
         return render(request, "review.html", status_code=422, **context)
     result = await pool.run(review_plan, snap, req.plan, req.k, cost=len(req.plan))
     context["result"] = result
+    context["checklist"] = checklist_view(result.checklist)
     context["markdown_b64"] = base64.b64encode(checklist_markdown(result).encode()).decode()
     context["csv_b64"] = base64.b64encode(checklist_csv(result).encode()).decode()
     return render(request, "review.html", **context)
@@ -419,13 +422,13 @@ def analytics_page(
         row
         for row in reads.analytics_table(snap, "coverage", level, **filters)["rows"]  # type: ignore[arg-type]
         if row["coverage"] < 1
-    ][:10]
+    ]
     top = max((row["n_cases"] for row in recurring), default=0)
     return render(
         request,
         "analytics.html",
-        recurring=recurring[:25],
-        n_recurring=len(recurring),
+        recurring=recurring,
+        shown=25,  # the rest open from "N more"
         top=top,
         cooc=cooc,
         coverage=coverage,
