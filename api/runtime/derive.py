@@ -204,10 +204,13 @@ def _grow_or_build(
         for c in cases
         if c.id in models.annotations and models.seed.get(c.id) == c
     }
+    chains = {
+        c.id: models.chains[c.id] for c in cases if c.id in annotations and c.id in models.chains
+    }
     fresh = [c for c in cases if c.id not in kept] if previous is not None else cases
     if previous is not None and _only_added(previous, kept):
         # the common write: new cases only, so the graph grows without a full build
-        grown = extend_graph(previous, fresh, annotations, models.extractor)
+        grown = extend_graph(previous, fresh, annotations, models.extractor, chains)
         if grown is not None:
             return grown, fresh
     reuse = previous
@@ -217,7 +220,13 @@ def _grow_or_build(
             reuse = nx.MultiDiGraph()
             reuse.graph[EXTRACTIONS] = records
     graph = build_graph(
-        cases, models.taxonomy, annotations, models.extractor, searcher=None, previous=reuse
+        cases,
+        models.taxonomy,
+        annotations,
+        models.extractor,
+        searcher=None,
+        previous=reuse,
+        chains=chains,
     )
     if previous is not None:
         for u, v, k, d in previous.edges(keys=True, data=True):
