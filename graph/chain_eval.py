@@ -99,3 +99,24 @@ def evaluate_chains(
     }
     out["cases"] = sum(1 for c in cases if c.id in reviewed)
     return out
+
+
+def evaluate_chain_variants(
+    cases: list[Case], reviewed: Mapping[str, Chain], base: Any, annotations: Any
+) -> dict[str, dict[str, Any]]:
+    """Both ways of finding a step's concept, leave-one-case-out: ``patterns`` (what the
+    product reads imported cases with; the taxonomy's patterns were written reading these
+    cases, so its concept figures are in-sample) and ``learned`` (nearest annotated
+    examples + definitions without patterns, the held-out case's examples removed: the
+    out-of-sample figure). ``base``: a ``ConceptExtractor`` whose featurisers are shared."""
+    from kizuki.graph.chain_extract import pattern_tagger
+    from kizuki.graph.evaluation import VARIANTS
+    from kizuki.graph.extract import ConceptExtractor, examples_from
+
+    learned = ConceptExtractor(
+        base.taxonomy, examples_from(annotations), _features=base._features, **VARIANTS["learned"]
+    )
+    return {
+        "patterns": evaluate_chains(cases, reviewed, pattern_tagger(base)),
+        "learned": evaluate_chains(cases, reviewed, learned),
+    }

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from kizuki.api.http.dependencies import SnapshotDep
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ERROR_RESPONSES
-from kizuki.api.runtime.reads import analytics_table
+from kizuki.api.runtime.reads import analytics_table, paths_table
 
 __all__ = ["router"]
 
@@ -64,3 +64,35 @@ def coverage(
     theme: ThemeQ = None,
 ) -> dict[str, Any]:
     return analytics_table(snap, "coverage", level, sector=sector, theme=theme)
+
+
+@router.get(
+    "/paths",
+    summary="Common failure paths: the most frequent 2- and 3-step cause sequences of the chains",
+)
+def paths(
+    snap: SnapshotDep,
+    by: Annotated[
+        Literal["all", "sector", "theme"],
+        Query(description="`all`: one ranking; `sector`/`theme`: a ranking per sector or theme"),
+    ] = "all",
+    sector: SectorQ = None,
+    theme: ThemeQ = None,
+    length: Annotated[
+        int | None, Query(ge=2, le=3, description="only paths of this many steps (2 or 3)")
+    ] = None,
+    min_support: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="minimum cases (default 2 overall, 1 per group)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="paths per group")] = 20,
+) -> dict[str, Any]:
+    return paths_table(
+        snap,
+        by,
+        sector=sector,
+        theme=theme,
+        length=length,
+        min_support=min_support,
+        limit=limit,
+    )
