@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kizuki.corpus.exceptions import KizukiError
 
-__all__ = ["AnnotationError", "ChainError", "TaxonomyError", "UnknownNodeError"]
+__all__ = ["AnnotationError", "ChainError", "ControlsError", "TaxonomyError", "UnknownNodeError"]
 
 
 class TaxonomyError(KizukiError, ValueError):
@@ -17,6 +17,10 @@ class AnnotationError(KizukiError, ValueError):
 
 class ChainError(KizukiError, ValueError):
     """The chains file disagrees with the taxonomy or the case text; the message says where."""
+
+
+class ControlsError(KizukiError, ValueError):
+    """The control-framework mapping disagrees with the taxonomy or its own id lists."""
 
 
 class UnknownNodeError(KizukiError, LookupError):

@@ -18,6 +18,7 @@ from kizuki.corpus.schema import Case, Theme
 from kizuki.graph import analytics
 from kizuki.graph.build import HAS_CAUSE, case_causes, case_countermeasures, sector_matches
 from kizuki.graph.chain_graph import chain_view, common_paths
+from kizuki.graph.controls import Framework, bundled_controls, control_table, function_profile
 from kizuki.graph.exceptions import UnknownNodeError
 from kizuki.graph.navigate import (
     CaseNeighbourhood,
@@ -44,6 +45,8 @@ __all__ = [
     "excerpt",
     "filter_cases",
     "filtered_graph",
+    "controls_csv",
+    "controls_table",
     "paths_table",
     "records",
     "require_case",
@@ -266,3 +269,74 @@ def paths_table(
     )
     filters = {"sector": sector, "theme": theme, "length": length}
     return {"by": by, "filters": filters, "n_cases": len(kept), "rows": rows}
+
+
+def controls_table(
+    snap: Snapshot,
+    framework: Framework = "nist_csf_2",
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+    limit: int = 20,
+) -> dict[str, Any]:
+    """The control-framework audit over the cases of a sector and/or theme
+    (``GET /analytics/controls``, ``kizuki controls --json``): where the failures concentrate
+    by CSF function, every control that failed or was implemented (``controls``), the
+    controls named by countermeasures most (``most_implemented``) and the failed controls
+    with no recorded countermeasure in some of their cases (``unanswered``)."""
+    kept = _case_ids(snap, sector, theme)
+    controls = bundled_controls()
+    rows = control_table(snap.graph, controls, kept, framework)
+    implemented = sorted(
+        (r for r in rows if r["n_countermeasure"]),
+        key=lambda r: (-r["n_countermeasure"], r["control"]),
+    )
+    unanswered = sorted(
+        (r for r in rows if r["n_unanswered"]), key=lambda r: (-r["n_unanswered"], r["control"])
+    )
+    meta = controls.frameworks[framework]
+    return {
+        "framework": framework,
+        "framework_title": meta.get("title"),
+        "framework_version": meta.get("version"),
+        "filters": {"sector": sector, "theme": theme},
+        "n_cases": len(kept),
+        "functions": function_profile(snap.graph, controls, kept),
+        "controls": rows,
+        "most_implemented": [r["control"] for r in implemented[:limit]],
+        "unanswered": [r["control"] for r in unanswered[:limit]],
+    }
+
+
+#: The columns of the audit working paper (``controls_csv``), in order.
+CSV_COLUMNS = (
+    "framework",
+    "control",
+    "title",
+    "function",
+    "n_failed",
+    "n_countermeasure",
+    "n_unanswered",
+    "failed_case_ids",
+    "countermeasure_case_ids",
+    "unanswered_case_ids",
+    "causes",
+    "countermeasures",
+)
+
+
+def controls_csv(table: dict[str, Any]) -> str:
+    """``controls_table``'s control rows as CSV for an audit working paper (UTF-8 with a
+    BOM so spreadsheet programs read the Japanese; lists joined with ``;``)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in table["controls"]:
+        writer.writerow(
+            ";".join(v) if isinstance(v, list) else ("" if v is None else v)
+            for v in (row[c] for c in CSV_COLUMNS)
+        )
+    return "\ufeff" + out.getvalue()
