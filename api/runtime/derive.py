@@ -29,6 +29,8 @@ from kizuki.graph.build import (
     build_graph,
     extend_graph,
 )
+from kizuki.graph.chain_graph import CHAINS
+from kizuki.graph.chain_search import ChainSimilarity
 from kizuki.graph.ranking import CauseAwareSearcher
 from kizuki.search.embeddings import Progress, open_embedding_cache
 from kizuki.search.engine import RankConfig, Searcher
@@ -263,6 +265,12 @@ def make_searcher(
     )
 
 
-def make_ranker(searcher: Searcher, graph: nx.MultiDiGraph, models: Models) -> CauseAwareSearcher:
-    """What queries go through: the searcher plus the graph's cause source."""
-    return CauseAwareSearcher(searcher, graph, models.signs)
+def make_ranker(
+    searcher: Searcher, graph: nx.MultiDiGraph, models: Models, settings: Settings
+) -> CauseAwareSearcher:
+    """What queries go through: the searcher plus the graph's cause source (and, when
+    ``settings.chain_source``, the "same way of failing" source of ``graph.chain_search``)."""
+    chains = None
+    if settings.chain_source:
+        chains = ChainSimilarity.of_graph((graph.graph.get(CHAINS) or {}).items(), models.extractor)
+    return CauseAwareSearcher(searcher, graph, models.signs, chains)
