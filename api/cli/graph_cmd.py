@@ -29,9 +29,13 @@ from kizuki.api.runtime.actions import recommend
 from kizuki.api.runtime.progress import building
 from kizuki.api.runtime.reads import analytics_table, distinct_evidence
 from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus import seed_cases
 from kizuki.corpus.settings import get_settings
 from kizuki.graph.analytics import recurring_by, recurring_causes
+from kizuki.graph.annotations import load_annotations
 from kizuki.graph.build import SIMILAR_TO, sector_node_id
+from kizuki.graph.chain_eval import evaluate_chain_variants
+from kizuki.graph.chains import load_chains
 from kizuki.graph.evaluation import evaluate
 from kizuki.graph.export import dump, export
 from kizuki.graph.navigate import (
@@ -260,11 +264,6 @@ def eval_cmd(
 def _eval_chains(extractor, as_json: bool) -> None:
     """``graph eval --chains``: step P/R/F1 and order agreement, one held-out case at a time,
     with the concepts found by patterns (the product's reader) and by learned examples."""
-    from kizuki.corpus import seed_cases
-    from kizuki.graph.annotations import load_annotations
-    from kizuki.graph.chain_eval import evaluate_chain_variants
-    from kizuki.graph.chains import load_chains
-
     cases = seed_cases()
     results = evaluate_chain_variants(
         cases, load_chains(cases=cases), extractor, load_annotations(cases=cases)

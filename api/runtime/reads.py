@@ -7,6 +7,8 @@ CLI prints one line.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any, Literal
 
@@ -328,9 +330,6 @@ CSV_COLUMNS = (
 def controls_csv(table: dict[str, Any]) -> str:
     """``controls_table``'s control rows as CSV for an audit working paper (UTF-8 with a
     BOM so spreadsheet programs read the Japanese; lists joined with ``;``)."""
-    import csv
-    import io
-
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
