@@ -29,6 +29,8 @@ from kizuki.graph.build import (
     build_graph,
     extend_graph,
 )
+from kizuki.graph.chain_graph import CHAINS
+from kizuki.graph.chain_search import ChainSimilarity
 from kizuki.graph.ranking import CauseAwareSearcher
 from kizuki.search.embeddings import Progress, open_embedding_cache
 from kizuki.search.engine import RankConfig, Searcher
@@ -204,10 +206,13 @@ def _grow_or_build(
         for c in cases
         if c.id in models.annotations and models.seed.get(c.id) == c
     }
+    chains = {
+        c.id: models.chains[c.id] for c in cases if c.id in annotations and c.id in models.chains
+    }
     fresh = [c for c in cases if c.id not in kept] if previous is not None else cases
     if previous is not None and _only_added(previous, kept):
         # the common write: new cases only, so the graph grows without a full build
-        grown = extend_graph(previous, fresh, annotations, models.extractor)
+        grown = extend_graph(previous, fresh, annotations, models.extractor, chains)
         if grown is not None:
             return grown, fresh
     reuse = previous
@@ -217,7 +222,13 @@ def _grow_or_build(
             reuse = nx.MultiDiGraph()
             reuse.graph[EXTRACTIONS] = records
     graph = build_graph(
-        cases, models.taxonomy, annotations, models.extractor, searcher=None, previous=reuse
+        cases,
+        models.taxonomy,
+        annotations,
+        models.extractor,
+        searcher=None,
+        previous=reuse,
+        chains=chains,
     )
     if previous is not None:
         for u, v, k, d in previous.edges(keys=True, data=True):
@@ -254,6 +265,12 @@ def make_searcher(
     )
 
 
-def make_ranker(searcher: Searcher, graph: nx.MultiDiGraph, models: Models) -> CauseAwareSearcher:
-    """What queries go through: the searcher plus the graph's cause source."""
-    return CauseAwareSearcher(searcher, graph, models.signs)
+def make_ranker(
+    searcher: Searcher, graph: nx.MultiDiGraph, models: Models, settings: Settings
+) -> CauseAwareSearcher:
+    """What queries go through: the searcher plus the graph's cause source (and, when
+    ``settings.chain_source``, the "same way of failing" source of ``graph.chain_search``)."""
+    chains = None
+    if settings.chain_source:
+        chains = ChainSimilarity.of_graph((graph.graph.get(CHAINS) or {}).items(), models.extractor)
+    return CauseAwareSearcher(searcher, graph, models.signs, chains)

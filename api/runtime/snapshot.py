@@ -212,7 +212,7 @@ def _finish(
         index=index,
         searcher=searcher,
         graph=graph,
-        ranker=make_ranker(searcher, graph, models),
+        ranker=make_ranker(searcher, graph, models, settings),
         extractor=models.extractor,
         graph_key=keys.key,
         graph_code=keys.code,

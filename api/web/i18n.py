@@ -310,6 +310,32 @@ LABELS: dict[str, tuple[str, str]] = {
     "graph_failed": ("グラフを表示できませんでした", "The graph could not be drawn"),
     "sector": ("業態", "Sector"),
     "theme": ("テーマ", "Theme"),
+    # cause chains, failure paths and control frameworks (issue 24)
+    "chain_title": ("障害の連鎖", "How the failure unfolded"),
+    "chain_lead": (
+        "障害がどう広がったかを順に示します。各段階にマウスを重ねると根拠の文が表示されます。",
+        "The steps in the order they happened; hover a step to see its evidence sentence.",
+    ),
+    "chain_source_annotation": ("レビュー済み", "reviewed"),
+    "chain_source_extraction": ("本文から自動抽出", "read from the text"),
+    "paths_title": ("よくある障害の経路", "Common failure paths"),
+    "paths_lead": (
+        "事例の連鎖に繰り返し現れる原因の並び。線の太さは事例数。",
+        "Cause sequences that recur in the cases' chains; line width is the number of cases.",
+    ),
+    "paths_support": ("事例数", "Cases"),
+    "paths_cut": ("最も早く断てた段階と対策", "Earliest step a countermeasure cut"),
+    "paths_none": (
+        "2件以上の事例に共通する経路はありません",
+        "No path shared by two or more cases",
+    ),
+    "controls_title": ("管理策の観点（NIST CSF 2.0）", "Control frameworks (NIST CSF 2.0)"),
+    "controls_functions": ("原因が集中する機能", "Where the failures concentrate"),
+    "controls_unanswered": (
+        "対策が記録されていない失敗した管理策",
+        "Failed controls with no recorded countermeasure",
+    ),
+    "controls_csv": ("監査調書用CSV", "CSV for the audit working paper"),
     # errors
     "error_title": ("エラー", "Error"),
     "back_home": ("検索に戻る", "Back to search"),

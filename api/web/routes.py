@@ -30,6 +30,7 @@ from kizuki.api.web.highlight import segment_lines, segments
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
 from kizuki.api.web.terms import telling_terms, term_chips
 from kizuki.graph.build import sector_node_id
+from kizuki.graph.chain_graph import chain_view
 from kizuki.graph.navigate import list_concepts
 from kizuki.graph.review import checklist_csv, checklist_markdown
 from kizuki.search.index import case_fields
@@ -328,6 +329,7 @@ def case_page(request: Request, case_id: str, snap: SnapshotDep) -> HTMLResponse
         origin=snap.origins.get(case.id, ""),
         nb=neighbourhood,
         by_sentence=by_sentence,
+        chain=chain_view(snap.graph, case.id),
     )
 
 
@@ -403,6 +405,31 @@ def graph_page(
     )
 
 
+def _paths_flow(paths: list[dict[str, Any]]) -> dict[str, Any]:
+    """The common paths as a left-to-right flow for the page's diagram: a node per concept
+    at its step (column), an edge per transition with the cases that take it."""
+    nodes: dict[tuple[int, str], dict[str, Any]] = {}
+    edges: dict[tuple[str, str], int] = {}
+    for row in paths:
+        for i, concept in enumerate(row["path"]):
+            key = (i, concept)
+            if key not in nodes:
+                nodes[key] = {
+                    "id": f"{i}:{concept}",
+                    "column": i,
+                    "concept": concept,
+                    "label_ja": row["labels_ja"][i],
+                    "label_en": row["labels_en"][i],
+                }
+        for i in range(len(row["path"]) - 1):
+            a, b = f"{i}:{row['path'][i]}", f"{i + 1}:{row['path'][i + 1]}"
+            edges[(a, b)] = max(edges.get((a, b), 0), row["support"])
+    return {
+        "nodes": list(nodes.values()),
+        "edges": [{"source": a, "target": b, "support": n} for (a, b), n in edges.items()],
+    }
+
+
 @router.get("/ui/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -424,9 +451,15 @@ def analytics_page(
         if row["coverage"] < 1
     ]
     top = max((row["n_cases"] for row in recurring), default=0)
+    paths = reads.paths_table(snap, **filters, limit=12)["rows"]  # type: ignore[arg-type]
+    controls = reads.controls_table(snap, **filters, limit=8)  # type: ignore[arg-type]
     return render(
         request,
         "analytics.html",
+        paths=paths,
+        paths_flow=_paths_flow(paths),
+        controls=controls,
+        controls_by_id={r["control"]: r for r in controls["controls"]},
         recurring=recurring,
         shown=25,  # the rest open from "N more"
         top=top,

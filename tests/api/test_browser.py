@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from kizuki.graph.chains import load_chains
 from kizuki_http import ARTIFACTS, make_case
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -852,3 +853,53 @@ def test_judge_two_results_reload_and_the_same_search_ranks_the_judged_case_firs
     assert first.get_attribute("data-case-id") == liked
     assert "類似と判定" in first.locator(".feedback-reason").inner_text()
     assert first.locator(".judged-item").get_attribute("data-grade") == "2"
+
+
+# -- cause chains, failure paths and control frameworks (issue 24) -----------------------
+
+CHAINS = load_chains()
+
+
+def test_a_case_page_shows_its_chain_left_to_right_with_evidence_on_hover(page):
+    page.goto("/ui/cases/fsa2019-05")
+    steps = page.locator("#case-chain .chain-step")
+    reviewed = CHAINS["fsa2019-05"].steps
+    assert steps.count() == len(reviewed)
+    boxes = [steps.nth(i).bounding_box() for i in range(3)]
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"], "steps run left to right"
+    assert "潜在的な弱点" in steps.nth(0).inner_text()
+    tip = steps.nth(2).locator(".step-evidence")
+    assert tip.is_hidden()
+    steps.nth(2).hover()
+    assert tip.is_visible() and reviewed[2].evidence in tip.inner_text()
+    page.evaluate("document.fonts.ready.then(() => true)")
+    fonts = drawn_with(page, "#case-chain .step-type")
+    assert fonts and all(f["familyName"] == "Kizuki Gothic" for f in fonts)
+    shot(page, "case-chain")
+    page.goto("/ui/cases/fsa2019-05?lang=en")
+    assert "Latent condition" in page.locator("#case-chain .chain-step").first.inner_text()
+
+
+def test_the_paths_flow_and_the_control_view_render_with_japanese_labels(page):
+    page.goto("/ui/analytics")
+    page.wait_for_selector(".paths-flow[data-drawn]")
+    drawn = int(page.locator(".paths-flow").get_attribute("data-drawn"))
+    assert drawn >= 3 and page.locator(".paths-flow canvas").count() > 0
+    labels = page.evaluate(
+        "document.querySelector('.paths-flow')._cy.nodes().map(n => n.data('label')).join('')"
+    )
+    assert any("\u3040" <= ch <= "\u9fff" for ch in labels), labels
+    assert page.evaluate("t => document.fonts.check('11px \"Kizuki Gothic\"', t)", labels)
+    xs = page.evaluate(
+        "document.querySelector('.paths-flow')._cy.edges()"
+        ".map(e => e.target().position('x') - e.source().position('x'))"
+    )
+    assert xs and all(dx > 0 for dx in xs), "every transition runs left to right"
+    assert page.locator("#paths-table tbody tr").count() >= 1
+    functions = page.locator("#controls-functions .barrow")
+    assert functions.count() == 6 and "防御" in functions.nth(2).inner_text()
+    assert page.locator("#controls-unanswered li").count() >= 1
+    shot(page, "analytics-paths")
+    page.goto("/ui/analytics?lang=en")
+    page.wait_for_selector(".paths-flow[data-drawn]")
+    assert "Protect" in page.locator("#controls-functions").inner_text()
