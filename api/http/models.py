@@ -117,12 +117,12 @@ def _clean(value):
     return value
 
 
-def _as_integer(value, name: str = "k"):
+def _as_integer(value):
     """JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be an integer")
+        raise ValueError("must be an integer")
     if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{name} must be an integer")
+        raise ValueError("must be an integer")
     return int(value)
 
 
@@ -216,9 +216,9 @@ class FeedbackRequest(BaseModel):
     @field_validator("grade", mode="before")
     @classmethod
     def _grade(cls, value):
-        grade = _as_integer(value, "grade")
+        grade = _as_integer(value)
         if grade not in (0, 1, 2):
-            raise ValueError("grade must be 0, 1 or 2")
+            raise ValueError("must be 0, 1 or 2")
         return grade
 
     def within(self, settings: Settings) -> FeedbackRequest:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import networkx as nx
 import pandas as pd
 from kizuki.api.exceptions import NotFound
+from kizuki.api.runtime.filters import resolve_sector, resolve_theme
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus.schema import Case, Theme
 from kizuki.graph import analytics
@@ -83,6 +84,8 @@ def filter_cases(
 ) -> list[Case]:
     out = []
     needle = q.strip().lower() if q else ""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     for case in snap.cases:
         if sector and sector not in case.sectors:
             continue
@@ -189,7 +192,10 @@ def analytics_table(
 ) -> dict[str, Any]:
     """One table of the recurring-causes audit over the cases of a sector and/or theme, as
     ``GET /analytics/…`` and ``kizuki recurring | cooccurrence | coverage --json`` give it:
-    the filters, the number of cases and the rows."""
+    the filters, the number of cases and the rows. An unknown sector or theme is refused
+    (``api.runtime.filters``), never an empty table."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     G, n_cases = filtered_graph(snap, sector=sector, theme=theme)
     out: dict[str, Any] = {"level": level}
     if table == "recurring":

@@ -22,7 +22,7 @@ from kizuki.api.http.errors import validation_details, validation_message
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ReviewRequest, SearchHit, SearchRequest
 from kizuki.api.runtime import reads
-from kizuki.api.runtime.actions import Filters, review_plan, search_incident
+from kizuki.api.runtime.actions import resolve_filters, review_plan, search_incident
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
@@ -155,11 +155,11 @@ async def _search_page(
             sectors=[sector] if sector else None,
             themes=[theme] if theme else None,
         ).within(settings)
+        filters = resolve_filters(snap, req.sectors, req.themes)
     except (ValidationError, InvalidInput) as exc:
         context["error"] = _refusal(lang, exc)
         return render(request, "search.html", status_code=422, **context)
     book = deps.judgements
-    filters = Filters(req.sectors or (), req.themes or ())
     result = await deps.pool.run(
         lambda: search_incident(snap, req.text, req.k, filters, book.index, settings=settings),
         cost=len(req.text),
