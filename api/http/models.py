@@ -267,9 +267,25 @@ class CasePage(BaseModel):
     items: list[CaseSummary]
 
 
+class CaseEnglish(BaseModel):
+    """The Kizuki team's English translation of a bundled case (not the FSA's text)."""
+
+    title: str
+    event: str
+    causes: list[str] = Field(description="the i-th translates the case's i-th cause")
+    countermeasures: list[str] = Field(
+        description="the i-th translates the case's i-th countermeasure"
+    )
+
+
 class CaseDetail(BaseModel):
     case: Case
     origin: str
+    english: CaseEnglish | None = Field(
+        default=None,
+        description="the Kizuki team's English translation of a bundled case (the Japanese "
+        "`case` is the record); null for an imported or edited case",
+    )
     graph: CaseNeighbourhood | None = Field(
         default=None,
         description="its cause and countermeasure concepts (with sentences), similar cases "

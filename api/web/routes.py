@@ -27,6 +27,7 @@ from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
+from kizuki.corpus.outside import english_case
 from kizuki.graph.build import sector_node_id
 from kizuki.graph.navigate import list_concepts
 from kizuki.graph.review import checklist_csv, checklist_markdown
@@ -168,7 +169,7 @@ async def _search_page(
     # page's script fills in who, for which text and the note when the key is set).
     result = result.redacted()
     context["result"] = result
-    context["hits"] = [_hit_view(snap, hit) for hit in result.results]
+    context["hits"] = [_hit_view(snap, hit, lang) for hit in result.results]
     judged: dict[str, list] = defaultdict(list)
     for j in book.held_for_query(text):  # from memory: the page never waits on the store
         judged[j.case_id].append({"grade": j.grade})
@@ -196,8 +197,9 @@ def _refusal(lang: str, exc: ValidationError | InvalidInput) -> str:
     return error_message(lang, 422, "validation_error", message, None, errors)
 
 
-def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
-    """A result with each field cut into highlighted segments (escaped by the template)."""
+def _hit_view(snap: Snapshot, hit: SearchHit, lang: str) -> dict[str, Any]:
+    """A result with each field cut into highlighted segments (escaped by the template);
+    on the English page, a bundled case's English translation too (shown first)."""
     case = snap.by_id.get(hit.case_id)
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for term in hit.shared_terms:
@@ -223,6 +225,7 @@ def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
         ),
         "outside": segments(hit.outside_match, spans["outside"]) if hit.outside_match else None,
         "terms": hit.shared_terms[:12],
+        "english": english_case(case) if case and lang == "en" else None,
     }
 
 
@@ -322,6 +325,7 @@ def case_page(request: Request, case_id: str, snap: SnapshotDep) -> HTMLResponse
         request,
         "case.html",
         case=case,
+        english=english_case(case) if page_lang(request) == "en" else None,
         origin=snap.origins.get(case.id, ""),
         nb=neighbourhood,
         by_sentence=by_sentence,

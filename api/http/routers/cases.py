@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,12 +15,14 @@ from kizuki.api.http.models import (
     NOT_FOUND,
     WRITE_ERRORS,
     CaseDetail,
+    CaseEnglish,
     CasePage,
     DeleteResult,
     ErrorResponse,
     IngestResult,
 )
 from kizuki.api.runtime import reads
+from kizuki.corpus.outside import english_case
 from kizuki.corpus.schema import CASE_ID_PATTERN, MAX_ID_CHARS, Case
 from kizuki.corpus.store import DuplicateCaseError
 from pydantic import ValidationError
@@ -71,9 +74,11 @@ def list_cases(
 )
 def get_case(case_id: CaseId, snap: SnapshotDep) -> CaseDetail:
     case = reads.require_case(snap, case_id)
+    english = english_case(case)
     return CaseDetail(
         case=case,
         origin=snap.origins.get(case.id, ""),
+        english=CaseEnglish(**asdict(english)) if english else None,
         graph=reads.case_graph(snap, case.id),
     )
 
