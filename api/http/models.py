@@ -146,10 +146,14 @@ class SearchRequest(BaseModel):
         "a boolean or a fraction is refused",
     )
     sectors: Annotated[list[FilterValue] | None, AfterValidator(_clean)] = Field(
-        default=None, max_length=50, description="only cases of these sectors (labels)"
+        default=None,
+        max_length=50,
+        description="only cases of these sectors (labels or `sector.` ids); an unknown one is 422",
     )
     themes: Annotated[list[FilterValue] | None, AfterValidator(_clean)] = Field(
-        default=None, max_length=50, description="only cases of these themes (ids or labels)"
+        default=None,
+        max_length=50,
+        description="only cases of these themes (ids, labels or `theme.` ids); an unknown one is 422",
     )
 
     def within(self, settings: Settings) -> SearchRequest:

@@ -43,8 +43,14 @@ def list_cases(
         int, Query(ge=0, description="skip this many matching cases (≤ `max_offset`)")
     ] = 0,
     limit: Annotated[int, Query(ge=1, description="page size (1..`max_page_size`, 200)")] = 50,
-    sector: Annotated[str | None, Query(max_length=200, description="only this sector")] = None,
-    theme: Annotated[str | None, Query(max_length=200, description="only this theme id")] = None,
+    sector: Annotated[
+        str | None,
+        Query(max_length=200, description="only this sector (as in /analytics; unknown: 422)"),
+    ] = None,
+    theme: Annotated[
+        str | None,
+        Query(max_length=200, description="only this theme (as in /analytics; unknown: 422)"),
+    ] = None,
     origin: Annotated[
         str | None, Query(max_length=50, description="`seed`, `import` or `api`")
     ] = None,
