@@ -26,6 +26,7 @@ from kizuki.api.cli import shared
 from kizuki.api.cli.inputs import FileOption, check_k, read_input
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.api.runtime.actions import recommend
+from kizuki.api.runtime.filters import resolve_sector, resolve_theme
 from kizuki.api.runtime.progress import building
 from kizuki.api.runtime.reads import analytics_table, distinct_evidence
 from kizuki.api.runtime.snapshot import Snapshot
@@ -33,7 +34,7 @@ from kizuki.corpus import seed_cases
 from kizuki.corpus.settings import get_settings
 from kizuki.graph.analytics import recurring_by, recurring_causes
 from kizuki.graph.annotations import load_annotations
-from kizuki.graph.build import SIMILAR_TO, sector_node_id
+from kizuki.graph.build import SIMILAR_TO
 from kizuki.graph.chain_eval import evaluate_chain_variants
 from kizuki.graph.chains import load_chains
 from kizuki.graph.evaluation import evaluate
@@ -81,11 +82,20 @@ def _load_graph(with_similar: bool = True) -> nx.MultiDiGraph:
 _dump = shared.echo_json
 
 
+#: The command that lists the ids of each kind, named when an id is unknown.
+_LISTED_BY = {
+    "cause": "see `kizuki causes`",
+    "countermeasure": "see `kizuki countermeasures`",
+    "case": "see `kizuki corpus list`",
+}
+
+
 def _navigate(fn, *args):
     try:
         return fn(*args)
     except UnknownNodeError as exc:
-        raise CliError(str(exc)) from None
+        hint = _LISTED_BY.get(exc.kind)
+        raise CliError(f"{exc}; {hint}" if hint else str(exc)) from None
 
 
 def _short(text: str, width: int = 90) -> str:
@@ -415,12 +425,10 @@ def _filtered_snapshot(sector: str | None, theme: str | None) -> Snapshot:
     analytics (``api.runtime.reads.analytics_table``), but an unknown sector or theme is an
     error here, not an empty table."""
     snap = _snapshot()
-    sectors = sorted({s for c in snap.cases for s in c.sectors})
-    themes = sorted({c.theme.id for c in snap.cases if c.theme})
-    if sector is not None and sector not in {*sectors, *map(sector_node_id, sectors)}:
-        raise OptionError(f"unknown sector {sector!r}; known: {', '.join(sectors)}")
-    if theme is not None and theme not in {*themes, *(f"theme.{t}" for t in themes)}:
-        raise OptionError(f"unknown theme {theme!r}; known: {', '.join(themes)}")
+    if sector is not None:
+        shared.option_values(resolve_sector, snap.sectors, sector)
+    if theme is not None:
+        shared.option_values(resolve_theme, snap.themes, theme)
     return snap
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import networkx as nx
 import pandas as pd
 from kizuki.api.exceptions import NotFound
+from kizuki.api.runtime.filters import resolve_sector, resolve_theme
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus.schema import Case, Theme
 from kizuki.graph import analytics
@@ -91,6 +92,8 @@ def filter_cases(
 ) -> list[Case]:
     out = []
     needle = q.strip().lower() if q else ""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     for case in snap.cases:
         if sector and sector not in case.sectors:
             continue
@@ -202,7 +205,10 @@ def analytics_table(
 ) -> dict[str, Any]:
     """One table of the recurring-causes audit over the cases of a sector and/or theme, as
     ``GET /analytics/…`` and ``kizuki recurring | cooccurrence | coverage --json`` give it:
-    the filters, the number of cases and the rows."""
+    the filters, the number of cases and the rows. An unknown sector or theme is refused
+    (``api.runtime.filters``), never an empty table."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     G, n_cases = filtered_graph(snap, sector=sector, theme=theme)
     out: dict[str, Any] = {"level": level}
     if table == "recurring":
@@ -260,6 +266,8 @@ def paths_table(
 ) -> dict[str, Any]:
     """The common failure paths of the cases' chains (``GET /analytics/paths``, ``kizuki
     paths --json``): the filters, the number of cases and the rows, ``limit`` per group."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     kept = _case_ids(snap, sector, theme)
     rows = common_paths(
         snap.graph,
@@ -286,6 +294,8 @@ def controls_table(
     by CSF function, every control that failed or was implemented (``controls``), the
     controls named by countermeasures most (``most_implemented``) and the failed controls
     with no recorded countermeasure in some of their cases (``unanswered``)."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     kept = _case_ids(snap, sector, theme)
     controls = bundled_controls()
     rows = control_table(snap.graph, controls, kept, framework)

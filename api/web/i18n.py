@@ -180,6 +180,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "shared_terms": ("共通する語", "Shared terms"),
     "via_synonym": ("同義語", "synonym"),
     "share_link": ("この検索のリンク", "Link to this search"),
+    "translation_note": (
+        "Kizuki チームによる訳です。記録は日本語の原文です。",
+        "English translation by the Kizuki team; the Japanese original is the record.",
+    ),
+    "japanese_original": ("日本語の原文", "Japanese original (日本語の原文)"),
     "similar_to_this": ("この事例に似た事例を探す", "Find cases similar to this one"),
     "none_found": ("なし", "None"),
     # case fields

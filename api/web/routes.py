@@ -22,13 +22,14 @@ from kizuki.api.http.errors import validation_details, validation_message
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ReviewRequest, SearchHit, SearchRequest
 from kizuki.api.runtime import reads
-from kizuki.api.runtime.actions import Filters, review_plan, search_incident
+from kizuki.api.runtime.actions import resolve_filters, review_plan, search_incident
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.api.web.checklist import checklist_view
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
 from kizuki.api.web.terms import telling_terms, term_chips
+from kizuki.corpus.outside import english_case
 from kizuki.graph.build import sector_node_id
 from kizuki.graph.chain_graph import chain_view
 from kizuki.graph.navigate import list_concepts
@@ -158,11 +159,11 @@ async def _search_page(
             sectors=[sector] if sector else None,
             themes=[theme] if theme else None,
         ).within(settings)
+        filters = resolve_filters(snap, req.sectors, req.themes)
     except (ValidationError, InvalidInput) as exc:
         context["error"] = _refusal(lang, exc)
         return render(request, "search.html", status_code=422, **context)
     book = deps.judgements
-    filters = Filters(req.sectors or (), req.themes or ())
     result = await deps.pool.run(
         lambda: search_incident(snap, req.text, req.k, filters, book.index, settings=settings),
         cost=len(req.text),
@@ -171,7 +172,7 @@ async def _search_page(
     # page's script fills in who, for which text and the note when the key is set).
     result = result.redacted()
     context["result"] = result
-    context["hits"] = [_hit_view(snap, hit) for hit in result.results]
+    context["hits"] = [_hit_view(snap, hit, lang) for hit in result.results]
     judged: dict[str, list] = defaultdict(list)
     for j in book.held_for_query(text):  # from memory: the page never waits on the store
         judged[j.case_id].append({"grade": j.grade})
@@ -199,8 +200,9 @@ def _refusal(lang: str, exc: ValidationError | InvalidInput) -> str:
     return error_message(lang, 422, "validation_error", message, None, errors)
 
 
-def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
-    """A result with each field cut into highlighted segments (escaped by the template)."""
+def _hit_view(snap: Snapshot, hit: SearchHit, lang: str) -> dict[str, Any]:
+    """A result with each field cut into highlighted segments (escaped by the template);
+    on the English page, a bundled case's English translation too (shown first)."""
     case = snap.by_id.get(hit.case_id)
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for term in telling_terms(hit.shared_terms):
@@ -226,6 +228,7 @@ def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
         ),
         "outside": segments(hit.outside_match, spans["outside"]) if hit.outside_match else None,
         "terms": term_chips(hit.shared_terms),
+        "english": english_case(case) if case and lang == "en" else None,
     }
 
 
@@ -326,6 +329,7 @@ def case_page(request: Request, case_id: str, snap: SnapshotDep) -> HTMLResponse
         request,
         "case.html",
         case=case,
+        english=english_case(case) if page_lang(request) == "en" else None,
         origin=snap.origins.get(case.id, ""),
         nb=neighbourhood,
         by_sentence=by_sentence,

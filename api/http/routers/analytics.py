@@ -23,10 +23,18 @@ LevelQ = Annotated[
 ]
 SectorQ = Annotated[
     str | None,
-    Query(max_length=200, description="only cases of this sector (label or `sector.` id)"),
+    Query(
+        max_length=200,
+        description="only cases of this sector (its label, in any spacing or bracket width, or `sector.` id); an unknown one is 422, listing the known ones",
+    ),
 ]
 ThemeQ = Annotated[
-    str | None, Query(max_length=200, description="only cases of this theme (id or `theme.` id)")
+    str | None,
+    Query(
+        max_length=200,
+        description="only cases of this theme (id, label or `theme.` id); an unknown one is "
+        "422, listing the known ones",
+    ),
 ]
 
 
