@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from kizuki.search import dense as dense_mod
@@ -91,3 +93,21 @@ def test_a_saved_quantised_index_searches_like_the_built_one(tmp_path, monkeypat
     assert loaded.kind == "ivf-sq8"
     built, got = index.row_scores(x[:4], 8), loaded.row_scores(x[:4], 8)
     assert np.array_equal(built[1], got[1]) and np.allclose(built[0], got[0])
+
+
+def test_views_are_one_small_code_per_row_and_an_older_snapshot_still_loads(tmp_path):
+    """At 10^6 cases a view name per row would be millions of strings in memory."""
+    x = _vectors(30)
+    views = ["case", "sentences[]", "sentences[]"] * 10
+    index = DenseIndex(x, range(len(x)), views).with_rows(x[:2], [30, 31], ["outside[]"] * 2)
+    names, codes = index.view_codes
+    assert codes.dtype == np.int16 and names == ["case", "sentences[]", "outside[]"]
+    assert index.views == [*views, "outside[]", "outside[]"]
+    index.save(tmp_path / "d")
+    meta = json.loads((tmp_path / "d" / "dense.json").read_text())
+    assert "views" not in meta and DenseIndex.load(tmp_path / "d").views == index.views
+    meta["views"] = index.views  # the layout saved before view codes
+    del meta["view_names"]
+    (tmp_path / "d" / "dense.json").write_text(json.dumps(meta))
+    (tmp_path / "d" / "view_codes.npy").unlink()
+    assert DenseIndex.load(tmp_path / "d").views == index.views
