@@ -111,3 +111,18 @@ def test_views_are_one_small_code_per_row_and_an_older_snapshot_still_loads(tmp_
     (tmp_path / "d" / "dense.json").write_text(json.dumps(meta))
     (tmp_path / "d" / "view_codes.npy").unlink()
     assert DenseIndex.load(tmp_path / "d").views == index.views
+
+
+def test_the_ranking_runs_blas_on_one_thread_and_leaves_the_default_to_others():
+    """Small products on two OpenBLAS threads were 27 times slower on a busy machine;
+    fitting keeps the default threads (its results depend on them)."""
+    from kizuki.search.engine import one_blas_thread
+    from threadpoolctl import threadpool_info
+
+    def threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = threads()
+    with one_blas_thread():
+        assert threads() and set(threads()) == {1}
+    assert threads() == before
