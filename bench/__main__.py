@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         print(reports[-1], flush=True)
     if "writes" in stages:
         print(f"[writes] preparing {args.write_cases:,} cases, then a restart …", flush=True)
-        out["writes"] = writes.run(args.write_cases)
+        batches = (1, 3) if args.smoke else (3, 20)
+        out["writes"] = writes.run(args.write_cases, batches=batches[0], batch=batches[1])
         reports.append(writes.render(out["writes"]))
         print(reports[-1], flush=True)
     out["seconds"] = time.time() - started

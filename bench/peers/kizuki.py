@@ -115,25 +115,28 @@ class KizukiSystem:
         self.embedder.queries = {query.text: query.vector}
         return [r.case_id for r in self.searcher.search(query.text, k=k).results]
 
-    def dense_recall(self, queries: np.ndarray, k: int = 10, chunk: int = 200_000) -> dict:
-        """Recall@k of Kizuki's dense index (its rows' top k) against exact search. Rows
-        tie here (a case's view texts share its vector), so a found row counts when it is
-        as similar as the exact k-th best. The exact k-th best comes from one pass over
-        the vectors in chunks (at 10^6 cases they are 7 GB, on disk)."""
-        dense = self.searcher.index.dense
-        q = np.asarray(queries, np.float32)
-        _, found = dense.row_scores(q, k)
-        best = np.full((len(q), 0), -np.inf, np.float32)
-        for start in range(0, dense.n_rows, chunk):
-            rows = np.arange(start, min(start + chunk, dense.n_rows))
-            sims = q @ dense.row_vectors(rows).T
-            both = np.concatenate([best, sims], axis=1)
-            top = min(k, both.shape[1])
-            best = -np.partition(-both, top - 1, axis=1)[:, :top]
-        kth = best.min(axis=1)
-        hits = 0
-        for i, got in enumerate(found):
-            got = got[got >= 0]
-            exact = dense.row_vectors(got) @ q[i]
-            hits += int((exact >= kth[i] - 1e-6).sum())
-        return {"kind": dense.kind, "rows": int(dense.n_rows), "recall": hits / (k * len(q))}
+    def dense_recall(self, queries: np.ndarray, k: int = 10) -> dict:
+        return dense_recall(self.searcher.index.dense, queries, k)
+
+
+def dense_recall(dense, queries: np.ndarray, k: int = 10, chunk: int = 200_000) -> dict:
+    """Recall@k of a ``DenseIndex`` (its rows' top k) against exact search. Rows may tie
+    (in the benchmark a case's view texts share its vector), so a found row counts when it
+    is as similar as the exact k-th best. The exact k-th best comes from one pass over the
+    vectors in chunks (at 10^6 cases they are 7 GB, on disk)."""
+    q = np.asarray(queries, np.float32)
+    _, found = dense.row_scores(q, k)
+    best = np.full((len(q), 0), -np.inf, np.float32)
+    for start in range(0, dense.n_rows, chunk):
+        rows = np.arange(start, min(start + chunk, dense.n_rows))
+        sims = q @ dense.row_vectors(rows).T
+        both = np.concatenate([best, sims], axis=1)
+        top = min(k, both.shape[1])
+        best = -np.partition(-both, top - 1, axis=1)[:, :top]
+    kth = best.min(axis=1)
+    hits = 0
+    for i, got in enumerate(found):
+        got = got[got >= 0]
+        exact = dense.row_vectors(got) @ q[i]
+        hits += int((exact >= kth[i] - 1e-6).sum())
+    return {"kind": dense.kind, "rows": int(dense.n_rows), "recall": hits / (k * len(q))}
