@@ -80,6 +80,9 @@ def test_writes_after_a_restart_are_measured(smoke):
     b = w["batches"]
     assert b["cases"] == 3 and _positive(b["cases_per_s"])
     assert _positive(b["embedding_limit_cases_per_s"])
+    i = w["import"]
+    assert i["cases"] == 3 and _positive(i["cases_per_s"])
+    assert _positive(i["embedding_limit_cases_per_s"])
 
 
 def test_ranking_reports_kizuki_served_from_its_snapshot(smoke):
