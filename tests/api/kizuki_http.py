@@ -18,12 +18,27 @@ import httpx
 API_KEY = "test-key-0123456789abcdef"
 START_TIMEOUT_S = float(os.environ.get("KIZUKI_TEST_START_TIMEOUT", "600"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def kizuki(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """``kizuki ARGS`` as a user runs it: a subprocess on ``data_dir``, output captured."""
+    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
+        cwd=REPO,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 class ServerExited(RuntimeError):

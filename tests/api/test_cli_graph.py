@@ -14,6 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from kizuki_http import kizuki
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,18 +36,6 @@ def annotations(taxonomy):
     from kizuki.graph.annotations import load_annotations
 
     return load_annotations(taxonomy=taxonomy)
-
-
-def kizuki(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_causes_json_lists_every_cause_with_case_counts(data_dir, annotations, taxonomy):

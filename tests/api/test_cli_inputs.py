@@ -10,15 +10,13 @@ does, in a subprocess.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from kizuki.api.cli import CliError, OptionError, app
 from kizuki.api.cli.inputs import looks_like_path
 from kizuki.corpus.settings import get_settings
+from kizuki_http import kizuki
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,19 +47,6 @@ def run_json(command: tuple[str, ...], *args: str, stdin: str | None = None) -> 
     result = runner.invoke(app, [*command, *args, "--json"], input=stdin)
     assert result.exit_code == 0, (result.output, result.exception)
     return json.loads(result.stdout)
-
-
-def kizuki(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
-        cwd=REPO,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_a_plan_longer_than_a_file_name_is_reviewed_inline(cli_env):

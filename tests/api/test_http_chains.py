@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from kizuki.corpus import seed_cases
 from kizuki.graph.chains import load_chains
-from kizuki_http import error_of, make_case
+from kizuki_http import error_of, kizuki, make_case
 
 REPO = Path(__file__).resolve().parents[2]
 CHAINS = load_chains()
@@ -86,18 +83,6 @@ def test_paths_refuse_bad_parameters_with_json_422(client):
         r = client.get("/analytics/paths", params=params)
         assert r.status_code == 422, params
         assert error_of(r)
-
-
-def kizuki(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_the_cli_answers_what_the_api_answers(client, tmp_path):

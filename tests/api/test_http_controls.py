@@ -6,12 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from kizuki_http import error_of
+from kizuki_http import error_of, kizuki
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,18 +57,6 @@ def test_controls_refuse_bad_parameters_with_json_422(client):
         r = client.get("/analytics/controls", params=params)
         assert r.status_code == 422, params
         assert error_of(r)
-
-
-def kizuki(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_the_cli_prints_the_same_table_and_writes_the_csv(tmp_path):
