@@ -26,7 +26,7 @@ from kizuki.api.cli.inputs import FileOption, check_k, read_input
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.api.runtime.actions import recommend
 from kizuki.api.runtime.progress import building
-from kizuki.api.runtime.reads import analytics_table, distinct_evidence
+from kizuki.api.runtime.reads import analytics_table, distinct_evidence, filtered_graph
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus.settings import get_settings
 from kizuki.graph.analytics import recurring_by, recurring_causes
@@ -322,13 +322,17 @@ def recurring_cmd(
         str, typer.Option(help="concept (leaf causes) or group (their top-level groups).")
     ] = "concept",
     limit: Annotated[int, typer.Option(help="Rows to print (text output).")] = 20,
+    year: Annotated[int | None, _YEAR_OPT] = None,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Recurring root causes: by cases, sectors and themes (or per sector / theme)."""
     if by not in (None, "sector", "theme"):
         raise OptionError(f"--by must be sector or theme, not {by!r}")
     _check_level(level)
-    G = _load_graph()
+    if year is None:
+        G = _load_graph()
+    else:
+        G, _ = filtered_graph(_filtered_snapshot(None, None, year), year=year)
     df = recurring_causes(G, level) if by is None else recurring_by(G, by, level)
     if as_json:
         return _dump(df.to_dict(orient="records"))
@@ -356,6 +360,7 @@ _LEVEL_OPT = typer.Option(help="concept (leaf causes) or group (their top-level 
 _SECTOR_OPT = typer.Option(help="Only cases of this sector (label, e.g. 地域銀行, or sector. id).")
 _THEME_OPT = typer.Option(help="Only cases of this theme (id, or theme. id).")
 _LIMIT_OPT = typer.Option(help="Rows to print (text output).")
+_YEAR_OPT = typer.Option(help="Only cases of the report edition of this year (e.g. 2024).")
 
 
 def _check_level(level: str) -> None:
@@ -363,11 +368,14 @@ def _check_level(level: str) -> None:
         raise OptionError(f"--level must be concept or group, not {level!r}")
 
 
-def _filtered_snapshot(sector: str | None, theme: str | None) -> Snapshot:
+def _filtered_snapshot(sector: str | None, theme: str | None, year: int | None = None) -> Snapshot:
     """The snapshot, once the filters are checked: the tables are those of the HTTP
-    analytics (``api.runtime.reads.analytics_table``), but an unknown sector or theme is an
-    error here, not an empty table."""
+    analytics (``api.runtime.reads.analytics_table``), but an unknown sector, theme or
+    year is an error here, not an empty table."""
     snap = _snapshot()
+    if year is not None and year not in snap.years:
+        known = ", ".join(map(str, snap.years))
+        raise OptionError(f"no case of the {year} edition; editions: {known}")
     sectors = sorted({s for c in snap.cases for s in c.sectors})
     themes = sorted({c.theme.id for c in snap.cases if c.theme})
     if sector is not None and sector not in {*sectors, *map(sector_node_id, sectors)}:
@@ -382,6 +390,7 @@ def cooccurrence_cmd(
     min_count: Annotated[int, typer.Option(help="Only pairs seen in this many cases or more.")] = 2,
     sector: Annotated[str | None, _SECTOR_OPT] = None,
     theme: Annotated[str | None, _THEME_OPT] = None,
+    year: Annotated[int | None, _YEAR_OPT] = None,
     limit: Annotated[int, _LIMIT_OPT] = 20,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
@@ -395,9 +404,9 @@ def cooccurrence_cmd(
     if min_count < 1:
         raise OptionError(f"--min-count must be 1 or more, not {min_count}")
     _check_limit(limit)
-    snap = _filtered_snapshot(sector, theme)
+    snap = _filtered_snapshot(sector, theme, year)
     table = analytics_table(
-        snap, "cooccurrence", level, sector=sector, theme=theme, min_count=min_count
+        snap, "cooccurrence", level, sector=sector, theme=theme, year=year, min_count=min_count
     )
     if as_json:
         return _dump(table)
@@ -416,6 +425,7 @@ def coverage_cmd(
     level: Annotated[str, _LEVEL_OPT] = "concept",
     sector: Annotated[str | None, _SECTOR_OPT] = None,
     theme: Annotated[str | None, _THEME_OPT] = None,
+    year: Annotated[int | None, _YEAR_OPT] = None,
     limit: Annotated[int, _LIMIT_OPT] = 20,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
@@ -425,8 +435,8 @@ def coverage_cmd(
     """
     _check_level(level)
     _check_limit(limit)
-    snap = _filtered_snapshot(sector, theme)
-    table = analytics_table(snap, "coverage", level, sector=sector, theme=theme)
+    snap = _filtered_snapshot(sector, theme, year)
+    table = analytics_table(snap, "coverage", level, sector=sector, theme=theme, year=year)
     if as_json:
         return _dump(table)
     rows = table["rows"]

@@ -83,6 +83,10 @@ def search(
     theme: Annotated[
         list[str] | None, typer.Option("--theme", help="only cases of this theme id (repeatable)")
     ] = None,
+    year: Annotated[
+        list[int] | None,
+        typer.Option("--year", help="only cases of the report edition of this year (repeatable)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     ranker: RankerOption = "default",
     ranker_file: RankerFileOption = None,
@@ -101,11 +105,15 @@ def search(
     for value in theme or []:
         if value not in known_themes:
             raise OptionError(f"unknown theme {value!r}; known: {', '.join(known_themes)}")
+    for value in year or []:
+        if value not in snap.years:
+            known = ", ".join(map(str, snap.years))
+            raise OptionError(f"no case of the {value} edition; editions: {known}")
     result = search_incident(
         snap,
         text,
         k,
-        Filters(sector or (), theme or ()),
+        Filters(sector or (), theme or (), year or ()),
         service.judgements.index,
         settings=settings,
         scorer=ranker,

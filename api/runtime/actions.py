@@ -47,10 +47,12 @@ LIMIT_COUNTERMEASURES = 5
 
 @dataclass(frozen=True)
 class Filters:
-    """Only cases of these sectors (labels) and themes (ids or labels); empty: all."""
+    """Only cases of these sectors (labels), themes (ids or labels) and editions' years;
+    empty: all."""
 
     sectors: Sequence[str] = ()
     themes: Sequence[str] = ()
+    years: Sequence[int] = ()
 
 
 def work_text(text: str, max_chars: int, max_sentences: int) -> tuple[str, bool]:
@@ -100,6 +102,7 @@ def search_incident(
         sectors=list(filters.sectors) or None,
         themes=list(filters.themes) or None,
         feedback=judgements,
+        years=list(filters.years) or None,
     )
     causes = _recommend(snap, text, tags, ranked, NEIGHBOURS)
     return SearchResult(

@@ -35,6 +35,7 @@ __all__ = [
     "analytics_table",
     "case_graph",
     "case_summary",
+    "case_year",
     "cause_or_404",
     "concept_refs",
     "countermeasure_or_404",
@@ -156,18 +157,29 @@ def _theme_matches(wanted: str, case: Case) -> bool:
     return case.theme is not None and wanted in (case.theme.id, f"theme.{case.theme.id}")
 
 
+def case_year(case: Case) -> int | None:
+    """The year of the report edition a case comes from (None: not known)."""
+    return case.source.year if case.source else None
+
+
 def filtered_graph(
-    snap: Snapshot, *, sector: str | None = None, theme: str | None = None
+    snap: Snapshot,
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+    year: int | None = None,
 ) -> tuple[nx.MultiDiGraph, int]:
-    """The graph restricted to the cases of a sector and/or theme (a view, not a copy)."""
+    """The graph restricted to the cases of a sector, theme and/or edition's year (a view,
+    not a copy)."""
     G = snap.graph
     kept = [
         c.id
         for c in snap.cases
         if (not sector or sector_matches(sector, list(c.sectors)))
         and (not theme or _theme_matches(theme, c))
+        and (year is None or case_year(c) == year)
     ]
-    if not sector and not theme:
+    if not sector and not theme and year is None:
         return G, len(kept)
     keep = set(kept)
     view = nx.subgraph_view(G, filter_node=lambda n: G.nodes[n].get("type") != "case" or n in keep)
@@ -184,13 +196,14 @@ def analytics_table(
     *,
     sector: str | None = None,
     theme: str | None = None,
+    year: int | None = None,
     by: Literal["all", "sector", "theme"] = "all",
     min_count: int = 1,
 ) -> dict[str, Any]:
     """One table of the recurring-causes audit over the cases of a sector and/or theme, as
     ``GET /analytics/…`` and ``kizuki recurring | cooccurrence | coverage --json`` give it:
     the filters, the number of cases and the rows."""
-    G, n_cases = filtered_graph(snap, sector=sector, theme=theme)
+    G, n_cases = filtered_graph(snap, sector=sector, theme=theme, year=year)
     out: dict[str, Any] = {"level": level}
     if table == "recurring":
         frame = (
@@ -204,7 +217,7 @@ def analytics_table(
         out["min_count"] = min_count
     else:
         frame = analytics.coverage_gaps(G, level)
-    filters = {"sector": sector, "theme": theme}
+    filters = {"sector": sector, "theme": theme, "year": year}
     return {**out, "filters": filters, "n_cases": n_cases, "rows": records(frame)}
 
 

@@ -41,6 +41,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "k_label": ("表示件数", "Results"),
     "sector_label": ("業態", "Sector"),
     "theme_label": ("テーマ", "Theme"),
+    "year_label": ("年版", "Edition"),
     "all": ("すべて", "All"),
     "search_button": ("検索", "Search"),
     "searching": ("検索中…", "Searching…"),
@@ -225,6 +226,9 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "field_source": ("出典", "Source"),
     "source_section": ("・事例集「{s}」", ", case studies: {s}"),
+    "source_edition": ("{e}版", "edition of {e}"),
+    "source_page": ("{p}ページ", "page {p}"),
+    "source_original": ("原本（金融庁）", "the original (FSA)"),
     "source_lines": (
         "報告書のテキスト版の {a}–{b} 行目から抽出",
         "extracted from lines {a}–{b} of the report's text version",

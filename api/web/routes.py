@@ -41,12 +41,16 @@ K_CHOICES = (5, 10, 20, 30)
 FIELDS = ("title", "event", "causes", "countermeasures")
 
 
-def _filters(snap: Snapshot, sector: str = "", theme: str = "") -> dict[str, Any]:
+def _filters(
+    snap: Snapshot, sector: str = "", theme: str = "", year: int | None = None
+) -> dict[str, Any]:
     return {
         "sectors": snap.sectors,
         "themes": snap.themes,
+        "years": snap.years,
         "sector": sector,
         "theme": theme,
+        "year": year,
     }
 
 
@@ -83,6 +87,7 @@ async def home(request: Request, deps: SearchDeps) -> HTMLResponse:
         sector=params.get("sector", ""),
         theme=params.get("theme", ""),
         k_raw=params.get("k", ""),
+        year_raw=params.get("year", ""),
     )
 
 
@@ -114,6 +119,7 @@ async def home_search(request: Request, deps: SearchDeps) -> HTMLResponse:
         sector=field("sector"),
         theme=field("theme"),
         k_raw=field("k"),
+        year_raw=field("year"),
     )
 
 
@@ -125,6 +131,7 @@ async def _search_page(
     sector: str,
     theme: str,
     k_raw: str,
+    year_raw: str = "",
 ) -> HTMLResponse:
     """The search page; with ``text`` (even empty) a search is run and its results shown."""
     snap, settings = deps.snap, deps.settings
@@ -144,6 +151,12 @@ async def _search_page(
         "anonymous_feedback": settings.anonymous_feedback,
         **_filters(snap, sector, theme),
     }
+    try:
+        year = _page_year(year_raw)
+    except InvalidInput as exc:
+        context["error"] = _refusal(lang, exc)
+        return render(request, "search.html", status_code=422, **context)
+    context["year"] = year
     if text is None:
         return render(request, "search.html", **context)
     try:
@@ -154,12 +167,13 @@ async def _search_page(
             k=k,
             sectors=[sector] if sector else None,
             themes=[theme] if theme else None,
+            years=[year] if year is not None else None,
         ).within(settings)
     except (ValidationError, InvalidInput) as exc:
         context["error"] = _refusal(lang, exc)
         return render(request, "search.html", status_code=422, **context)
     book = deps.judgements
-    filters = Filters(req.sectors or (), req.themes or ())
+    filters = Filters(req.sectors or (), req.themes or (), req.years or ())
     result = await deps.pool.run(
         lambda: search_incident(snap, req.text, req.k, filters, book.index, settings=settings),
         cost=len(req.text),
@@ -185,6 +199,18 @@ def _page_k(raw: str) -> int:
         raise InvalidInput(
             f"k: must be an integer, not {raw!r}", params={"kind": "k_integer"}
         ) from None
+
+
+def _page_year(raw: str) -> int | None:
+    """The edition's ``year`` of the page's form or address (None: every edition)."""
+    if not raw.strip():
+        return None
+    if not raw.strip().isdigit() or not 1990 <= int(raw) <= 2100:
+        raise InvalidInput(
+            f"year: must be a year between 1990 and 2100, not {raw[:20]!r}",
+            params={"kind": "year"},
+        )
+    return int(raw)
 
 
 def _refusal(lang: str, exc: ValidationError | InvalidInput) -> str:
@@ -407,11 +433,12 @@ def analytics_page(
     sector: Annotated[str, Query(max_length=200)] = "",
     theme: Annotated[str, Query(max_length=200)] = "",
     level: Annotated[str, Query(pattern="^(concept|group)$")] = "concept",
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
 ) -> HTMLResponse:
     # Graph links name sectors and themes by node id; the filters show labels and ids.
     sector = next((s for s in snap.sectors if sector_node_id(s) == sector), sector)
     theme = theme.removeprefix("theme.")
-    filters = {"sector": sector or None, "theme": theme or None}
+    filters = {"sector": sector or None, "theme": theme or None, "year": year}
     table = reads.analytics_table(snap, "recurring", level, **filters)  # type: ignore[arg-type]
     recurring, n_cases = table["rows"], table["n_cases"]
     cooc = reads.analytics_table(snap, "cooccurrence", level, min_count=2, **filters)["rows"][:10]  # type: ignore[arg-type]
@@ -432,5 +459,5 @@ def analytics_page(
         n_cases=n_cases,
         level=level,
         G=snap.graph,
-        **_filters(snap, sector, theme),
+        **_filters(snap, sector, theme, year),
     )

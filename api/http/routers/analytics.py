@@ -27,6 +27,10 @@ SectorQ = Annotated[
 ThemeQ = Annotated[
     str | None, Query(max_length=200, description="only cases of this theme (id or `theme.` id)")
 ]
+YearQ = Annotated[
+    int | None,
+    Query(ge=1990, le=2100, description="only cases of the report edition of this year"),
+]
 
 
 @router.get("/recurring", summary="Causes that recur across cases, overall or per sector/theme")
@@ -39,8 +43,9 @@ def recurring(
     level: LevelQ = "concept",
     sector: SectorQ = None,
     theme: ThemeQ = None,
+    year: YearQ = None,
 ) -> dict[str, Any]:
-    return analytics_table(snap, "recurring", level, sector=sector, theme=theme, by=by)
+    return analytics_table(snap, "recurring", level, sector=sector, theme=theme, year=year, by=by)
 
 
 @router.get("/cooccurrence", summary="Pairs of causes found in the same case (lift, Jaccard)")
@@ -50,9 +55,10 @@ def cooccurrence(
     min_count: Annotated[int, Query(ge=1, le=1000, description="minimum shared cases")] = 1,
     sector: SectorQ = None,
     theme: ThemeQ = None,
+    year: YearQ = None,
 ) -> dict[str, Any]:
     return analytics_table(
-        snap, "cooccurrence", level, sector=sector, theme=theme, min_count=min_count
+        snap, "cooccurrence", level, sector=sector, theme=theme, year=year, min_count=min_count
     )
 
 
@@ -62,5 +68,6 @@ def coverage(
     level: LevelQ = "concept",
     sector: SectorQ = None,
     theme: ThemeQ = None,
+    year: YearQ = None,
 ) -> dict[str, Any]:
-    return analytics_table(snap, "coverage", level, sector=sector, theme=theme)
+    return analytics_table(snap, "coverage", level, sector=sector, theme=theme, year=year)

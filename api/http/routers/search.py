@@ -39,7 +39,7 @@ async def search(
     key: KeyHeld,
 ) -> SearchResult:
     req = req.within(settings)
-    filters = Filters(req.sectors or (), req.themes or ())
+    filters = Filters(req.sectors or (), req.themes or (), req.years or ())
     result = await pool.run(
         lambda: search_incident(
             snap, req.text, req.k, filters, judgements.index, settings=settings
