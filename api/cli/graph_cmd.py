@@ -26,7 +26,12 @@ from kizuki.api.cli.inputs import FileOption, check_k, read_input
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.api.runtime.actions import recommend
 from kizuki.api.runtime.progress import building
-from kizuki.api.runtime.reads import analytics_table, distinct_evidence, filtered_graph
+from kizuki.api.runtime.reads import (
+    analytics_table,
+    distinct_evidence,
+    filtered_graph,
+    trends_table,
+)
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus.settings import get_settings
 from kizuki.graph.analytics import recurring_by, recurring_causes
@@ -454,6 +459,40 @@ def coverage_cmd(
         )
 
 
+def trends_cmd(
+    level: Annotated[str, _LEVEL_OPT] = "concept",
+    sector: Annotated[str | None, _SECTOR_OPT] = None,
+    theme: Annotated[str | None, _THEME_OPT] = None,
+    limit: Annotated[int, _LIMIT_OPT] = 20,
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """Recurring causes by report edition: those in every edition, those rising.
+
+    Each cause's cases per edition year, as a share of that edition's cases (editions
+    differ in size). The same table as GET /analytics/trends.
+    """
+    _check_level(level)
+    _check_limit(limit)
+    snap = _filtered_snapshot(sector, theme)
+    table = trends_table(snap, level, sector=sector, theme=theme)
+    if as_json:
+        return _dump(table)
+    years, sizes = table["years"], table["n_cases_by_year"]
+    editions = ", ".join(f"{y} ({n} cases)" for y, n in zip(years, sizes, strict=True))
+    typer.echo(f"editions: {editions or 'none with a year'}")
+    if len(years) < 2:
+        typer.echo("one edition only: import another (kizuki corpus import REPORT.pdf) to compare")
+    typer.echo(
+        f"in every edition: {len(table['every_edition'])} causes; rising: {len(table['rising'])}"
+    )
+    typer.echo(f"{'':2} {' '.join(f'{y:>6}' for y in years)}  cause")
+    for row in table["rows"][:limit]:
+        mark = ("=" if row["every_edition"] else " ") + ("↑" if row["rising"] else " ")
+        shares = " ".join(f"{s:>6.0%}" for s in row["shares"])
+        typer.echo(f"{mark} {shares}  {row['cause_id']}  {row['label_ja']}")
+    typer.echo("= in every edition, ↑ rising (share of each edition's cases)")
+
+
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise OptionError(f"--limit must be 1 or more, not {limit}")
@@ -468,3 +507,4 @@ def _register_graph_views(app: typer.Typer) -> None:
     app.command("recurring")(recurring_cmd)
     app.command("cooccurrence")(cooccurrence_cmd)
     app.command("coverage")(coverage_cmd)
+    app.command("trends")(trends_cmd)

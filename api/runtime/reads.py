@@ -46,6 +46,7 @@ __all__ = [
     "records",
     "require_case",
     "require_node",
+    "trends_table",
 ]
 
 EXCERPT_CHARS = 140
@@ -219,6 +220,34 @@ def analytics_table(
         frame = analytics.coverage_gaps(G, level)
     filters = {"sector": sector, "theme": theme, "year": year}
     return {**out, "filters": filters, "n_cases": n_cases, "rows": records(frame)}
+
+
+def trends_table(
+    snap: Snapshot,
+    level: Literal["concept", "group"] = "concept",
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+) -> dict[str, Any]:
+    """Recurring causes by the report edition (``graph.analytics.cause_trends``), over the
+    cases of a sector and/or theme, as ``GET /analytics/trends``, ``kizuki trends --json``
+    and the analytics page give it: the editions' years and case counts, the causes found
+    in every edition and those rising, and a row per cause."""
+    G, _ = filtered_graph(snap, sector=sector, theme=theme)
+    case_years = {
+        c.id: year for c in snap.cases if (year := case_year(c)) is not None and c.id in G
+    }
+    years, sizes, frame = analytics.cause_trends(G, case_years, level)
+    rows = records(frame)
+    return {
+        "level": level,
+        "filters": {"sector": sector, "theme": theme},
+        "years": years,
+        "n_cases_by_year": sizes,
+        "every_edition": [r["cause_id"] for r in rows if r["every_edition"]],
+        "rising": [r["cause_id"] for r in rows if r["rising"]],
+        "rows": rows,
+    }
 
 
 def case_graph(snap: Snapshot, case_id: str) -> CaseNeighbourhood | None:

@@ -26,6 +26,7 @@ from kizuki.api.runtime.actions import Filters, review_plan, search_incident
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
+from kizuki.api.web.i18n import translator
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
 from kizuki.graph.build import sector_node_id
 from kizuki.graph.navigate import list_concepts
@@ -426,6 +427,31 @@ def graph_page(
     )
 
 
+#: Causes drawn in the trends chart: those in every edition and the rising ones first.
+TREND_SERIES = 8
+
+
+def _trends_chart(trends: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What the page's chart draws (``static/trends.js``): edition labels, and the share
+    per edition of the causes that recur in every edition or rise, then the most common."""
+    rows = sorted(
+        trends["rows"],
+        key=lambda r: (not r["every_edition"], not r["rising"], -r["n_cases"], r["cause_id"]),
+    )[:TREND_SERIES]
+    label = "label_en" if lang == "en" else "label_ja"
+    t = translator(lang)
+    return {
+        "title": t("trends_title"),
+        "y_title": t("trends_share"),
+        "labels": [t("trends_edition").replace("{y}", str(y)) for y in trends["years"]],
+        "series": [
+            {"cause_id": r["cause_id"], "label": r[label], "shares": r["shares"],
+             "every_edition": r["every_edition"]}
+            for r in rows
+        ],
+    }  # fmt: skip
+
+
 @router.get("/ui/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -448,9 +474,12 @@ def analytics_page(
         if row["coverage"] < 1
     ][:10]
     top = max((row["n_cases"] for row in recurring), default=0)
+    trends = reads.trends_table(snap, level, sector=sector or None, theme=theme or None)  # type: ignore[arg-type]
     return render(
         request,
         "analytics.html",
+        trends=trends,
+        trends_chart=_trends_chart(trends, page_lang(request)),
         recurring=recurring[:25],
         n_recurring=len(recurring),
         top=top,

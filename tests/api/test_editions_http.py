@@ -4,6 +4,7 @@ analytics, and each case's edition, page and link to the original on its page.""
 
 from __future__ import annotations
 
+import json
 import re
 
 INCIDENT = "勘定系システムの更改でデータ移行の際に外字が変換されず、口座振替が不能となった。"
@@ -63,8 +64,8 @@ def test_the_search_page_and_analytics_page_filter_by_year(editions_server):
 
 
 def test_the_cli_filters_by_year_too(editions_server, cache_dir):
-    """``kizuki search --year`` and ``kizuki coverage --year`` call the same use cases."""
-    import json
+    """``kizuki search --year``, ``kizuki coverage --year`` and ``kizuki trends`` call the
+    same use cases as the HTTP API."""
     import os
     import subprocess
     import sys
@@ -87,5 +88,58 @@ def test_the_cli_filters_by_year_too(editions_server, cache_dir):
     assert ids and all(i.startswith("fsa2024-") for i in ids)
     table = kizuki("coverage", "--year", "2020", "--json")
     assert table.returncode == 0 and json.loads(table.stdout)["n_cases"] == 4
+    trends = kizuki("trends", "--json")
+    assert trends.returncode == 0, trends.stderr
+    with editions_server.client() as client:
+        assert json.loads(trends.stdout) == client.get("/analytics/trends").json()
+    text = kizuki("trends", "--limit", "5")
+    assert "editions: 2019 (44 cases), 2020 (4 cases), 2024 (4 cases)" in text.stdout
     unknown = kizuki("search", INCIDENT, "--year", "2031")
     assert unknown.returncode == 2 and "no case of the 2031 edition" in unknown.stderr
+
+
+def test_trends_count_each_editions_cases(editions_server):
+    """GET /analytics/trends: each cause's cases per edition, checked against the causes
+    the graph gives each imported case (GET /cases/{id})."""
+    with editions_server.client() as client:
+        trends = client.get("/analytics/trends").json()
+        assert trends["years"] == [2019, 2020, 2024]
+        assert trends["n_cases_by_year"] == [44, 4, 4]
+        rows = {row["cause_id"]: row for row in trends["rows"]}
+        expected: dict[str, list[int]] = {}
+        for year in (2020, 2024):
+            for n in range(1, 5):
+                graph = client.get(f"/cases/fsa{year}-0{n}").json()["graph"]
+                for cause in {c["concept"]["id"] for c in graph["causes"]}:
+                    expected.setdefault(cause, [0, 0])[year == 2024] += 1
+        assert expected
+        for cause, (n2020, n2024) in expected.items():
+            assert rows[cause]["counts"][1:] == [n2020, n2024], cause
+        for row in trends["rows"]:
+            assert sum(row["counts"]) == row["n_cases"]
+            every = all(row["counts"])
+            assert (
+                row["every_edition"] == every
+                and (row["cause_id"] in trends["every_edition"]) == every
+            )
+            if row["rising"]:
+                assert row["slope"] > 0 and row["shares"][-1] > row["shares"][0]
+        assert trends["rising"] and trends["every_edition"]
+        one = client.get("/analytics/trends", params={"theme": "integration_renewal"}).json()
+        # 2019's theme of integration failures and 2024's 第2節 are one theme id.
+        assert one["years"] == [2019, 2024] and one["n_cases_by_year"][1] == 4
+        assert client.get("/analytics/trends", params={"level": "x"}).status_code == 422
+
+        page = client.get("/ui/analytics").text
+        block = re.search(r'<script type="application/json" id="trends-data">(.*?)</script>', page)
+        chart = json.loads(block.group(1))
+        assert 'id="trends-canvas"' in page and chart["labels"] == [
+            "2019年版",
+            "2020年版",
+            "2024年版",
+        ]
+        drawn = {s["cause_id"] for s in chart["series"]}
+        assert set(trends["every_edition"]) <= drawn
+        assert "/static/vendor/chartjs/chart.umd.min.js" in page
+        assert client.get("/static/vendor/chartjs/chart.umd.min.js").status_code == 200
+        assert client.get("/static/trends.js").status_code == 200

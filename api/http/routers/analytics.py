@@ -1,4 +1,5 @@
-"""Recurring causes, co-occurrence and coverage gaps, as JSON rows (graph.analytics tables)."""
+"""Recurring causes, co-occurrence, coverage gaps and trends over the report's editions,
+as JSON rows (graph.analytics tables)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Query
 from kizuki.api.http.dependencies import SnapshotDep
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ERROR_RESPONSES
-from kizuki.api.runtime.reads import analytics_table
+from kizuki.api.runtime.reads import analytics_table, trends_table
 
 __all__ = ["router"]
 
@@ -71,3 +72,19 @@ def coverage(
     year: YearQ = None,
 ) -> dict[str, Any]:
     return analytics_table(snap, "coverage", level, sector=sector, theme=theme, year=year)
+
+
+@router.get(
+    "/trends",
+    summary="Causes by report edition: those in every edition and those rising",
+)
+def trends(
+    snap: SnapshotDep,
+    level: LevelQ = "concept",
+    sector: SectorQ = None,
+    theme: ThemeQ = None,
+) -> dict[str, Any]:
+    """Per cause, its cases in each edition and their share of that edition's cases;
+    `every_edition` lists the causes found in every edition (two or more), `rising` those
+    whose share grows (least-squares slope > 0 and latest share > first)."""
+    return trends_table(snap, level, sector=sector, theme=theme)
