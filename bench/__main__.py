@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         print(reports[-1], flush=True)
     if "writes" in stages:
         print(f"[writes] preparing {args.write_cases:,} cases, then a restart …", flush=True)
-        out["writes"] = writes.run(args.write_cases)
+        plan = (1, 3, 3) if args.smoke else (3, 20, 200)  # batches, batch size, imported
+        out["writes"] = writes.run(
+            args.write_cases, batches=plan[0], batch=plan[1], imported=plan[2]
+        )
         reports.append(writes.render(out["writes"]))
         print(reports[-1], flush=True)
     out["seconds"] = time.time() - started

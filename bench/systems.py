@@ -21,7 +21,9 @@ class BuildInput:
     """The corpus in every form a system may want it; row ``i`` is ``cases[i]``."""
 
     cases: list[Case]
-    tokens: list[list[str]]
+    #: each case's Sudachi terms, space-joined (what the peers index; one string per case
+    #: rather than a list of terms, so 10^6 cases' terms fit in memory)
+    terms: list[str]
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
 
     @property

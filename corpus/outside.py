@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -74,15 +75,50 @@ def outside_views(cases: Iterable[Case], per_case: int | None = None) -> dict[st
 ENGLISH_PATH = DATA / "fsa2019_en.jsonl"
 
 
+@dataclass(frozen=True)
+class EnglishCase:
+    """The Kizuki team's English translation of a bundled case, sentence for sentence:
+    ``causes[i]`` and ``countermeasures[i]`` translate the case's own ``i``-th sentence."""
+
+    title: str
+    event: str
+    causes: tuple[str, ...]
+    countermeasures: tuple[str, ...]
+
+
 @lru_cache(maxsize=1)
-def _english() -> Mapping[str, str]:
-    out: dict[str, str] = {}
+def _english_cases() -> Mapping[str, EnglishCase]:
+    out: dict[str, EnglishCase] = {}
     with ENGLISH_PATH.open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 row = json.loads(line)
-                out[row["id"]] = "\n".join([row["title"], row["event"], *row["causes"]])
+                out[row["id"]] = EnglishCase(
+                    row["title"], row["event"], tuple(row["causes"]), tuple(row["countermeasures"])
+                )
     return MappingProxyType(out)
+
+
+@lru_cache(maxsize=1)
+def _english() -> Mapping[str, str]:
+    return MappingProxyType(
+        {
+            case_id: "\n".join([e.title, e.event, *e.causes])
+            for case_id, e in _english_cases().items()
+        }
+    )
+
+
+def english_case(case: Case) -> EnglishCase | None:
+    """The English translation of ``case``, when it is exactly its bundled version (an
+    edited case, or an imported one re-using the id, would be mistranslated: None)."""
+    from kizuki.corpus import seed_cases
+
+    english = _english_cases().get(case.id)
+    if english is None:
+        return None
+    seed = {c.id: c for c in seed_cases()}
+    return english if seed.get(case.id) == case else None
 
 
 def english_rendering(cases: Iterable[Case]) -> dict[str, str]:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     #: Ranking weights and no-match model written by ``kizuki train -o`` (unset: the ones
     #: shipped in ``search/data/ranker.json``); ``--ranker-file`` of search, eval and serve.
     ranker_file: Path | None = None
+    #: Rank by cause-chain similarity too ("same way of failing", ``graph.chain_search``):
+    #: one more source for the learned scorer. Off by default until cross-validation on
+    #: graded chain queries says it helps (README, "Same way of failing").
+    chain_source: bool = False
 
     # -- the API key, and limits on what a user sends (the CLI and the API) --------------
 

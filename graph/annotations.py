@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 from kizuki.corpus.schema import Case
+from kizuki.corpus.yamlfile import load_yaml
 from kizuki.graph.exceptions import AnnotationError as AnnotationError
 from kizuki.graph.taxonomy import Kind, Taxonomy, load_taxonomy
 
@@ -218,7 +219,7 @@ def load_annotations(
 
         cases = seed_cases()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AnnotationError(f"annotation file not found: {path}") from None
     except yaml.YAMLError as exc:

@@ -16,7 +16,9 @@ Edges (the edge key is the edge type, so there is at most one edge of a type per
     ``mitigates`` countermeasure→cause, with ``support`` (the ids of the cases in which that
     countermeasure answered that cause), ``support_count`` and ``strength``;
     ``in_sector``, ``in_theme``; ``broader`` concept→its parent group;
-    ``similar_to`` case→case from the search index (top ``similar_k``, with ``score``).
+    ``similar_to`` case→case from the search index (top ``similar_k``, with ``score``);
+    ``leads_to`` cause→cause: one concept of a case's cause chain followed by the next
+    (``graph.chain_graph``: ``support`` case ids, ``support_count``, ``evidence`` quotes).
 
 ``mitigates.strength`` = support_count / number of cases that have the cause: the share of
 the cause's cases in which this countermeasure was recorded against it (1.0 = always).
@@ -51,7 +53,8 @@ NODE_TYPES = (CASE, CAUSE, COUNTERMEASURE, SECTOR, THEME)
 
 HAS_CAUSE, ADOPTED, MITIGATES = "has_cause", "adopted", "mitigates"
 IN_SECTOR, IN_THEME, BROADER, SIMILAR_TO = "in_sector", "in_theme", "broader", "similar_to"
-EDGE_TYPES = (HAS_CAUSE, ADOPTED, MITIGATES, IN_SECTOR, IN_THEME, BROADER, SIMILAR_TO)
+LEADS_TO = "leads_to"
+EDGE_TYPES = (HAS_CAUSE, ADOPTED, MITIGATES, IN_SECTOR, IN_THEME, BROADER, SIMILAR_TO, LEADS_TO)
 
 ANNOTATION, EXTRACTION = "annotation", "extraction"
 
@@ -346,6 +349,7 @@ def build_graph(
     similar_k: int = 3,
     min_confidence: float = 0.0,
     previous: nx.MultiDiGraph | None = None,
+    chains: Mapping[str, Any] | None = None,
 ) -> nx.MultiDiGraph:
     """The knowledge graph of ``cases``.
 
@@ -357,6 +361,9 @@ def build_graph(
     taken from ``previous`` for every case whose text is unchanged: after a write, or after
     a restart that loaded the saved graph, only new or edited cases are tagged again (at
     10k cases, tagging them all would take minutes).
+
+    ``chains``: the reviewed cause chains (``graph.chains``); when given, every case gets a
+    chain (the reviewed one, else read from its text) and the ``leads_to`` edges.
     """
     cases = list(cases)
     annotations = annotations or {}
@@ -401,6 +408,8 @@ def build_graph(
     for case_id, cc in per_case.items():
         _add_case_concepts(G, case_id, cc)
     _add_mitigates(G, per_case)
+    if chains is not None:
+        _add_chains(G, cases, chains, extractor)
 
     if searcher is not None and similar_k > 0:
         add_similar_edges(G, cases, searcher, similar_k)
@@ -412,6 +421,7 @@ def extend_graph(
     new_cases: Sequence[Case],
     annotations: Mapping[str, Any] | None = None,
     extractor: Any = None,
+    chains: Mapping[str, Any] | None = None,
 ) -> nx.MultiDiGraph | None:
     """``previous`` with ``new_cases`` added: the graph ``build_graph`` would give for all
     of them (``similar_to`` edges of the new cases aside), built without going over the
@@ -435,7 +445,21 @@ def extend_graph(
     for case_id, cc in fresh.items():
         _add_case_concepts(G, case_id, cc)
     _extend_mitigates(G, fresh)
+    if chains is not None:
+        _add_chains(G, new_cases, chains, extractor)
     return G
+
+
+def _add_chains(
+    G: nx.MultiDiGraph, cases: Sequence[Case], chains: Mapping[str, Any], extractor: Any
+) -> None:
+    """Chains of ``cases`` (reviewed, else read from the text with the taxonomy's patterns:
+    no embedding per clause) into ``G``, and the ``leads_to`` edges of all chains."""
+    from kizuki.graph.chain_extract import chains_for, pattern_tagger
+    from kizuki.graph.chain_graph import set_chains
+
+    tagger = pattern_tagger(extractor) if extractor is not None else None
+    set_chains(G, chains_for(cases, chains, tagger))
 
 
 def _sharing_copy(G: nx.MultiDiGraph) -> nx.MultiDiGraph:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kizuki.corpus.exceptions import KizukiError
 
-__all__ = ["AnnotationError", "TaxonomyError", "UnknownNodeError"]
+__all__ = ["AnnotationError", "ChainError", "ControlsError", "TaxonomyError", "UnknownNodeError"]
 
 
 class TaxonomyError(KizukiError, ValueError):
@@ -13,6 +13,14 @@ class TaxonomyError(KizukiError, ValueError):
 
 class AnnotationError(KizukiError, ValueError):
     """The annotation file disagrees with the taxonomy or the corpus; the message says where."""
+
+
+class ChainError(KizukiError, ValueError):
+    """The chains file disagrees with the taxonomy or the case text; the message says where."""
+
+
+class ControlsError(KizukiError, ValueError):
+    """The control-framework mapping disagrees with the taxonomy or its own id lists."""
 
 
 class UnknownNodeError(KizukiError, LookupError):

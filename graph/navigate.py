@@ -161,9 +161,11 @@ def ref(G: nx.MultiDiGraph, node: str) -> NodeRef:
     return NodeRef(id=node, type=data["type"], label_ja=data["label_ja"], label_en=data["label_en"])
 
 
-def _require(G: nx.MultiDiGraph, node: str, node_type: str, hint: str = "") -> None:
+def _require(G: nx.MultiDiGraph, node: str, node_type: str) -> None:
+    """The graph names no way out of the error: each caller adds its own (the CLI a
+    command, the HTTP API an endpoint)."""
     if node not in G or G.nodes[node].get("type") != node_type:
-        raise UnknownNodeError(node_type, node, hint)
+        raise UnknownNodeError(node_type, node)
 
 
 def _group_ref(G: nx.MultiDiGraph, concept: str) -> NodeRef | None:
@@ -278,7 +280,7 @@ def list_concepts(G: nx.MultiDiGraph, node_type: str = CAUSE) -> list[ConceptSum
 
 def cause_view(G: nx.MultiDiGraph, cause_id: str) -> CauseView:
     """A cause, its cases (with sentences) and the countermeasures that address it."""
-    _require(G, cause_id, CAUSE, "see `kizuki causes`")
+    _require(G, cause_id, CAUSE)
     below = narrower(G, cause_id)
     cases = _evidence(G, below)
     return CauseView(
@@ -293,7 +295,7 @@ def cause_view(G: nx.MultiDiGraph, cause_id: str) -> CauseView:
 
 def countermeasure_view(G: nx.MultiDiGraph, cm_id: str) -> CountermeasureView:
     """A countermeasure, the causes it addresses (ranked by support) and its adopters."""
-    _require(G, cm_id, COUNTERMEASURE, "see `kizuki causes` and `kizuki cause ID`")
+    _require(G, cm_id, COUNTERMEASURE)
     below = narrower(G, cm_id)
     cases = _evidence(G, below)
     return CountermeasureView(
@@ -330,7 +332,7 @@ def _case_concepts(G: nx.MultiDiGraph, edges: dict[str, dict], with_addresses: b
 
 def case_neighbourhood(G: nx.MultiDiGraph, case_id: str) -> CaseNeighbourhood:
     """Everything one hop from a case, plus the cases that share one of its causes."""
-    _require(G, case_id, CASE, "see `kizuki corpus list`")
+    _require(G, case_id, CASE)
     out = G.out_edges(case_id, keys=True, data=True)
     sectors = [ref(G, v) for _, v, k, _ in out if k == IN_SECTOR]
     themes = [ref(G, v) for _, v, k, _ in out if k == IN_THEME]
@@ -376,8 +378,8 @@ def _shared(G, a_edges: dict[str, dict], b_edges: dict[str, dict]) -> list[Share
 
 def connect_cases(G: nx.MultiDiGraph, a: str, b: str) -> CaseConnection:
     """What two cases have in common: causes, countermeasures, groups, sector, theme."""
-    _require(G, a, CASE, "see `kizuki corpus list`")
-    _require(G, b, CASE, "see `kizuki corpus list`")
+    _require(G, a, CASE)
+    _require(G, b, CASE)
     ca, cb = case_causes(G, a), case_causes(G, b)
     ma, mb = case_countermeasures(G, a), case_countermeasures(G, b)
     groups_a = {group_of(G, c) for c in ca}

@@ -23,6 +23,8 @@ from typing import Protocol
 
 import networkx as nx
 from kizuki.graph.build import CAUSE, HAS_CAUSE
+from kizuki.graph.chain_search import SOURCE as CHAIN_SOURCE
+from kizuki.graph.chain_search import ChainSimilarity
 from kizuki.graph.recommend import TextEvidence, sign_evidence
 from kizuki.graph.signs import CauseSigns, SignMatch
 from kizuki.search.engine import Searcher, SearchResponse
@@ -116,10 +118,18 @@ class CauseAwareSearcher:
     """A ``Searcher`` whose candidates also come from the causes the incident points to
     (a ``Ranker``)."""
 
-    def __init__(self, searcher: Searcher, graph: nx.MultiDiGraph, signs: CauseSigns) -> None:
+    def __init__(
+        self,
+        searcher: Searcher,
+        graph: nx.MultiDiGraph,
+        signs: CauseSigns,
+        chains: ChainSimilarity | None = None,
+    ) -> None:
         self.searcher = searcher
         self.graph = graph
         self.signs = signs
+        #: the "same way of failing" source (``graph.chain_search``); None: not a source
+        self.chains = chains
         self._holders = cause_holders(graph)  # the graph is fixed for this ranker's life
 
     @property
@@ -143,18 +153,25 @@ class CauseAwareSearcher:
         return self.searcher.candidates(query, extras)
 
     def with_config(self, **changes) -> CauseAwareSearcher:
-        return CauseAwareSearcher(self.searcher.with_config(**changes), self.graph, self.signs)
+        return CauseAwareSearcher(
+            self.searcher.with_config(**changes), self.graph, self.signs, self.chains
+        )
 
     def with_scorer(self, name: str) -> CauseAwareSearcher:
-        return CauseAwareSearcher(self.searcher.with_scorer(name), self.graph, self.signs)
+        return CauseAwareSearcher(
+            self.searcher.with_scorer(name), self.graph, self.signs, self.chains
+        )
 
     def extras(self, query: PreparedQuery, matches: Sequence[SignMatch] | None = None) -> Extras:
         """The graph's source and signal for a prepared query."""
         if matches is None:
             matches = self.signs.match(query.terms)
         causes = {m.concept: m.score for m in matches}
+        sources = {SOURCE: cause_ranking(self.graph, causes, self._holders)}
+        if self.chains is not None:
+            sources[CHAIN_SOURCE] = self.chains.ranking(query.text)
         return Extras(
-            sources={SOURCE: cause_ranking(self.graph, causes, self._holders)},
+            sources=sources,
             signals={"out_of_scope": self.signs.out_of_scope(query.terms)},
         )
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
+from kizuki.corpus.yamlfile import load_yaml
 from kizuki.graph.taxonomy import Taxonomy
 
 SIGNS_PATH = Path(__file__).resolve().parent / "data" / "cause_signs.yaml"
@@ -54,7 +54,7 @@ OUT_OF_SCOPE = "out_of_scope."
 def load_signs(taxonomy: Taxonomy, path: str | Path = SIGNS_PATH) -> dict[str, list[str]]:
     """Concept id -> its signs (Japanese then English), checked against the taxonomy; the
     out-of-scope kinds come as ``out_of_scope.<kind>``."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     signs = data.get("signs") or {}
     leaves = {c.id for c in taxonomy.leaves("cause")}
     unknown = set(signs) - leaves

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from kizuki.corpus.yamlfile import load_yaml
 from kizuki.graph.exceptions import TaxonomyError as TaxonomyError
 
 Kind = Literal["cause", "countermeasure"]
@@ -248,7 +249,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     except FileNotFoundError:
         raise TaxonomyError(f"taxonomy file not found: {path}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{path}: not valid YAML: {exc}") from None
     return parse_taxonomy(data, path=path)

@@ -31,4 +31,6 @@ fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 ruff check .
-python -m pytest -q
+# Two processes (at most four on a bigger machine), one test file each at a time: most tests
+# wait on a server or a CLI subprocess, so one process leaves a core idle.
+python -m pytest -q -n auto --maxprocesses 4 --dist loadfile

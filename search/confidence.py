@@ -4,9 +4,9 @@ The ranking's scores say which case is best *for this query*; they do not say wh
 best is any good. That needs signals on an absolute scale, per query:
 
 - the best cosine similarity of each dense view group (``cos:*``); for the outside views,
-  a case that has none (imported) is represented by its own text, as in the ranking
-  features (``search.features``), so a store of imported cases is not judged "no match"
-  for lacking views;
+  a case that has none (imported) is represented by its own rows (whole text, sentences),
+  as in the ranking features (``search.features``), so a store of imported cases is not
+  judged "no match" for lacking views;
 - BM25 *coverage*: the best BM25 score of each index divided by the most a document could
   score for these query terms (Lucene BM25 tends to ``idf`` per term), i.e. how much of the
   query's weighted vocabulary one case holds;
@@ -74,8 +74,13 @@ def signals(
             out.append(float((extra or {}).get(name.split(":", 1)[1], 0.0)))
         elif name.startswith("cos:"):
             value = _best(cands, name)
-            if name == "cos:outside":  # a case without views: its own text stands in
-                value = max(value, _best(cands, "cos:case", ~index.has_outside))
+            if name == "cos:outside":  # a case without views: its own rows stand in
+                missing = ~index.has_outside
+                value = max(
+                    value,
+                    _best(cands, "cos:case", missing),
+                    _best(cands, "cos:sentences", missing),
+                )
             out.append(value)
         elif name == "vocabulary":
             out.append(_known_share(index, terms))

@@ -5,13 +5,18 @@ Index type by size (measured with an earlier version of ``bench``, 2026-11-24):
 - below ``IVF_MIN_VECTORS`` an exact ``IndexFlatIP``: a query scans 50k vectors in ~3 ms on
   one thread (measured.md: 6.5 ms per 100k), needs no training and no tuning, and the
   44-case seed index stays exact;
-- from there ``IndexIVFFlat`` with ``nlist ≈ 2·√n`` lists, trained on a seeded sample of
+- from there an IVF index with ``nlist ≈ 2·√n`` lists, trained on a seeded sample of
   ``TRAIN_PER_LIST`` vectors per list, probing ``nprobe = nlist / 8`` lists (1/8 of the
-  vectors scanned). In that benchmark's ``kizuki-build`` stage, recall@10 against exact search
-  was 0.991 at 100k and 0.997 at 1M, and building the 1M index took 18 s; the dense stage
-  of a query took 1.8 ms p50 at 100k and 8.4 ms at 1M. HNSW reached 0.98 only with
-  efConstruction 200 (minutes at 100k) and needs an efSearch above the 1,000 rows a fused
-  ranking asks for.
+  vectors scanned). In that benchmark's ``kizuki-build`` stage (float codes), recall@10
+  against exact search was 0.991 at 100k and 0.997 at 1M, and building the 1M index took
+  18 s; the dense stage of a query took 1.8 ms p50 at 100k and 8.4 ms at 1M. HNSW reached
+  0.98 only with efConstruction 200 (minutes at 100k) and needs an efSearch above the 1,000
+  rows a fused ranking asks for.
+- the IVF lists hold 8-bit scalar-quantised codes (``IndexIVFScalarQuantizer``, ``QT_8bit``:
+  a quarter of float32's bytes, the bulk of an index at scale), and the rows a query gets
+  back are rescored with their float32 vectors (memory-mapped from the snapshot), so a
+  candidate's cosine is exact and only the choice of candidates is approximate
+  (``tests/search/test_dense.py`` checks recall against exact search; ``bench`` at scale).
 
 Rows added after the build (``with_rows``) go to a small exact index searched alongside the
 bulk, so a new case is searchable without touching the bulk; ``needs_rebuild`` tells the
@@ -55,9 +60,9 @@ class DenseIndex:
         self._base_vectors = vectors
         self._tail_vectors = np.zeros((0, vectors.shape[1]), np.float32)
         self.owners = np.asarray(owners, dtype=np.int64)
-        self.views = list(views)
+        self._view_names, self._view_codes = _view_codes(views)
         self.dim = vectors.shape[1]
-        self.kind = "ivf" if len(vectors) >= IVF_MIN_VECTORS else "flat"
+        self.kind = "ivf-sq8" if len(vectors) >= IVF_MIN_VECTORS else "flat"
         self.n_base = len(vectors)
         self._index = self._build(vectors)
         self._tail: faiss.Index | None = None
@@ -78,10 +83,16 @@ class DenseIndex:
         return out
 
     def _build(self, vectors: np.ndarray) -> faiss.Index:
-        if self.kind == "ivf":
+        if self.kind != "flat":
             nlist = ivf_lists(len(vectors))
             quantizer = faiss.IndexFlatIP(self.dim)
-            index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer,
+                self.dim,
+                nlist,
+                faiss.ScalarQuantizer.QT_8bit,
+                faiss.METRIC_INNER_PRODUCT,
+            )
             rng = np.random.default_rng(0)
             n_train = min(len(vectors), TRAIN_PER_LIST * nlist)
             sample = vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
@@ -98,14 +109,15 @@ class DenseIndex:
 
     @property
     def view_codes(self) -> tuple[list[str], np.ndarray]:
-        """The distinct view names (first-seen order) and each row's position among them."""
-        cached = self.__dict__.get("_view_codes")
-        if cached is None or len(cached[1]) != len(self.views):
-            names = list(dict.fromkeys(self.views))
-            pos = {v: j for j, v in enumerate(names)}
-            codes = np.fromiter((pos[v] for v in self.views), np.int16, len(self.views))
-            cached = self.__dict__["_view_codes"] = (names, codes)
-        return cached
+        """The distinct view names (first-seen order) and each row's position among them:
+        a small integer per row, not a string (4.5 million rows at 10^6 cases)."""
+        return self._view_names, self._view_codes
+
+    @property
+    def views(self) -> list[str]:
+        """Each row's view name (a list built on demand: use ``view_codes`` for many rows)."""
+        names = self._view_names
+        return [names[c] for c in self._view_codes.tolist()]
 
     @property
     def n_rows(self) -> int:
@@ -135,8 +147,9 @@ class DenseIndex:
         if self.n_base:
             params = None
             if allowed is not None:
-                params = self._params(allowed[: self.n_base], ivf=self.kind == "ivf")
-            parts.append(self._index.search(queries, min(n, self.n_base), params=params))
+                params = self._params(allowed[: self.n_base], ivf=self.kind != "flat")
+            found = self._index.search(queries, min(n, self.n_base), params=params)
+            parts.append(self._rescored(queries, *found) if self.kind == "ivf-sq8" else found)
         if self._tail is not None:
             params = self._params(allowed[self.n_base :]) if allowed is not None else None
             t_sims, t_rows = self._tail.search(queries, min(n, self.n_tail), params=params)
@@ -150,6 +163,20 @@ class DenseIndex:
         sims = np.take_along_axis(sims, order, axis=1)
         rows = np.take_along_axis(rows, order, axis=1)
         return np.where(rows >= 0, sims, 0).astype(np.float32), rows
+
+    def _rescored(self, queries: np.ndarray, sims: np.ndarray, rows: np.ndarray):
+        """The quantised search's rows with their exact (float32) scores, best first."""
+        ok = rows >= 0
+        vecs = self._base_vectors[np.where(ok, rows, 0).ravel()].reshape(*rows.shape, self.dim)
+        exact = np.einsum("qnd,qd->qn", vecs, queries)
+        exact = np.where(ok, exact, -np.inf).astype(np.float32)
+        order = np.argsort(-exact, axis=1, kind="stable")
+        rows = np.take_along_axis(rows, order, axis=1)
+        return np.where(rows >= 0, np.take_along_axis(exact, order, axis=1), 0), rows
+
+    def code_bytes(self) -> int:
+        """Bytes of the faiss bulk index as saved (codes, lists and centroids)."""
+        return int(faiss.serialize_index(self._index).nbytes)
 
     def _params(self, allowed: np.ndarray, ivf: bool = False):
         """faiss search parameters that skip the rows not allowed."""
@@ -174,7 +201,8 @@ class DenseIndex:
         new.__dict__.update(self.__dict__)
         new._tail_vectors = np.concatenate([self._tail_vectors, vectors])
         new.owners = np.concatenate([self.owners, np.asarray(owners, np.int64)])
-        new.views = self.views + list(views)
+        names, codes = _view_codes(views, self._view_names)
+        new._view_names, new._view_codes = names, np.concatenate([self._view_codes, codes])
         tail = faiss.IndexFlatIP(self.dim)
         tail.add(new._tail_vectors)
         new._tail = tail if tail.ntotal else None
@@ -189,9 +217,10 @@ class DenseIndex:
         directory.mkdir(parents=True, exist_ok=True)
         np.save(directory / "vectors.npy", np.asarray(self.vectors))
         np.save(directory / "owners.npy", self.owners)
+        np.save(directory / "view_codes.npy", self._view_codes)
         (directory / "dense.json").write_text(
             json.dumps(
-                {"views": self.views, "kind": self.kind, "n_base": self.n_base},
+                {"view_names": self._view_names, "kind": self.kind, "n_base": self.n_base},
                 ensure_ascii=False,
             )
         )
@@ -205,7 +234,11 @@ class DenseIndex:
         vectors = np.load(directory / "vectors.npy", mmap_mode="r")
         self.owners = np.load(directory / "owners.npy")
         meta = json.loads((directory / "dense.json").read_text())
-        self.views = meta["views"]
+        if "views" in meta:  # saved before view codes
+            self._view_names, self._view_codes = _view_codes(meta["views"])
+        else:
+            self._view_names = meta["view_names"]
+            self._view_codes = np.load(directory / "view_codes.npy")
         self.kind = meta["kind"]
         self.dim = vectors.shape[1] if vectors.ndim == 2 else 0
         self.n_base = meta.get("n_base", len(self.owners))
@@ -219,3 +252,16 @@ class DenseIndex:
             self._tail = faiss.IndexFlatIP(self.dim)
             self._tail.add(self._tail_vectors)
         return self
+
+
+def _view_codes(views: Sequence[str], names: Sequence[str] = ()) -> tuple[list[str], np.ndarray]:
+    """View names (``names`` first, then new ones in first-seen order) and each row's code."""
+    names = list(names)
+    pos = {v: j for j, v in enumerate(names)}
+    codes = np.empty(len(views), np.int16)
+    for i, view in enumerate(views):
+        if view not in pos:
+            pos[view] = len(names)
+            names.append(view)
+        codes[i] = pos[view]
+    return names, codes

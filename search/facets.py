@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
+from kizuki.corpus.yamlfile import load_yaml
 
 DATA = Path(__file__).resolve().parent / "data"
 VOCABULARY_FILE = DATA / "facets.yaml"
@@ -87,7 +87,7 @@ class FacetVocabulary:
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> FacetVocabulary:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))["facets"]
+        raw = load_yaml(path.read_text(encoding="utf-8"))["facets"]
         values = {f: tuple(spec["values"]) for f, spec in raw.items()}
         labels = {
             (f, v): (d["ja"], d["en"]) for f, spec in raw.items() for v, d in spec["values"].items()
@@ -388,24 +388,28 @@ class CaseFacets:
         if CASE_VIEW in names:
             rows = np.flatnonzero(codes == names.index(CASE_VIEW))
             self._row[dense.owners[rows]] = rows
-        self._memo: dict[int, np.ndarray] = {}
+        # Readings by case position, filled as cases are asked about: one array, not a dict
+        # (a query asks about thousands of candidates; a Python loop over them cost more
+        # than reading them again). Allocated on first use; untouched pages take no memory.
+        self._memo: np.ndarray | None = None
+        self._have = np.zeros(len(index.cases), bool)
 
     def of(self, docs: np.ndarray) -> np.ndarray:
         """(len(docs), columns) facet probabilities of these case positions."""
+        docs = np.asarray(docs, np.int64)
         width = len(self.model.vocab.columns)
-        out = np.zeros((len(docs), width), np.float32)
-        todo = [i for i, d in enumerate(docs.tolist()) if d not in self._memo]
-        rows = self._row[docs[todo]] if todo else np.zeros(0, np.int64)
-        has = rows >= 0
-        if has.any():
-            read = self.model.facets(self.index.dense.row_vectors(rows[has]))
-            for j, p in zip(np.asarray(todo)[has].tolist(), read, strict=True):
-                self._memo[int(docs[j])] = p
-        for i, d in enumerate(docs.tolist()):
-            found = self._memo.get(d)
-            if found is not None:
-                out[i] = found
-        return out
+        need = np.unique(docs[~self._have[docs]])
+        if len(need):
+            if self._memo is None:
+                self._memo = np.zeros((len(self._have), width), np.float32)
+            rows = self._row[need]
+            has = rows >= 0
+            if has.any():
+                self._memo[need[has]] = self.model.facets(self.index.dense.row_vectors(rows[has]))
+            self._have[need] = True
+        if self._memo is None:
+            return np.zeros((len(docs), width), np.float32)
+        return self._memo[docs]
 
 
 def facet_features(

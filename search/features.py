@@ -18,8 +18,10 @@ Each source gives two features: its score (BM25 divided by the list's best score
 long and short queries weigh alike; cosine as it is) and its reciprocal rank ``k/(k+r)``
 (as in RRF; 0 when the case is not in the list). A case without outside views (any case
 not bundled: imported, edited) has no ``outside`` evidence either way; its own text
-stands in for it (its ``bm25:case`` / ``cos:case`` features fill its ``outside`` ones), so
-that it competes on equal terms with the bundled cases. Callers may add further lists
+stands in for it (``bm25:case`` fills ``bm25:outside``; the better of ``cos:case`` and
+``cos:sentences``, a view as short as an outside view, fills ``cos:outside``), so that it
+competes with the bundled cases on terms as equal as its text allows
+(``scripts/imported_twins.py`` measures what is left of the gap). Callers may add further lists
 (``extra``: e.g. the graph's cases sharing the incident's likely causes) as sources of
 their own. Every feature is computed for the candidates only: O(depth), not O(cases).
 """
@@ -230,11 +232,13 @@ def candidates(
         columns += [value, recip]
     missing = ~index.has_outside[docs] if len(docs) else np.zeros(0, bool)
     if missing.any():
-        for kind in ("bm25", "cos"):
-            own, outside = f"{kind}:case", f"{kind}:outside"
-            if own in names and outside in names:
+        for kind, owns in (("bm25", ("case",)), ("cos", ("case", "sentences"))):
+            outside = f"{kind}:outside"
+            present = [f"{kind}:{own}" for own in owns if f"{kind}:{own}" in names]
+            if present and outside in names:
                 for suffix in ("", ":rr"):
-                    a, b = names.index(own + suffix), names.index(outside + suffix)
-                    columns[b] = np.where(missing, columns[a], columns[b])
+                    own = np.max([columns[names.index(n + suffix)] for n in present], axis=0)
+                    b = names.index(outside + suffix)
+                    columns[b] = np.where(missing, own, columns[b])
     values = np.stack(columns, axis=1) if columns else np.zeros((len(docs), 0))
     return Candidates(docs, tuple(names), values, lists, best_view)

@@ -334,10 +334,11 @@ class SearchIndex:
         remap = np.full(len(self.cases), -1, np.int64)
         remap[keep] = np.arange(len(keep))
         rows = np.flatnonzero(remap[self.dense.owners] >= 0)
+        names, codes = self.dense.view_codes
         dense = DenseIndex(
             self.dense.row_vectors(rows).reshape(-1, self.dense.dim),
             remap[self.dense.owners[rows]],
-            [self.dense.views[r] for r in rows.tolist()],
+            [names[c] for c in codes[rows].tolist()],
         )
         cases = self.cases.subset(keep)
         tokens = self.tokens.subset(keep)

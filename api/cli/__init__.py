@@ -14,7 +14,16 @@ import sqlite3
 import sys
 
 import typer
-from kizuki.api.cli import corpus_cmd, graph_cmd, review_cmd, search_cmd, serve_cmd, store_cmd
+from kizuki.api.cli import (
+    chain_cmd,
+    controls_cmd,
+    corpus_cmd,
+    graph_cmd,
+    review_cmd,
+    search_cmd,
+    serve_cmd,
+    store_cmd,
+)
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.corpus.exceptions import KizukiError, MissingExtra
 
@@ -34,7 +43,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _area in (corpus_cmd, search_cmd, review_cmd, graph_cmd, serve_cmd, store_cmd):
+for _area in (
+    corpus_cmd,
+    search_cmd,
+    review_cmd,
+    graph_cmd,
+    chain_cmd,
+    controls_cmd,
+    serve_cmd,
+    store_cmd,
+):
     _area.register(app)
 
 #: The modules of the ``postgres`` extra: missing, a PostgreSQL store cannot be opened.

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from kizuki.api.cli.shared import option_values
 from kizuki.api.exceptions import CliError, OptionError
+from kizuki.api.runtime.filters import case_facets, resolve_sector
 from kizuki.corpus import seed_cases
 from kizuki.corpus.editions import ReportImport
 from kizuki.corpus.fsa_report import ReportParseError, parse_report
@@ -328,9 +330,7 @@ def list_cases(
         origins = {c.id: "seed" for c in cases}
         where = f"the bundled corpus (no case store at {settings.store_path} yet)"
     if sector is not None:
-        known = sorted({s for c in cases for s in c.sectors})
-        if sector not in known:
-            raise OptionError(f"unknown sector {sector!r}; known: {', '.join(known)}")
+        sector = option_values(resolve_sector, case_facets(cases)[0], sector)
         cases = [c for c in cases if sector in c.sectors]
     if as_json:
         rows = [

@@ -1,6 +1,7 @@
 """``kizuki graph …`` and the knowledge-graph commands.
 
-* ``kizuki graph eval [--json]`` measures the concept extractor (leave-one-case-out).
+* ``kizuki graph eval [--json]`` measures the concept extractor (leave-one-case-out);
+  ``--chains`` measures the chain extraction instead (``graph.chain_eval``).
 * ``kizuki graph export --format json|graphml|neo4j -o PATH`` writes the graph;
   ``kizuki graph case ID``, ``kizuki graph connect A B`` and ``kizuki graph recommend TEXT``
   walk it.
@@ -25,6 +26,7 @@ from kizuki.api.cli import shared
 from kizuki.api.cli.inputs import FileOption, check_k, read_input
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.api.runtime.actions import recommend
+from kizuki.api.runtime.filters import resolve_sector, resolve_theme, resolve_year
 from kizuki.api.runtime.progress import building
 from kizuki.api.runtime.reads import (
     analytics_table,
@@ -33,9 +35,13 @@ from kizuki.api.runtime.reads import (
     trends_table,
 )
 from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.corpus import seed_cases
 from kizuki.corpus.settings import get_settings
 from kizuki.graph.analytics import recurring_by, recurring_causes
-from kizuki.graph.build import SIMILAR_TO, sector_node_id
+from kizuki.graph.annotations import load_annotations
+from kizuki.graph.build import SIMILAR_TO
+from kizuki.graph.chain_eval import evaluate_chain_variants
+from kizuki.graph.chains import load_chains
 from kizuki.graph.evaluation import evaluate
 from kizuki.graph.export import dump, export
 from kizuki.graph.navigate import (
@@ -81,11 +87,20 @@ def _load_graph(with_similar: bool = True) -> nx.MultiDiGraph:
 _dump = shared.echo_json
 
 
+#: The command that lists the ids of each kind, named when an id is unknown.
+_LISTED_BY = {
+    "cause": "see `kizuki causes`",
+    "countermeasure": "see `kizuki countermeasures`",
+    "case": "see `kizuki corpus list`",
+}
+
+
 def _navigate(fn, *args):
     try:
         return fn(*args)
     except UnknownNodeError as exc:
-        raise CliError(str(exc)) from None
+        hint = _LISTED_BY.get(exc.kind)
+        raise CliError(f"{exc}; {hint}" if hint else str(exc)) from None
 
 
 def _short(text: str, width: int = 90) -> str:
@@ -228,10 +243,18 @@ def recommend_cmd(
 
 
 @graph_app.command("eval")
-def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
-    """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations."""
+def eval_cmd(
+    as_json: Annotated[bool, _JSON_OPT] = False,
+    chains: Annotated[
+        bool, typer.Option("--chains", help="Measure the cause-chain extraction instead.")
+    ] = False,
+) -> None:
+    """Leave-one-case-out micro P/R/F1 of the concept extractor against the seed annotations
+    (``--chains``: of the chain extraction against the reviewed chains)."""
     settings = get_settings()
     extractor = shared.snapshot(settings).extractor
+    if chains:
+        return _eval_chains(extractor, as_json)
     with building(settings, "evaluating the concept extractor, one held-out case at a time"):
         # The data dir's embedder and vector cache (one settings object, passed down).
         results = evaluate(base=extractor)
@@ -250,6 +273,40 @@ def eval_cmd(as_json: Annotated[bool, _JSON_OPT] = False) -> None:
     typer.echo(
         "combined = the default extractor; patterns were written while reading the seed "
         "(in-sample); learned/examples use no patterns (held-out case unseen)."
+    )
+
+
+def _eval_chains(extractor, as_json: bool) -> None:
+    """``graph eval --chains``: step P/R/F1 and order agreement, one held-out case at a time,
+    with the concepts found by patterns (the product's reader) and by learned examples."""
+    cases = seed_cases()
+    results = evaluate_chain_variants(
+        cases, load_chains(cases=cases), extractor, load_annotations(cases=cases)
+    )
+    if as_json:
+        return _dump(results)
+    n = results["patterns"]["cases"]
+    typer.echo(f"chain extraction, leave-one-case-out over the {n} reviewed chains (micro)")
+    typer.echo(
+        f"{'concepts by':<11} {'scored on':<21} {'P':>6} {'R':>6} {'F1':>6} "
+        f"{'tp':>4} {'fp':>4} {'fn':>4}"
+    )
+    names = {"steps": "steps (type+concept)", "concepts": "concepts", "types": "step types"}
+    for variant, scores in results.items():
+        for key, name in names.items():
+            m = scores[key]
+            typer.echo(
+                f"{variant:<11} {name:<21} {m['precision']:>6.3f} {m['recall']:>6.3f} "
+                f"{m['f1']:>6.3f} {m['tp']:>4} {m['fp']:>4} {m['fn']:>4}"
+            )
+        order = scores["order"]
+        typer.echo(
+            f"{variant:<11} order agreement {order['agreement']:.3f} ({order['agreeing_pairs']}"
+            f" of {order['pairs']} pairs of found steps; 0.5 = chance)"
+        )
+    typer.echo(
+        "held out: the concept→type and type→position tables, and (learned) the case's "
+        "examples; in-sample: the cue patterns and (patterns) the taxonomy's patterns."
     )
 
 
@@ -378,15 +435,12 @@ def _filtered_snapshot(sector: str | None, theme: str | None, year: int | None =
     analytics (``api.runtime.reads.analytics_table``), but an unknown sector, theme or
     year is an error here, not an empty table."""
     snap = _snapshot()
-    if year is not None and year not in snap.years:
-        known = ", ".join(map(str, snap.years))
-        raise OptionError(f"no case of the {year} edition; editions: {known}")
-    sectors = sorted({s for c in snap.cases for s in c.sectors})
-    themes = sorted({c.theme.id for c in snap.cases if c.theme})
-    if sector is not None and sector not in {*sectors, *map(sector_node_id, sectors)}:
-        raise OptionError(f"unknown sector {sector!r}; known: {', '.join(sectors)}")
-    if theme is not None and theme not in {*themes, *(f"theme.{t}" for t in themes)}:
-        raise OptionError(f"unknown theme {theme!r}; known: {', '.join(themes)}")
+    if sector is not None:
+        shared.option_values(resolve_sector, snap.sectors, sector)
+    if theme is not None:
+        shared.option_values(resolve_theme, snap.themes, theme)
+    if year is not None:
+        shared.option_values(resolve_year, snap.years, year)
     return snap
 
 

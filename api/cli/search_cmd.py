@@ -27,7 +27,7 @@ from kizuki.api.cli.inputs import (
     settings_with_ranker,
 )
 from kizuki.api.exceptions import CliError, OptionError
-from kizuki.api.runtime.actions import Filters, review_plan, search_incident
+from kizuki.api.runtime.actions import resolve_filters, review_plan, search_incident
 from kizuki.api.runtime.judgements import judged
 from kizuki.api.runtime.results import SearchResult
 from kizuki.api.runtime.snapshot import Snapshot
@@ -98,22 +98,12 @@ def search(
     _check_ranker(ranker)
     service = shared.service(settings)
     snap = service.snapshot
-    known_sectors, known_themes = snap.ranker.sectors(), snap.ranker.themes()
-    for value in sector or []:
-        if value not in known_sectors:
-            raise OptionError(f"unknown sector {value!r}; known: {', '.join(known_sectors)}")
-    for value in theme or []:
-        if value not in known_themes:
-            raise OptionError(f"unknown theme {value!r}; known: {', '.join(known_themes)}")
-    for value in year or []:
-        if value not in snap.years:
-            known = ", ".join(map(str, snap.years))
-            raise OptionError(f"no case of the {value} edition; editions: {known}")
+    filters = shared.option_values(resolve_filters, snap, sector, theme, year)
     result = search_incident(
         snap,
         text,
         k,
-        Filters(sector or (), theme or (), year or ()),
+        filters,
         service.judgements.index,
         settings=settings,
         scorer=ranker,

@@ -67,8 +67,8 @@ def serve(
     url = f"http://{shown_host}:{port}/"
     store = f", store: {redact(settings.database_url)}" if settings.database_url else ""
     typer.echo(f"Kizuki: starting on {url} (data: {settings.data_dir}{store}) ...")
-    if settings.api_key is None:
-        typer.echo("Writes are disabled: set KIZUKI_API_KEY to enable POST/DELETE /cases.")
+    for line in startup_notes(settings):
+        typer.echo(line)
 
     try:
         app = create_app(settings)
@@ -93,6 +93,32 @@ def serve(
     server.run()
     if app.state.service.start_error:  # printed as an error: line when it happened
         raise typer.Exit(1)
+
+
+def startup_notes(settings: Settings) -> list[str]:
+    """What the console says at start about the key: without it, writes are refused and
+    the page's 類似 / 類似ではない buttons answer with an error unless anonymous
+    judgements are on, which a user would otherwise learn only by pressing one."""
+    notes = []
+    if settings.api_key is None:
+        notes.append("Writes are disabled: set KIZUKI_API_KEY to enable POST/DELETE /cases.")
+    if settings.anonymous_feedback:
+        notes.append(
+            "Judgements: anonymous ones are on (KIZUKI_ANONYMOUS_FEEDBACK=true); the page's "
+            "類似 / 類似ではない buttons work without the key."
+        )
+    elif settings.api_key is None:
+        notes.append(
+            "Judgements: the page's 類似 / 類似ではない buttons need the API key: set "
+            "KIZUKI_API_KEY and enter it under 判定の設定 (Judgement settings), or set "
+            "KIZUKI_ANONYMOUS_FEEDBACK=true."
+        )
+    else:
+        notes.append(
+            "Judgements: the page's 類似 / 類似ではない buttons need the API key: enter it "
+            "under 判定の設定 (Judgement settings) on the search page."
+        )
+    return notes
 
 
 def register(app: typer.Typer) -> None:

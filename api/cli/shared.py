@@ -4,16 +4,20 @@ they print JSON."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
+from kizuki.api.exceptions import InvalidInput, OptionError
 from kizuki.api.runtime.local import local_service
 from kizuki.api.runtime.progress import building
 from kizuki.api.runtime.service import KizukiService
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus.settings import Settings
 
-__all__ = ["echo_json", "service", "snapshot"]
+__all__ = ["echo_json", "option_values", "service", "snapshot"]
+
+T = TypeVar("T")
 
 
 def service(settings: Settings) -> KizukiService:
@@ -32,3 +36,12 @@ def snapshot(settings: Settings) -> Snapshot:
 def echo_json(value: Any) -> None:
     """``value`` as indented JSON on standard output (non-ASCII text kept as it is)."""
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def option_values(resolve: Callable[..., T], *args: Any) -> T:
+    """``resolve(*args)`` (the runtime's reading of ``--sector`` / ``--theme``,
+    ``api.runtime.filters``), its refusal made a bad option value (one line, exit 2)."""
+    try:
+        return resolve(*args)
+    except InvalidInput as exc:
+        raise OptionError(str(exc)) from None

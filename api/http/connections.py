@@ -12,6 +12,8 @@ file descriptor each until the process runs out and every other client is refuse
   body: ``api.http.middlewares.BodySizeLimitMiddleware``.)
 * **Quiet under attack**: refusals and the event loop's own accept errors ("too many open
   files") are logged once per ``LOG_INTERVAL_S`` with a count, never once per connection.
+* **Malformed requests** (a raw Japanese query string, say) get the uniform JSON 400 body
+  and are closed, like every other refusal here.
 * **Descriptors**: the soft limit on open files is raised to the hard limit at start, so the
   cap, not the operating system, is what refuses connections.
 """
@@ -85,8 +87,23 @@ def guarded_protocol(max_connections: int, header_timeout_s: float) -> type[H11P
         f"the request headers did not arrive within {header_timeout_s:g} s",
     )
 
+    malformed = _response(
+        400,
+        "Bad Request",
+        "invalid_http",
+        "the request line or headers are not valid HTTP/1.1; a URL must be ASCII, with any "
+        "other character (Japanese text in a query string, say) percent-encoded as UTF-8",
+    )
+
     class GuardedH11Protocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
+
+        def send_400_response(self, msg: str) -> None:
+            """A request h11 cannot parse gets the uniform JSON error body, not uvicorn's
+            plain text; the commonest is a URL with raw (not percent-encoded) non-ASCII
+            characters, such as a Japanese query string pasted as it is."""
+            self.transport.write(malformed)
+            self.transport.close()
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)

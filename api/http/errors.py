@@ -154,12 +154,23 @@ def error_response(
     )
 
 
+#: Where an HTTP client finds the ids of each kind, named when an id is unknown (the CLI
+#: names its own commands instead: ``api.cli.graph_cmd``).
+_LISTED_AT = {
+    "case_not_found": "see GET /cases",
+    "cause_not_found": "see GET /causes",
+    "countermeasure_not_found": "see GET /countermeasures",
+}
+
+
 def _from_runtime(exc: Exception) -> ApiError:
     """The HTTP form of the runtime's expected failures."""
     if isinstance(exc, InvalidInput):
         return ApiError(422, exc.code, str(exc), params=exc.params)
     if isinstance(exc, NotFound):
-        return ApiError(404, exc.code, str(exc), params={"id": exc.id} if exc.id else None)
+        hint = _LISTED_AT.get(exc.code)
+        message = f"{exc}; {hint}" if hint else str(exc)
+        return ApiError(404, exc.code, message, params={"id": exc.id} if exc.id else None)
     if isinstance(exc, ServiceNotReady):
         return ApiError(503, "starting", "the service is still starting; retry shortly")
     raise TypeError(f"no HTTP form for {type(exc).__name__}")

@@ -117,18 +117,18 @@ def _clean(value):
     return value
 
 
-def _as_integer(value, name: str = "k"):
+def _as_integer(value):
     """JSON numbers only: 5 and 5.0 (the same integer in JSON), not "5", true or 2.5."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be an integer")
+        raise ValueError("must be an integer")
     if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{name} must be an integer")
+        raise ValueError("must be an integer")
     return int(value)
 
 
 def _as_year(value):
     """A year is a JSON integer, like ``k``."""
-    return _as_integer(value, "years")
+    return _as_integer(value)
 
 
 #: Text without control characters (other than tab and line breaks) or lone surrogates.
@@ -151,10 +151,14 @@ class SearchRequest(BaseModel):
         "a boolean or a fraction is refused",
     )
     sectors: Annotated[list[FilterValue] | None, AfterValidator(_clean)] = Field(
-        default=None, max_length=50, description="only cases of these sectors (labels)"
+        default=None,
+        max_length=50,
+        description="only cases of these sectors (labels or `sector.` ids); an unknown one is 422",
     )
     themes: Annotated[list[FilterValue] | None, AfterValidator(_clean)] = Field(
-        default=None, max_length=50, description="only cases of these themes (ids or labels)"
+        default=None,
+        max_length=50,
+        description="only cases of these themes (ids, labels or `theme.` ids); an unknown one is 422",
     )
     years: list[Annotated[int, Field(ge=1990, le=2100), BeforeValidator(_as_year)]] | None = Field(
         default=None,
@@ -226,9 +230,9 @@ class FeedbackRequest(BaseModel):
     @field_validator("grade", mode="before")
     @classmethod
     def _grade(cls, value):
-        grade = _as_integer(value, "grade")
+        grade = _as_integer(value)
         if grade not in (0, 1, 2):
-            raise ValueError("grade must be 0, 1 or 2")
+            raise ValueError("must be 0, 1 or 2")
         return grade
 
     def within(self, settings: Settings) -> FeedbackRequest:
@@ -277,9 +281,25 @@ class CasePage(BaseModel):
     items: list[CaseSummary]
 
 
+class CaseEnglish(BaseModel):
+    """The Kizuki team's English translation of a bundled case (not the FSA's text)."""
+
+    title: str
+    event: str
+    causes: list[str] = Field(description="the i-th translates the case's i-th cause")
+    countermeasures: list[str] = Field(
+        description="the i-th translates the case's i-th countermeasure"
+    )
+
+
 class CaseDetail(BaseModel):
     case: Case
     origin: str
+    english: CaseEnglish | None = Field(
+        default=None,
+        description="the Kizuki team's English translation of a bundled case (the Japanese "
+        "`case` is the record); null for an imported or edited case",
+    )
     graph: CaseNeighbourhood | None = Field(
         default=None,
         description="its cause and countermeasure concepts (with sentences), similar cases "

@@ -5,7 +5,8 @@ index and graph's builder.
 * ``ensure_index`` / ``update_index``: the index for the cases, loaded when the saved one
   matches them, built (or grown and shrunk, without re-embedding kept cases) when not.
 * ``load_or_build_graph``: the graph over the cases, loaded when the saved one matches,
-  else grown by the new cases or built, with its ``similar_to`` edges.
+  else grown by the new cases or built, with its ``similar_to`` edges; what each case
+  contributes is recorded per case (``graph_log``), so a write saves only its own cases.
 * ``make_ranker``: the learned searcher over the index plus the graph's cause source.
 """
 
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import networkx as nx
 from kizuki.api.runtime import graph_cache
+from kizuki.api.runtime.graph_log import CaseRow, GraphLog
 from kizuki.api.runtime.loader import DiskCachedQueries, Models
 from kizuki.corpus.outside import outside_views
 from kizuki.corpus.schema import Case
@@ -29,6 +32,8 @@ from kizuki.graph.build import (
     build_graph,
     extend_graph,
 )
+from kizuki.graph.chain_graph import CHAINS
+from kizuki.graph.chain_search import ChainSimilarity
 from kizuki.graph.ranking import CauseAwareSearcher
 from kizuki.graph.views import generated_views, pattern_extractor
 from kizuki.search.embeddings import Progress, open_embedding_cache
@@ -42,6 +47,7 @@ __all__ = [
     "GraphKeys",
     "ensure_index",
     "graph_keys",
+    "graph_log",
     "load_or_build_graph",
     "make_ranker",
     "make_searcher",
@@ -165,6 +171,17 @@ def graph_dir(settings: Settings) -> Path:
     return settings.data_dir / "graph"
 
 
+@lru_cache(maxsize=8)
+def _graph_log(directory: Path) -> GraphLog:
+    return GraphLog(directory)
+
+
+def graph_log(settings: Settings) -> GraphLog:
+    """The per-case graph rows of the data dir (one object per directory and process: it
+    remembers which cases' rows it already wrote)."""
+    return _graph_log(graph_dir(settings).resolve())
+
+
 def load_or_build_graph(
     cases: list[Case],
     index: SearchIndex,
@@ -181,30 +198,52 @@ def load_or_build_graph(
     (``previous``: the graph being served, ``kept``: the ids of its cases that did not
     change), the graph grows by the new cases, or is rebuilt with the unchanged cases'
     ``similar_to`` edges carried over; only the new cases are searched for theirs (a full
-    rebuild would run one search per case). ``report`` is told what loading met.
+    rebuild would run one search per case). A start whose saved graph is stale takes each
+    case's extraction and ``similar_to`` edges from its per-case rows (``graph_log``), so
+    only cases without a valid row are tagged and searched. ``report`` is told what loading
+    met. With ``persist``, a start saves the whole graph and a write only its cases' rows.
     """
     keys = graph_keys(index)
-    if previous is None and persist:
+    log = graph_log(settings) if persist else None
+    rows: dict[str, CaseRow] = {}
+    if previous is None and log is not None:
         graph = graph_cache.load(graph_dir(settings), keys.key, report=report)
         if graph is not None:
+            log.adopt(graph, cases, keys.code)  # rows missing (an older data dir) are added
             return graph
-    graph, fresh = _grow_or_build(cases, models, settings, previous, kept, persist, keys.code)
-    cache = open_embedding_cache(settings)
-    try:
-        case_searcher = Searcher(
-            index,
-            DiskCachedQueries(models.embedder, cache),
-            models.analyzer,
-            RankConfig(),
-            facets=models.facets,
-            reviewed_facets=models.reviewed_facets(cases),
-        )
-        add_similar_edges(graph, fresh, case_searcher, SIMILAR_K)
-    finally:
-        cache.close()
-    if persist:
-        graph_cache.save(graph_dir(settings), keys.key, graph, keys.code)
+        rows = log.load(cases, keys.code)
+    graph, fresh = _grow_or_build(cases, models, settings, previous, kept, persist, keys.code, rows)
+    fresh = [c for c in fresh if not _add_recorded_edges(graph, c.id, rows.get(c.id))]
+    if fresh:
+        cache = open_embedding_cache(settings)
+        try:
+            case_searcher = Searcher(
+                index,
+                DiskCachedQueries(models.embedder, cache),
+                models.analyzer,
+                RankConfig(),
+                facets=models.facets,
+                reviewed_facets=models.reviewed_facets(cases),
+            )
+            add_similar_edges(graph, fresh, case_searcher, SIMILAR_K)
+        finally:
+            cache.close()
+    if log is not None:
+        log.record(graph, cases, keys.code)  # first: a saved graph implies its rows
+        if previous is None:  # a start: the whole graph, so the next start just loads it
+            graph_cache.save(graph_dir(settings), keys.key, graph, keys.code)
     return graph
+
+
+def _add_recorded_edges(graph: nx.MultiDiGraph, case_id: str, row: CaseRow | None) -> bool:
+    """Give ``case_id`` its recorded ``similar_to`` edges (to cases still in the graph, as a
+    write carries them over); False when there is no row to take them from."""
+    if row is None or case_id not in graph:
+        return False
+    for target, score, rank in row.similar:
+        if target in graph:
+            graph.add_edge(case_id, target, key=SIMILAR_TO, type=SIMILAR_TO, score=score, rank=rank)
+    return True
 
 
 def _grow_or_build(
@@ -215,6 +254,7 @@ def _grow_or_build(
     kept: Collection[str],
     persist: bool,
     code: str,
+    rows: dict[str, CaseRow] | None = None,
 ) -> tuple[nx.MultiDiGraph, list[Case]]:
     """The graph without the new cases' ``similar_to`` edges, and the cases that need them."""
     # Hand annotations describe the seed text: use one only while the stored case is
@@ -224,20 +264,30 @@ def _grow_or_build(
         for c in cases
         if c.id in models.annotations and models.seed.get(c.id) == c
     }
+    chains = {
+        c.id: models.chains[c.id] for c in cases if c.id in annotations and c.id in models.chains
+    }
     fresh = [c for c in cases if c.id not in kept] if previous is not None else cases
     if previous is not None and _only_added(previous, kept):
         # the common write: new cases only, so the graph grows without a full build
-        grown = extend_graph(previous, fresh, annotations, models.extractor)
+        grown = extend_graph(previous, fresh, annotations, models.extractor, chains)
         if grown is not None:
             return grown, fresh
     reuse = previous
     if reuse is None and persist:  # a stale saved graph: its extractions still hold
-        records = graph_cache.load_extractions(graph_dir(settings), code)
+        records = graph_cache.load_extractions(graph_dir(settings), code) or {}
+        records.update((cid, row.extraction) for cid, row in (rows or {}).items() if row.extraction)
         if records:
             reuse = nx.MultiDiGraph()
             reuse.graph[EXTRACTIONS] = records
     graph = build_graph(
-        cases, models.taxonomy, annotations, models.extractor, searcher=None, previous=reuse
+        cases,
+        models.taxonomy,
+        annotations,
+        models.extractor,
+        searcher=None,
+        previous=reuse,
+        chains=chains,
     )
     if previous is not None:
         for u, v, k, d in previous.edges(keys=True, data=True):
@@ -274,6 +324,12 @@ def make_searcher(
     )
 
 
-def make_ranker(searcher: Searcher, graph: nx.MultiDiGraph, models: Models) -> CauseAwareSearcher:
-    """What queries go through: the searcher plus the graph's cause source."""
-    return CauseAwareSearcher(searcher, graph, models.signs)
+def make_ranker(
+    searcher: Searcher, graph: nx.MultiDiGraph, models: Models, settings: Settings
+) -> CauseAwareSearcher:
+    """What queries go through: the searcher plus the graph's cause source (and, when
+    ``settings.chain_source``, the "same way of failing" source of ``graph.chain_search``)."""
+    chains = None
+    if settings.chain_source:
+        chains = ChainSimilarity.of_graph((graph.graph.get(CHAINS) or {}).items(), models.extractor)
+    return CauseAwareSearcher(searcher, graph, models.signs, chains)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -28,6 +28,7 @@ from kizuki.corpus.mechanisms import reviewed_facets as reviewed_labels
 from kizuki.corpus.schema import Case
 from kizuki.corpus.settings import Settings
 from kizuki.graph.annotations import load_annotations
+from kizuki.graph.chains import load_chains
 from kizuki.graph.extract import ConceptExtractor, examples_from
 from kizuki.graph.signs import CauseSigns
 from kizuki.graph.taxonomy import Taxonomy, load_taxonomy
@@ -160,6 +161,8 @@ class Models:
     seed: Mapping[str, Case]
     #: The mechanism-facet model for this embedder (shipped, or fitted at load).
     facets: FacetModel
+    #: Reviewed cause chains of the seed cases, by case id (``graph.chains``).
+    chains: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def reviewed_facets(self, cases: Iterable[Case]) -> dict[str, np.ndarray]:
         """The facet vectors of the cases that are exactly their bundled version."""
@@ -176,6 +179,7 @@ class _Fixed:
     annotations: Mapping[str, Any]
     signs: CauseSigns
     seed: Mapping[str, Case]
+    chains: Mapping[str, Any]
 
 
 @lru_cache(maxsize=1)
@@ -189,6 +193,7 @@ def _fixed() -> _Fixed:
         annotations=load_annotations(cases=seed, taxonomy=taxonomy),
         signs=CauseSigns.load(taxonomy, analyzer),
         seed=MappingProxyType({c.id: c for c in seed}),
+        chains=MappingProxyType(load_chains(cases=seed, taxonomy=taxonomy)),
     )
 
 
@@ -249,4 +254,5 @@ def _load(settings: Settings, base: Embedder) -> Models:
         signs=fixed.signs,
         seed=fixed.seed,
         facets=facet_model,
+        chains=fixed.chains,
     )

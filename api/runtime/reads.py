@@ -7,16 +7,21 @@ CLI prints one line.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
 from kizuki.api.exceptions import NotFound
+from kizuki.api.runtime.filters import resolve_sector, resolve_theme, resolve_year
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus.schema import Case, Theme
 from kizuki.graph import analytics
 from kizuki.graph.build import HAS_CAUSE, case_causes, case_countermeasures, sector_matches
+from kizuki.graph.chain_graph import chain_view, common_paths
+from kizuki.graph.controls import Framework, bundled_controls, control_table, function_profile
 from kizuki.graph.exceptions import UnknownNodeError
 from kizuki.graph.navigate import (
     CaseNeighbourhood,
@@ -33,6 +38,7 @@ from pydantic import BaseModel
 __all__ = [
     "CaseSummary",
     "analytics_table",
+    "case_chain_or_404",
     "case_graph",
     "case_summary",
     "case_year",
@@ -43,6 +49,9 @@ __all__ = [
     "excerpt",
     "filter_cases",
     "filtered_graph",
+    "controls_csv",
+    "controls_table",
+    "paths_table",
     "records",
     "require_case",
     "require_node",
@@ -85,6 +94,8 @@ def filter_cases(
 ) -> list[Case]:
     out = []
     needle = q.strip().lower() if q else ""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     for case in snap.cases:
         if sector and sector not in case.sectors:
             continue
@@ -163,6 +174,19 @@ def case_year(case: Case) -> int | None:
     return case.source.year if case.source else None
 
 
+def _case_ids(
+    snap: Snapshot, sector: str | None, theme: str | None, year: int | None = None
+) -> list[str]:
+    """The ids of the cases of a sector, theme and/or edition's year (all cases without)."""
+    return [
+        c.id
+        for c in snap.cases
+        if (not sector or sector_matches(sector, list(c.sectors)))
+        and (not theme or _theme_matches(theme, c))
+        and (year is None or case_year(c) == year)
+    ]
+
+
 def filtered_graph(
     snap: Snapshot,
     *,
@@ -173,13 +197,7 @@ def filtered_graph(
     """The graph restricted to the cases of a sector, theme and/or edition's year (a view,
     not a copy)."""
     G = snap.graph
-    kept = [
-        c.id
-        for c in snap.cases
-        if (not sector or sector_matches(sector, list(c.sectors)))
-        and (not theme or _theme_matches(theme, c))
-        and (year is None or case_year(c) == year)
-    ]
+    kept = _case_ids(snap, sector, theme, year)
     if not sector and not theme and year is None:
         return G, len(kept)
     keep = set(kept)
@@ -203,7 +221,11 @@ def analytics_table(
 ) -> dict[str, Any]:
     """One table of the recurring-causes audit over the cases of a sector and/or theme, as
     ``GET /analytics/…`` and ``kizuki recurring | cooccurrence | coverage --json`` give it:
-    the filters, the number of cases and the rows."""
+    the filters, the number of cases and the rows. An unknown sector, theme or year is
+    refused (``api.runtime.filters``), never an empty table."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
+    year = resolve_year(snap.years, year) if year is not None else None
     G, n_cases = filtered_graph(snap, sector=sector, theme=theme, year=year)
     out: dict[str, Any] = {"level": level}
     if table == "recurring":
@@ -232,7 +254,10 @@ def trends_table(
     """Recurring causes by the report edition (``graph.analytics.cause_trends``), over the
     cases of a sector and/or theme, as ``GET /analytics/trends``, ``kizuki trends --json``
     and the analytics page give it: the editions' years and case counts, the causes found
-    in every edition and those rising, and a row per cause."""
+    in every edition and those rising, and a row per cause. An unknown sector or theme is
+    refused (``api.runtime.filters``)."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
     G, _ = filtered_graph(snap, sector=sector, theme=theme)
     case_years = {
         c.id: year for c in snap.cases if (year := case_year(c)) is not None and c.id in G
@@ -265,3 +290,110 @@ def concept_refs(snap: Snapshot, case_id: str, etype: str) -> list[NodeRef]:
         return []
     edges = case_causes(G, case_id) if etype == HAS_CAUSE else case_countermeasures(G, case_id)
     return [ref(G, v) for v in sorted(edges)]
+
+
+def case_chain_or_404(snap: Snapshot, case_id: str) -> dict[str, Any]:
+    """A case's cause chain with its labels (``GET /chains/{case_id}``, ``kizuki chain``):
+    the reviewed one, or the one read from an imported case's text."""
+    require_case(snap, case_id)
+    view = chain_view(snap.graph, case_id)
+    if view is None:
+        raise NotFound(f"case {case_id!r} has no cause chain", "chain_not_found", case_id)
+    return view
+
+
+def paths_table(
+    snap: Snapshot,
+    by: Literal["all", "sector", "theme"] = "all",
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+    length: int | None = None,
+    min_support: int | None = None,
+    limit: int = 20,
+) -> dict[str, Any]:
+    """The common failure paths of the cases' chains (``GET /analytics/paths``, ``kizuki
+    paths --json``): the filters, the number of cases and the rows, ``limit`` per group."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
+    kept = _case_ids(snap, sector, theme)
+    rows = common_paths(
+        snap.graph,
+        by,
+        case_ids=kept,
+        lengths=(length,) if length else (2, 3),
+        min_support=min_support,
+        limit=limit,
+    )
+    filters = {"sector": sector, "theme": theme, "length": length}
+    return {"by": by, "filters": filters, "n_cases": len(kept), "rows": rows}
+
+
+def controls_table(
+    snap: Snapshot,
+    framework: Framework = "nist_csf_2",
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+    limit: int = 20,
+) -> dict[str, Any]:
+    """The control-framework audit over the cases of a sector and/or theme
+    (``GET /analytics/controls``, ``kizuki controls --json``): where the failures concentrate
+    by CSF function, every control that failed or was implemented (``controls``), the
+    controls named by countermeasures most (``most_implemented``) and the failed controls
+    with no recorded countermeasure in some of their cases (``unanswered``)."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
+    kept = _case_ids(snap, sector, theme)
+    controls = bundled_controls()
+    rows = control_table(snap.graph, controls, kept, framework)
+    implemented = sorted(
+        (r for r in rows if r["n_countermeasure"]),
+        key=lambda r: (-r["n_countermeasure"], r["control"]),
+    )
+    unanswered = sorted(
+        (r for r in rows if r["n_unanswered"]), key=lambda r: (-r["n_unanswered"], r["control"])
+    )
+    meta = controls.frameworks[framework]
+    return {
+        "framework": framework,
+        "framework_title": meta.get("title"),
+        "framework_version": meta.get("version"),
+        "filters": {"sector": sector, "theme": theme},
+        "n_cases": len(kept),
+        "functions": function_profile(snap.graph, controls, kept),
+        "controls": rows,
+        "most_implemented": [r["control"] for r in implemented[:limit]],
+        "unanswered": [r["control"] for r in unanswered[:limit]],
+    }
+
+
+#: The columns of the audit working paper (``controls_csv``), in order.
+CSV_COLUMNS = (
+    "framework",
+    "control",
+    "title",
+    "function",
+    "n_failed",
+    "n_countermeasure",
+    "n_unanswered",
+    "failed_case_ids",
+    "countermeasure_case_ids",
+    "unanswered_case_ids",
+    "causes",
+    "countermeasures",
+)
+
+
+def controls_csv(table: dict[str, Any]) -> str:
+    """``controls_table``'s control rows as CSV for an audit working paper (UTF-8 with a
+    BOM so spreadsheet programs read the Japanese; lists joined with ``;``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in table["controls"]:
+        writer.writerow(
+            ";".join(v) if isinstance(v, list) else ("" if v is None else v)
+            for v in (row[c] for c in CSV_COLUMNS)
+        )
+    return "\ufeff" + out.getvalue()

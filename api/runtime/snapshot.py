@@ -17,11 +17,10 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import networkx as nx
-from kizuki.api.runtime import graph_cache
 from kizuki.api.runtime.derive import (
     ensure_index,
-    graph_dir,
     graph_keys,
+    graph_log,
     load_or_build_graph,
     make_ranker,
     make_searcher,
@@ -184,10 +183,11 @@ def update_snapshot(
 
 
 def persist_snapshot(snap: Snapshot, settings: Settings) -> None:
-    """Save a snapshot built with ``persist=False`` (index, then graph), so a restart
-    loads it. A failure here loses nothing: a stale saved snapshot is rebuilt on start."""
+    """Save a snapshot built with ``persist=False`` (the index, then the graph rows of the
+    cases the write changed: never the whole graph), so a restart loads it. A failure here
+    loses nothing: a stale saved snapshot is rebuilt on start."""
     snap.index.save(settings.index_dir)
-    graph_cache.save(graph_dir(settings), snap.graph_key, snap.graph, snap.graph_code)
+    graph_log(settings).record(snap.graph, snap.cases, snap.graph_code)
 
 
 def _finish(
@@ -217,7 +217,7 @@ def _finish(
         index=index,
         searcher=searcher,
         graph=graph,
-        ranker=make_ranker(searcher, graph, models),
+        ranker=make_ranker(searcher, graph, models, settings),
         extractor=models.extractor,
         graph_key=keys.key,
         graph_code=keys.code,

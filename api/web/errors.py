@@ -34,6 +34,8 @@ CODE_MESSAGES_JA: dict[str, str] = {
     "k_range": "表示件数は 1 から {max_k} までの整数にしてください。",
     "k_integer": "表示件数は整数で指定してください。",
     "invalid_text": "入力に使えない文字が含まれています。",
+    "unknown_sector": "業態「{value}」はありません。選べる業態: {known}",
+    "unknown_theme": "テーマ「{value}」はありません。選べるテーマ: {known}",
     "feedback_limit": "判定の上限に達しました。しばらくしてから再度お試しください。",
     "internal_error": "サーバー内部でエラーが発生しました。詳細はサーバーのログにあります。",
 }

@@ -196,6 +196,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "shared_terms": ("共通する語", "Shared terms"),
     "via_synonym": ("同義語", "synonym"),
     "share_link": ("この検索のリンク", "Link to this search"),
+    "translation_note": (
+        "Kizuki チームによる訳です。記録は日本語の原文です。",
+        "English translation by the Kizuki team; the Japanese original is the record.",
+    ),
+    "japanese_original": ("日本語の原文", "Japanese original (日本語の原文)"),
     "similar_to_this": ("この事例に似た事例を探す", "Find cases similar to this one"),
     "none_found": ("なし", "None"),
     # case fields
@@ -298,8 +303,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "level_concept": ("個別の原因", "Concepts"),
     "level_group": ("原因グループ", "Groups"),
     "cooccurrence": ("同時に現れる原因", "Causes that occur together"),
-    "coverage": ("対策の記録がない原因", "Causes without a recorded countermeasure"),
+    "coverage": ("対策の記録が少ない原因", "Causes with few recorded countermeasures"),
+    "coverage_help": (
+        "その原因を持つ事例のうち、原因に効く対策が記録された事例の割合（低い順）。",
+        "Of the cases with the cause, the share that record a countermeasure addressing it "
+        "(lowest first).",
+    ),
+    "coverage_cases": ("対策の記録がある事例", "Cases with one"),
     "coverage_rate": ("対策記録率", "Coverage"),
+    "same_as_item": ("項目 {n} と同じ対策", "same countermeasure as item {n}"),
+    "ev_measure": ("対策", "Measure"),
+    "ev_cause": ("原因", "cause"),
     "pair": ("組み合わせ", "Pair"),
     "lift": ("リフト", "Lift"),
     "cases_in_scope": ("対象事例", "cases in scope"),
@@ -310,13 +324,42 @@ LABELS: dict[str, tuple[str, str]] = {
     "depth": ("深さ", "Depth"),
     "legend": ("凡例", "Legend"),
     "graph_help": (
-        "ノードをクリックで詳細、ダブルクリックでそのノードを中心に表示。",
-        "Click a node for details; double-click to centre on it.",
+        "ノードをクリックで詳細とつながりの展開、ダブルクリックでそのノードを中心に表示。"
+        "ノードは種類ごとに並び、薄い文字は 2 段以上先のノードです。",
+        "Click a node for details and to expand its links; double-click to centre on it. "
+        "Nodes are grouped by kind; grey labels are two or more links away.",
     ),
     "open_page": ("ページを開く", "Open page"),
+    "expand_node": ("つながりを展開", "Expand its links"),
     "graph_failed": ("グラフを表示できませんでした", "The graph could not be drawn"),
     "sector": ("業態", "Sector"),
     "theme": ("テーマ", "Theme"),
+    # cause chains, failure paths and control frameworks (issue 24)
+    "chain_title": ("障害の連鎖", "How the failure unfolded"),
+    "chain_lead": (
+        "障害がどう広がったかを順に示します。各段階にマウスを重ねると根拠の文が表示されます。",
+        "The steps in the order they happened; hover a step to see its evidence sentence.",
+    ),
+    "chain_source_annotation": ("レビュー済み", "reviewed"),
+    "chain_source_extraction": ("本文から自動抽出", "read from the text"),
+    "paths_title": ("よくある障害の経路", "Common failure paths"),
+    "paths_lead": (
+        "事例の連鎖に繰り返し現れる原因の並び。線の太さは事例数。",
+        "Cause sequences that recur in the cases' chains; line width is the number of cases.",
+    ),
+    "paths_support": ("事例数", "Cases"),
+    "paths_cut": ("最も早く断てた段階と対策", "Earliest step a countermeasure cut"),
+    "paths_none": (
+        "2件以上の事例に共通する経路はありません",
+        "No path shared by two or more cases",
+    ),
+    "controls_title": ("管理策の観点（NIST CSF 2.0）", "Control frameworks (NIST CSF 2.0)"),
+    "controls_functions": ("原因が集中する機能", "Where the failures concentrate"),
+    "controls_unanswered": (
+        "対策が記録されていない失敗した管理策",
+        "Failed controls with no recorded countermeasure",
+    ),
+    "controls_csv": ("監査調書用CSV", "CSV for the audit working paper"),
     # errors
     "error_title": ("エラー", "Error"),
     "back_home": ("検索に戻る", "Back to search"),
@@ -370,6 +413,9 @@ def theme_name(theme_id: str, label: str, lang: str) -> str:
 def node_label(data: dict | object, lang: str) -> str:
     """A graph node's (or NodeRef's) label in the page language, falling back to Japanese."""
     get = data.get if isinstance(data, dict) else lambda k, d="": getattr(data, k, d)
+    if get("type", "") == "case":
+        # A case's title exists only in Japanese (its graph label_en is the case id).
+        return get("label_ja", "") or get("label_en", "")
     if lang == "en":
         return get("label_en", "") or get("label_ja", "")
     return get("label_ja", "") or get("label_en", "")

@@ -22,13 +22,17 @@ from kizuki.api.http.errors import validation_details, validation_message
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ReviewRequest, SearchHit, SearchRequest
 from kizuki.api.runtime import reads
-from kizuki.api.runtime.actions import Filters, review_plan, search_incident
+from kizuki.api.runtime.actions import resolve_filters, review_plan, search_incident
 from kizuki.api.runtime.snapshot import Snapshot
+from kizuki.api.web.checklist import checklist_view
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
 from kizuki.api.web.i18n import translator
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
+from kizuki.api.web.terms import telling_terms, term_chips
+from kizuki.corpus.outside import english_case
 from kizuki.graph.build import sector_node_id
+from kizuki.graph.chain_graph import chain_view
 from kizuki.graph.navigate import list_concepts
 from kizuki.graph.review import checklist_csv, checklist_markdown
 from kizuki.search.index import case_fields
@@ -170,11 +174,11 @@ async def _search_page(
             themes=[theme] if theme else None,
             years=[year] if year is not None else None,
         ).within(settings)
+        filters = resolve_filters(snap, req.sectors, req.themes, req.years)
     except (ValidationError, InvalidInput) as exc:
         context["error"] = _refusal(lang, exc)
         return render(request, "search.html", status_code=422, **context)
     book = deps.judgements
-    filters = Filters(req.sectors or (), req.themes or (), req.years or ())
     result = await deps.pool.run(
         lambda: search_incident(snap, req.text, req.k, filters, book.index, settings=settings),
         cost=len(req.text),
@@ -183,7 +187,7 @@ async def _search_page(
     # page's script fills in who, for which text and the note when the key is set).
     result = result.redacted()
     context["result"] = result
-    context["hits"] = [_hit_view(snap, hit) for hit in result.results]
+    context["hits"] = [_hit_view(snap, hit, lang) for hit in result.results]
     judged: dict[str, list] = defaultdict(list)
     for j in book.held_for_query(text):  # from memory: the page never waits on the store
         judged[j.case_id].append({"grade": j.grade})
@@ -223,11 +227,12 @@ def _refusal(lang: str, exc: ValidationError | InvalidInput) -> str:
     return error_message(lang, 422, "validation_error", message, None, errors)
 
 
-def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
-    """A result with each field cut into highlighted segments (escaped by the template)."""
+def _hit_view(snap: Snapshot, hit: SearchHit, lang: str) -> dict[str, Any]:
+    """A result with each field cut into highlighted segments (escaped by the template);
+    on the English page, a bundled case's English translation too (shown first)."""
     case = snap.by_id.get(hit.case_id)
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for term in hit.shared_terms:
+    for term in telling_terms(hit.shared_terms):
         for span in term.spans:
             spans[span.field].append((span.start, span.end))
     fields = case_fields(case) if case else {}
@@ -249,7 +254,8 @@ def _hit_view(snap: Snapshot, hit: SearchHit) -> dict[str, Any]:
             fields.get("countermeasures", ""), spans["countermeasures"]
         ),
         "outside": segments(hit.outside_match, spans["outside"]) if hit.outside_match else None,
-        "terms": hit.shared_terms[:12],
+        "terms": term_chips(hit.shared_terms),
+        "english": english_case(case) if case and lang == "en" else None,
     }
 
 
@@ -288,6 +294,7 @@ async def review_page(
         return render(request, "review.html", status_code=422, **context)
     result = await pool.run(review_plan, snap, req.plan, req.k, cost=len(req.plan))
     context["result"] = result
+    context["checklist"] = checklist_view(result.checklist)
     context["markdown_b64"] = base64.b64encode(checklist_markdown(result).encode()).decode()
     context["csv_b64"] = base64.b64encode(checklist_csv(result).encode()).decode()
     return render(request, "review.html", **context)
@@ -349,9 +356,11 @@ def case_page(request: Request, case_id: str, snap: SnapshotDep) -> HTMLResponse
         request,
         "case.html",
         case=case,
+        english=english_case(case) if page_lang(request) == "en" else None,
         origin=snap.origins.get(case.id, ""),
         nb=neighbourhood,
         by_sentence=by_sentence,
+        chain=chain_view(snap.graph, case.id),
     )
 
 
@@ -452,6 +461,31 @@ def _trends_chart(trends: dict[str, Any], lang: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _paths_flow(paths: list[dict[str, Any]]) -> dict[str, Any]:
+    """The common paths as a left-to-right flow for the page's diagram: a node per concept
+    at its step (column), an edge per transition with the cases that take it."""
+    nodes: dict[tuple[int, str], dict[str, Any]] = {}
+    edges: dict[tuple[str, str], int] = {}
+    for row in paths:
+        for i, concept in enumerate(row["path"]):
+            key = (i, concept)
+            if key not in nodes:
+                nodes[key] = {
+                    "id": f"{i}:{concept}",
+                    "column": i,
+                    "concept": concept,
+                    "label_ja": row["labels_ja"][i],
+                    "label_en": row["labels_en"][i],
+                }
+        for i in range(len(row["path"]) - 1):
+            a, b = f"{i}:{row['path'][i]}", f"{i + 1}:{row['path'][i + 1]}"
+            edges[(a, b)] = max(edges.get((a, b), 0), row["support"])
+    return {
+        "nodes": list(nodes.values()),
+        "edges": [{"source": a, "target": b, "support": n} for (a, b), n in edges.items()],
+    }
+
+
 @router.get("/ui/analytics", response_class=HTMLResponse)
 def analytics_page(
     request: Request,
@@ -472,16 +506,23 @@ def analytics_page(
         row
         for row in reads.analytics_table(snap, "coverage", level, **filters)["rows"]  # type: ignore[arg-type]
         if row["coverage"] < 1
-    ][:10]
+    ]
     top = max((row["n_cases"] for row in recurring), default=0)
-    trends = reads.trends_table(snap, level, sector=sector or None, theme=theme or None)  # type: ignore[arg-type]
+    place = {"sector": sector or None, "theme": theme or None}
+    trends = reads.trends_table(snap, level, **place)  # type: ignore[arg-type]
+    paths = reads.paths_table(snap, **place, limit=12)["rows"]  # type: ignore[arg-type]
+    controls = reads.controls_table(snap, **place, limit=8)  # type: ignore[arg-type]
     return render(
         request,
         "analytics.html",
         trends=trends,
         trends_chart=_trends_chart(trends, page_lang(request)),
-        recurring=recurring[:25],
-        n_recurring=len(recurring),
+        paths=paths,
+        paths_flow=_paths_flow(paths),
+        controls=controls,
+        controls_by_id={r["control"]: r for r in controls["controls"]},
+        recurring=recurring,
+        shown=25,  # the rest open from "N more"
         top=top,
         cooc=cooc,
         coverage=coverage,

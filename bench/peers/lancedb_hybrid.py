@@ -47,7 +47,7 @@ class LanceDBHybrid:
         table = pa.table(
             {
                 "id": pa.array(data.ids, type=pa.string()),
-                "text": pa.array([" ".join(t) for t in data.tokens], type=pa.string()),
+                "text": pa.array(data.terms, type=pa.string()),
                 "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim),
             }
         )

@@ -34,8 +34,8 @@ class TantivyFaiss:
         self._dir = tempfile.TemporaryDirectory(prefix="kizuki-bench-tantivy-")
         index = tantivy.Index(self.schema, path=self._dir.name)
         writer = index.writer(heap_size=512_000_000, num_threads=1)
-        for row, terms in enumerate(data.tokens):
-            writer.add_document(tantivy.Document(row=row, body=" ".join(terms)))
+        for row, terms in enumerate(data.terms):
+            writer.add_document(tantivy.Document(row=row, body=terms))
         writer.commit()
         writer.wait_merging_threads()
         index.reload()

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from kizuki.graph.chains import load_chains
 from kizuki_http import ARTIFACTS, make_case
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -232,6 +233,74 @@ def test_recurring_causes_chart_filters_by_sector(page):
     assert page.locator("#analytics-filter .muted").inner_text() != everything
     assert page.locator("#recurring-chart .barrow").count() > 0
     shot(page, "analytics")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_analytics_names_the_coverage_table_and_opens_the_rest(page, lang):
+    """Issue 22: the table of causes whose cases rarely record a countermeasure is named
+    for what it shows (not "without one") with each rate, and "N more" opens the rest."""
+    page.goto(f"/ui/analytics?lang={lang}")
+    coverage = page.locator("#coverage")
+    heading = coverage.locator("h2").inner_text()
+    assert heading == (
+        "対策の記録が少ない原因" if lang == "ja" else "Causes with few recorded countermeasures"
+    )
+    rows = coverage.locator("tbody tr")
+    assert rows.count() > 0
+    for i in range(rows.count()):
+        rate = float(rows.nth(i).get_attribute("data-coverage"))
+        assert 0 <= rate < 1
+        assert rows.nth(i).locator("td.num").last.inner_text().endswith("%")
+    # The recurring chart's "N more" is a control that shows the N other causes.
+    more = page.locator("#recurring-more")
+    summary = more.locator("summary").inner_text()
+    hidden = int("".join(ch for ch in summary if ch.isdigit()))
+    assert hidden > 0
+    assert page.locator("#recurring-chart .barrow:visible").count() == 25
+    more.locator("summary").click()
+    assert more.locator(".barrow:visible").count() == hidden
+    assert page.locator("#recurring-chart .barrow:visible").count() == 25 + hidden
+    shot(page, f"analytics-more-{lang}")
+
+
+NAV_ON_SCREEN = """
+() => {
+  const W = window.innerWidth, nav = document.querySelector('.mainnav');
+  const links = [...nav.querySelectorAll('a')].map(a => {
+    const r = a.getBoundingClientRect();
+    return {text: a.textContent, href: a.getAttribute('href'),
+            inside: r.width > 0 && r.left >= 0 && r.right <= W && r.top >= 0};
+  });
+  return {links, navScrolls: nav.scrollWidth > nav.clientWidth,
+          pageScrolls: document.scrollingElement.scrollWidth > W};
+}
+"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_nav_link_is_on_a_phone_screen(open_page, lang):
+    """Issue 22: at 390 px the nav hid 分析 and グラフ past the right edge (a row that
+    scrolled sideways, with no cue); every link is on screen without scrolling sideways."""
+    phone = open_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    for path in ("/", "/ui/analytics", "/ui/graph?node=fsa2019-07"):
+        phone.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        got = phone.evaluate(NAV_ON_SCREEN)
+        assert len(got["links"]) == 7
+        assert all(link["inside"] for link in got["links"]), got["links"]
+        assert not got["navScrolls"] and not got["pageScrolls"], (path, got)
+    shot(phone, f"phone-nav-{lang}", full_page=False)
+    # The graph is one list there, still readable, the centre's label whole.
+    assert_readable(phone, f"phone graph ({lang})")
+    shown, full = phone.evaluate(CENTRE_LABEL)
+    assert shown.replace("\n", "").replace(" ", "") == full.replace(" ", ""), (shown, full)
+    phone.locator(".graph-panel").scroll_into_view_if_needed()
+    shot(phone, f"phone-graph-{lang}", full_page=False)
+    analytics = "分析" if lang == "ja" else "Analytics"
+    phone.locator(".mainnav a", has_text=analytics).click()
+    phone.wait_for_url("**/ui/analytics")
+    graph = "グラフ" if lang == "ja" else "Graph"
+    phone.locator(".mainnav a", has_text=graph).click()
+    phone.wait_for_url("**/ui/graph")
 
 
 def test_a_case_holding_markup_stays_inert(page, writer, server):
@@ -500,38 +569,93 @@ def test_japanese_renders_in_the_apps_font_on_a_browser_without_one(page):
     assert page.evaluate("t => document.fonts.check('10px \"Kizuki Gothic\"', t)", labels)
 
 
-#: Pairs of node labels whose drawn boxes overlap, in the graph as laid out.
-LABEL_OVERLAPS = """
+#: Every label's drawn box (``renderedBoundingBox`` with its label) against the others and
+#: the frame: the pairs that overlap, the nodes reaching outside the canvas, the nodes whose
+#: label is drawn under 11 px.
+LABEL_CHECK = """
 () => {
   const cy = document.querySelector('.graph-panel')._cy;
-  const boxes = cy.nodes().map(n => n.boundingBox({includeLabels: true, includeOverlays: false}));
-  let overlaps = 0;
-  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-    const a = boxes[i], b = boxes[j];
-    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlaps++;
+  const W = cy.width(), H = cy.height(), nodes = cy.nodes();
+  const boxes = nodes.map(n => n.renderedBoundingBox({includeLabels: true, includeOverlays: false}));
+  const overlaps = [], outside = [], small = [];
+  for (let i = 0; i < boxes.length; i++) {
+    const a = boxes[i];
+    if (a.x1 < 0 || a.y1 < 0 || a.x2 > W || a.y2 > H) outside.push(nodes[i].id());
+    if (parseFloat(nodes[i].renderedStyle('font-size')) < 11) small.push(nodes[i].id());
+    for (let j = i + 1; j < boxes.length; j++) {
+      const b = boxes[j];
+      if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2)
+        overlaps.push(nodes[i].id() + ' / ' + nodes[j].id());
+    }
   }
-  return [overlaps, boxes.length];
+  return {n: boxes.length, overlaps, outside, small};
 }
 """
 
 
-def test_graph_labels_spread_out_and_show_in_full_on_hover(page):
-    page.goto("/ui/graph?node=fsa2019-07&depth=2")
-    drawn = wait_for_graph(page)
-    overlaps, n = page.evaluate(LABEL_OVERLAPS)
-    assert n == drawn > 40
-    # The former layout (labels left out of the node sizes) overlapped 73 pairs here.
-    assert overlaps <= n // 10, f"{overlaps} overlapping labels among {n} nodes"
-    # Labels are drawn at a readable size (10 px labels are hidden below 7 px), and the
-    # centre node is in view.
-    zoom = page.evaluate("document.querySelector('.graph-panel')._cy.zoom()")
-    assert zoom * 10 >= 7
-    inside = page.evaluate(
-        "(() => { const cy = document.querySelector('.graph-panel')._cy;"
-        " const p = cy.$id('fsa2019-07').renderedPosition();"
-        " return p.x > 0 && p.y > 0 && p.x < cy.width() && p.y < cy.height(); })()"
+def assert_readable(pg, where: str) -> int:
+    """No two labels overlap, none is outside the frame or drawn under 11 px."""
+    drawn = wait_for_graph(pg)
+    check = pg.evaluate(LABEL_CHECK)
+    assert check["n"] == drawn
+    assert not check["overlaps"], f"{where}: overlapping labels {check['overlaps'][:5]}"
+    assert not check["outside"], f"{where}: cropped {check['outside'][:5]}"
+    assert not check["small"], f"{where}: labels under 11 px {check['small'][:5]}"
+    return drawn
+
+
+CENTRE_LABEL = (
+    "(() => { const cy = document.querySelector('.graph-panel')._cy;"
+    " const c = cy.nodes('[center = 1]'); return [c.data('label'), c.data('fullLabel')]; })()"
+)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_graph_labels_never_overlap_and_stay_in_the_frame(page, lang):
+    """Issue 22: depth 1 and 2 around a case and a cause, and the case and cause pages'
+    panels: every label readable, none on another, none cropped; the centre's label whole."""
+    for url in (
+        "/ui/graph?node=fsa2019-07&depth=1",
+        "/ui/graph?node=fsa2019-07&depth=2",
+        "/ui/graph?node=cause.missing_peer_review&depth=1",
+        "/ui/graph?node=cause.missing_peer_review&depth=2",
+        "/ui/cases/fsa2019-07",
+        "/ui/causes/cause.missing_peer_review",
+    ):
+        page.goto(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+        drawn = assert_readable(page, f"{url} ({lang})")
+        if "depth=2" in url:
+            assert drawn > 40
+        shown, full = page.evaluate(CENTRE_LABEL)
+        assert shown.replace("\n", "").replace(" ", "") == full.replace(" ", ""), (shown, full)
+        name = url.strip("/").replace("/", "-").replace("?", "-").replace("&", "-")
+        shot(page, f"graph-{name}-{lang}", full_page=False)
+
+    # Expand on demand: a node's own links join the view, still readable.
+    page.goto(f"/ui/graph?node=fsa2019-07&depth=1&lang={lang}")
+    before = wait_for_graph(page)
+    page.evaluate(
+        "document.querySelector('.graph-panel')._cy.nodes('[type = \"cause\"]')[0].emit('tap')"
     )
-    assert inside
+    page.locator(".graph-info .graph-expand").click()
+    page.wait_for_selector(".graph-panel[data-ready='1']")
+    after = assert_readable(page, f"expanded ({lang})")
+    assert after > before
+    shot(page, f"graph-expanded-{lang}", full_page=False)
+
+
+def test_the_english_graph_page_names_a_case_by_its_title(page):
+    """Issue 22: cases have only a Japanese title; the English page shows it, not the id."""
+    page.goto("/ui/graph?node=fsa2019-07&lang=en")
+    heading = page.locator("h1").inner_text()
+    page.goto("/ui/graph?node=fsa2019-07&lang=ja")
+    title = page.locator("h1 a").inner_text()
+    assert title != "fsa2019-07" and title in heading, heading
+
+
+def test_graph_labels_show_in_full_on_hover(page):
+    page.goto("/ui/graph?node=fsa2019-07&depth=2")
+    wait_for_graph(page)
     # A long label is cut on the canvas and shown whole on hover.
     long = page.evaluate(
         "document.querySelector('.graph-panel')._cy.nodes()"
@@ -550,6 +674,46 @@ def test_graph_labels_spread_out_and_show_in_full_on_hover(page):
     page.evaluate(f"document.querySelector('.graph-panel')._cy.$id({long!r}).emit('mouseout')")
     assert tip.is_hidden()
     shot(page, "graph-view-depth2", full_page=False)
+
+
+#: An incident worded with the generic words every case shares (事象, 発生, 利用, 行っ).
+GENERIC_INCIDENT = (
+    "夜間バッチが予定時刻までに終わらず、翌朝のオンライン開始が遅れてATMや窓口の取引が"
+    "できなかった。前日のプログラム変更のテストが不十分だった。事象が発生し、利用者への"
+    "連絡を行った。"
+)
+GENERIC_WORDS = {"事象", "発生", "利用", "行っ", "行う"}
+
+SHARED_TERMS = """
+() => [...document.querySelectorAll('#results article.result')].map(a => ({
+  chips: [...a.querySelectorAll('.matched .term')].map(c => [c.textContent, c.title]),
+  marks: [...a.querySelectorAll('mark')].map(m => m.textContent),
+}))
+"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_shared_terms_show_once_and_never_generic_words(page, lang):
+    """Issue 22: ATM matched exactly and through its synonym is one chip (the synonym a
+    detail); 事象, 発生, 利用, 行っ and one-character fragments are neither chips nor marks."""
+    page.goto("/?" + urlencode({"q": GENERIC_INCIDENT, "lang": lang}))
+    page.wait_for_selector("#results")
+    results = page.evaluate(SHARED_TERMS)
+    assert len(results) == 10
+    chips = [text for r in results for text, _ in r["chips"]]
+    assert "ATM" in chips and "夜間バッチ" in chips  # telling words still show
+    for r in results:
+        words = [text for text, _ in r["chips"]]
+        assert len(words) == len({w.casefold() for w in words}), words
+        assert not GENERIC_WORDS & set(words), words
+        assert all(len(w) > 1 for w in words), words
+        assert r["marks"], "telling words are still highlighted"
+        assert not GENERIC_WORDS & set(r["marks"]), r["marks"]
+        assert all(len(m) > 1 for m in r["marks"]), r["marks"]
+    synonym = "同義語" if lang == "ja" else "synonym"
+    titles = [title for r in results for _, title in r["chips"]]
+    assert any(synonym in title for title in titles), titles
+    shot(page, f"shared-terms-{lang}")
 
 
 def test_change_review_page_shows_a_cited_checklist_and_exports_it(page):
@@ -579,6 +743,52 @@ def test_change_review_page_shows_a_cited_checklist_and_exports_it(page):
     page.goto("/ui/review")
     page.click("#review-form button[type=submit]")  # empty: the browser refuses (required)
     assert page.locator("#review-error").count() == 0
+
+
+#: The README's example plan ("Plan review").
+README_PLAN = (
+    "来月、ATM監視サーバを新機種に入れ替える。データ移行は夜間に委託先が行い、"
+    "移行後の確認は担当者本人のみで行う。委託先の作業内容は把握していない。"
+)
+
+CHECKLIST = """
+() => {
+  const list = document.querySelector('#checklist');
+  // Per item, each cited row: [case, countermeasure sentence, printed in full].
+  const items = [...list.querySelectorAll(':scope > li')].map(li => [
+    ...li.querySelectorAll('.evidence > li')].map(e => {
+      const full = e.querySelector('.ev-cm');
+      return [e.dataset.case, full ? full.textContent : e.querySelector('a[title]').title, !!full];
+    }));
+  const style = getComputedStyle(list);
+  const line = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+  return {items, line, height: list.getBoundingClientRect().height};
+}
+"""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_review_checklist_cites_each_countermeasure_sentence_once(page, lang):
+    """Issue 22: a countermeasure sentence several items cite is printed once (later items
+    point back to it), each (case, sentence) once per item, so the checklist's height
+    follows its distinct sentences: at most 2 lines per item and 3 per distinct sentence."""
+    page.goto(f"/ui/review?lang={lang}")
+    page.fill("#plan", README_PLAN)
+    page.click("#review-form button[type=submit]")
+    page.wait_for_selector("#checklist")
+    page.evaluate("document.fonts.ready.then(() => true)")  # lines wrap in the page's font
+    got = page.evaluate(CHECKLIST)
+    shot(page, f"review-readme-plan-{lang}")
+    items = got["items"]
+    assert items and all(items), "every item cites its cases"
+    for rows in items:
+        assert len(rows) == len({(case, text) for case, text, _ in rows}), rows
+    printed = [(case, text) for rows in items for case, text, full in rows if full]
+    distinct = {(case, text) for rows in items for case, text, _ in rows}
+    assert sorted(printed) == sorted(distinct), "each sentence printed once, none missing"
+    assert len(distinct) < sum(len(rows) for rows in items), "the plan cites some twice"
+    bound = (2 * len(items) + 3 * len(distinct)) * got["line"]
+    assert got["height"] <= bound, (got["height"], bound, len(items), len(distinct))
 
 
 def test_judge_two_results_reload_and_the_same_search_ranks_the_judged_case_first(open_page, spawn):
@@ -643,6 +853,56 @@ def test_judge_two_results_reload_and_the_same_search_ranks_the_judged_case_firs
     assert first.get_attribute("data-case-id") == liked
     assert "類似と判定" in first.locator(".feedback-reason").inner_text()
     assert first.locator(".judged-item").get_attribute("data-grade") == "2"
+
+
+# -- cause chains, failure paths and control frameworks (issue 24) -----------------------
+
+CHAINS = load_chains()
+
+
+def test_a_case_page_shows_its_chain_left_to_right_with_evidence_on_hover(page):
+    page.goto("/ui/cases/fsa2019-05")
+    steps = page.locator("#case-chain .chain-step")
+    reviewed = CHAINS["fsa2019-05"].steps
+    assert steps.count() == len(reviewed)
+    boxes = [steps.nth(i).bounding_box() for i in range(3)]
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"], "steps run left to right"
+    assert "潜在的な弱点" in steps.nth(0).inner_text()
+    tip = steps.nth(2).locator(".step-evidence")
+    assert tip.is_hidden()
+    steps.nth(2).hover()
+    assert tip.is_visible() and reviewed[2].evidence in tip.inner_text()
+    page.evaluate("document.fonts.ready.then(() => true)")
+    fonts = drawn_with(page, "#case-chain .step-type")
+    assert fonts and all(f["familyName"] == "Kizuki Gothic" for f in fonts)
+    shot(page, "case-chain")
+    page.goto("/ui/cases/fsa2019-05?lang=en")
+    assert "Latent condition" in page.locator("#case-chain .chain-step").first.inner_text()
+
+
+def test_the_paths_flow_and_the_control_view_render_with_japanese_labels(page):
+    page.goto("/ui/analytics")
+    page.wait_for_selector(".paths-flow[data-drawn]")
+    drawn = int(page.locator(".paths-flow").get_attribute("data-drawn"))
+    assert drawn >= 3 and page.locator(".paths-flow canvas").count() > 0
+    labels = page.evaluate(
+        "document.querySelector('.paths-flow')._cy.nodes().map(n => n.data('label')).join('')"
+    )
+    assert any("\u3040" <= ch <= "\u9fff" for ch in labels), labels
+    assert page.evaluate("t => document.fonts.check('11px \"Kizuki Gothic\"', t)", labels)
+    xs = page.evaluate(
+        "document.querySelector('.paths-flow')._cy.edges()"
+        ".map(e => e.target().position('x') - e.source().position('x'))"
+    )
+    assert xs and all(dx > 0 for dx in xs), "every transition runs left to right"
+    assert page.locator("#paths-table tbody tr").count() >= 1
+    functions = page.locator("#controls-functions .barrow")
+    assert functions.count() == 6 and "防御" in functions.nth(2).inner_text()
+    assert page.locator("#controls-unanswered li").count() >= 1
+    shot(page, "analytics-paths")
+    page.goto("/ui/analytics?lang=en")
+    page.wait_for_selector(".paths-flow[data-drawn]")
+    assert "Protect" in page.locator("#controls-functions").inner_text()
 
 
 #: Draws ``text`` on a scratch canvas in a font and returns its pixels: the same label drawn

@@ -146,7 +146,7 @@ def test_graph_export_json_and_neo4j(data_dir, tmp_path):
         (("graph", "case", "nope"), ["kizuki corpus list"]),
         (("graph", "connect", "nope", "fsa2019-01"), ["kizuki corpus list"]),
         (("cause", "cause.nope"), ["kizuki causes"]),
-        (("countermeasure", "cm.nope"), ["kizuki causes", "kizuki cause ID"]),
+        (("countermeasure", "cm.nope"), ["kizuki countermeasures"]),
     ],
 )
 def test_every_hint_an_error_prints_runs(data_dir, args, hinted):
@@ -169,6 +169,8 @@ def test_every_hint_an_error_prints_runs(data_dir, args, hinted):
             assert "fsa2019-01" in ran.stdout and "44 cases" in ran.stdout
         if hint == "kizuki causes":
             assert "cause.missing_peer_review" in ran.stdout
+        if hint == "kizuki countermeasures":
+            assert "cm.peer_review" in ran.stdout
 
 
 def test_corpus_list_shows_the_stores_cases_as_text_and_json(data_dir):

@@ -34,9 +34,13 @@ def test_analytics_filter_by_year(editions_server):
     with editions_server.client() as client:
         every = client.get("/analytics/recurring").json()
         assert every["n_cases"] == 44 + 8
-        for year, n in ((2019, 44), (2020, 4), (2024, 4), (2031, 0)):
+        for year, n in ((2019, 44), (2020, 4), (2024, 4)):
             table = client.get("/analytics/recurring", params={"year": year}).json()
             assert table["n_cases"] == n and table["filters"]["year"] == year
+        unknown = client.get("/analytics/recurring", params={"year": 2031})
+        assert unknown.status_code == 422 and "no case of the 2031 edition" in unknown.text
+        r = client.post("/search", json={"text": INCIDENT, "years": [2031]})
+        assert r.status_code == 422 and "editions: 2019, 2020, 2024" in r.text
         assert client.get("/analytics/coverage", params={"year": 2024}).json()["n_cases"] == 4
         assert client.get("/analytics/recurring", params={"year": "x"}).status_code == 422
 

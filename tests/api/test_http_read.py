@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 
 import networkx as nx
@@ -36,7 +37,7 @@ def test_health_reports_corpus_graph_and_limits(client):
         "max_page_size": 200,
         "max_offset": 1_000_000,
         "max_depth": 3,
-        "search_workers": 0,
+        "search_workers": (os.cpu_count() or 1) + 2,  # the pool's, not the setting's 0
         "search_queue": 8,
         "search_timeout_s": 30.0,
         "rate_limit_per_minute": 0,  # on by default (600); the test servers turn it off
@@ -58,7 +59,7 @@ def test_openapi_documents_every_endpoint(client):
         "/graph/neighbourhood/{node_id}": {"get"},
         "/analytics/recurring": {"get"},
         "/analytics/cooccurrence": {"get"},
-        "/export/{fmt}": {"get"},
+        "/export/{format}": {"get"},
         "/health": {"get"},
     }
     for path, methods in expected.items():

@@ -244,3 +244,45 @@ def test_recommended_countermeasures_list_each_evidence_sentence_once(client):
             re.S,
         )
         assert len(evidence) == len(set(evidence)), evidence
+
+
+def test_term_chips_name_each_word_once_and_leave_out_generic_words():
+    """Issue 22: ATM matched exactly ("atm") and through its synonym ("ATM") is one chip;
+    a word matched only through a synonym names it; 発生, 行っ and fragments are no chips."""
+    from kizuki.api.runtime.results import SharedTerm
+    from kizuki.api.web.terms import telling_terms, term_chips
+
+    def term(text: str, normalized: str, synonym: bool = False) -> SharedTerm:
+        return SharedTerm(
+            term=text,
+            normalized=normalized,
+            via_synonym=synonym,
+            weight=1.0,
+            query_spans=[],
+            spans=[],
+        )
+
+    terms = [
+        term("オンライン開始", "開局", True),
+        term("ATM", "atm"),
+        term("ATM", "ATM", True),
+        term("遅れ", "遅延", True),
+        term("遅れ", "遅れ"),
+        term("発生", "発生"),
+        term("行っ", "行う"),
+        term("日", "日"),
+    ]
+    chips = term_chips(terms)
+    assert [c.term for c in chips] == ["オンライン開始", "ATM", "遅れ"]
+    online, atm, late = chips
+    assert online.via_synonym and online.synonyms == ["開局"]
+    assert atm.exact and atm.detail_synonyms == []  # the same word in another case
+    assert late.exact and late.detail_synonyms == ["遅延"]
+    assert [t.term for t in telling_terms(terms)] == [
+        "オンライン開始",
+        "ATM",
+        "ATM",
+        "遅れ",
+        "遅れ",
+    ]
+    assert len(term_chips(terms, limit=2)) == 2

@@ -75,6 +75,24 @@ def test_writes_after_a_restart_are_measured(smoke):
     w = data["writes"]
     assert w["cases"] == 200 and _positive(w["restart_s"]) and _positive(w["first_write_ms"])
     assert w["later_writes"]["n"] == 5
+    assert w["own_embedding"]["n"] == w["later_writes_beyond_embedding"]["n"] == 5
+    assert _positive(w["own_embedding"]["p50_ms"])
+    b = w["batches"]
+    assert b["cases"] == 3 and _positive(b["cases_per_s"])
+    assert _positive(b["embedding_limit_cases_per_s"])
+    i = w["import"]
+    assert i["cases"] == 3 and _positive(i["cases_per_s"])
+    assert _positive(i["embedding_limit_cases_per_s"])
+
+
+def test_ranking_reports_kizuki_served_from_its_snapshot(smoke):
+    stdout, data = smoke
+    rows = data["ranking"]["sizes"]["300"]
+    assert rows["load_avg_1m"] >= 0
+    served = rows["kizuki"]["serving"]
+    assert _positive(served["rss_mib"]) and _positive(served["p99_ms"])
+    assert served["n"] == 5
+    assert "resident" in stdout and "share of the embedding limit" in stdout
 
 
 def test_a_bad_size_is_one_error_line():

@@ -20,8 +20,8 @@ def data():
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((60, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    tokens = [analyzer.terms(case_text(c)) for c in cases]
-    return BuildInput(cases, tokens, vectors), analyzer
+    terms = [" ".join(analyzer.terms(case_text(c))) for c in cases]
+    return BuildInput(cases, terms, vectors), analyzer
 
 
 @pytest.mark.parametrize("name", list(SYSTEMS))

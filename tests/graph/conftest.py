@@ -28,6 +28,13 @@ def annotations(seed, taxonomy):
 
 
 @pytest.fixture(scope="session")
+def chains(seed, taxonomy):
+    from kizuki.graph.chains import load_chains
+
+    return load_chains(cases=seed, taxonomy=taxonomy)
+
+
+@pytest.fixture(scope="session")
 def extractor(taxonomy, seed_embedder):
     from kizuki.graph.extract import ConceptExtractor
 
@@ -43,11 +50,14 @@ def concept_graph(seed, taxonomy, annotations):
 
 
 @pytest.fixture(scope="session")
-def seed_graph(seed, taxonomy, annotations, extractor, seed_searcher):
-    """The full seed graph, ``similar_to`` edges from the shared session index included."""
+def seed_graph(seed, taxonomy, annotations, extractor, seed_searcher, chains):
+    """The full seed graph, ``similar_to`` edges from the shared session index and the
+    cause chains' ``leads_to`` edges included (as the product builds it)."""
     from kizuki.graph.build import build_graph
 
-    return build_graph(seed, taxonomy, annotations, extractor=extractor, searcher=seed_searcher)
+    return build_graph(
+        seed, taxonomy, annotations, extractor=extractor, searcher=seed_searcher, chains=chains
+    )
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ ENDPOINTS = {
     "in_sector": ("case", "sector"),
     "in_theme": ("case", "theme"),
     "similar_to": ("case", "case"),
+    "leads_to": ("cause", "cause"),
 }
 
 

@@ -62,6 +62,10 @@ def test_graphml_round_trip(seed_graph, tmp_path):
         elif k in ("has_cause", "adopted"):
             assert got["evidence"] == d["evidence"]
             assert json.loads(got["sentences"]) == d["sentences"]
+        elif k == "leads_to":
+            assert json.loads(got["support"]) == d["support"]
+            assert json.loads(got["evidence"]) == d["evidence"]
+    assert any(k == "leads_to" for _, _, k in back.edges(keys=True))
     assert back.nodes["fsa2019-05"]["label_ja"] == seed_graph.nodes["fsa2019-05"]["label_ja"]
 
 
@@ -111,6 +115,19 @@ def test_neo4j_csv_headers_and_references(seed_graph, tmp_path):
                 record = dict(zip(header, row, strict=True))
                 support = json.loads(record["support"])
                 assert int(record["support_count:long"]) == len(support)
+        if path.name == "relationships_leads_to.csv":
+            assert header == [
+                ":START_ID",
+                ":END_ID",
+                ":TYPE",
+                "evidence",
+                "support",
+                "support_count:long",
+            ]
+            assert rows and {row[2] for row in rows} == {"LEADS_TO"}
+            for row in rows:
+                record = dict(zip(header, row, strict=True))
+                assert int(record["support_count:long"]) == len(json.loads(record["support"]))
     assert n_edges == seed_graph.number_of_edges()
     script = (out / "import.sh").read_text(encoding="utf-8")
     assert "neo4j-admin database import full" in script

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from kizuki.graph.evaluation import PRF, evaluate, leave_one_case_out, micro_prf
 from kizuki.graph.extract import ConceptExtractor, ConceptTag, examples_from, split_sentences
@@ -105,6 +108,34 @@ def test_leave_one_case_out_scores(results, annotations):
     # Learning from the other cases must beat learning from examples alone.
     for kind in ("cause", "countermeasure"):
         assert results["learned"].per_kind[kind].f1 > results["examples"].per_kind[kind].f1
+
+
+README_ROWS = {
+    "combined": "combined (default)",
+    "patterns": "patterns only",
+    "learned": "learned only",
+}
+
+
+def test_the_readme_table_is_what_graph_eval_prints(results):
+    """The README's extractor table (section "Concept extractor") quotes ``kizuki graph
+    eval``: each row's P / R / F1 as this evaluation gives them, to three places."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Concept extractor", 1)[1].split("\n### ", 1)[0]
+    for variant, label in README_ROWS.items():
+        row = next(
+            line
+            for line in section.splitlines()
+            if line.startswith(f"| {label}") or line.startswith(f"| **{label}")
+        )
+        quoted = [float(x) for x in re.findall(r"\d\.\d{3}", row)]
+        scores = results[variant].per_kind
+        expected = [
+            round(getattr(scores[kind], name), 3)
+            for kind in ("cause", "countermeasure")
+            for name in ("precision", "recall", "f1")
+        ]
+        assert quoted == expected, (row, expected)
 
 
 def test_leave_one_case_out_without_examples_is_fold_independent(extractor, annotations):

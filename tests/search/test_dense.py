@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from kizuki.search import dense as dense_mod
@@ -23,7 +25,7 @@ def test_ivf_above_the_threshold_keeps_recall(monkeypatch):
     monkeypatch.setattr(dense_mod, "IVF_MIN_VECTORS", 2_000)
     x, q = _vectors(6_000), _vectors(50, seed=1)
     index = DenseIndex(x, range(len(x)), ["v"] * len(x))
-    assert index.kind == "ivf"
+    assert index.kind == "ivf-sq8"
     _, rows = index.row_scores(q, n_rows=10)
     exact = _exact_top(x, q, 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, exact, strict=True)])
@@ -65,3 +67,62 @@ def test_snapshot_keeps_the_tail(tmp_path):
     loaded = DenseIndex.load(tmp_path / "d")
     assert loaded.n_tail == 10 and np.array_equal(loaded.vectors, x)
     assert np.array_equal(loaded.row_scores(x[:2], 5)[1], grown.row_scores(x[:2], 5)[1])
+
+
+def test_quantised_ivf_is_a_quarter_of_float_and_keeps_recall_with_exact_scores(monkeypatch):
+    """The IVF bulk holds 8-bit codes; the rows found are rescored with float32 vectors."""
+    monkeypatch.setattr(dense_mod, "IVF_MIN_VECTORS", 2_000)
+    x, q = _vectors(8_000, dim=64), _vectors(60, dim=64, seed=1)
+    index = DenseIndex(x, range(len(x)), ["v"] * len(x))
+    assert index.kind == "ivf-sq8"
+    assert index.code_bytes() < 0.35 * x.nbytes
+    sims, rows = index.row_scores(q, n_rows=10)
+    exact = _exact_top(x, q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, exact, strict=True)])
+    assert recall >= 0.95
+    assert np.allclose(sims, np.einsum("qkd,qd->qk", x[rows], q), atol=1e-5)
+    assert (np.diff(sims, axis=1) <= 1e-7).all()
+
+
+def test_a_saved_quantised_index_searches_like_the_built_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(dense_mod, "IVF_MIN_VECTORS", 2_000)
+    x = _vectors(3_000)
+    index = DenseIndex(x, range(len(x)), ["v"] * len(x))
+    index.save(tmp_path / "d")
+    loaded = DenseIndex.load(tmp_path / "d")
+    assert loaded.kind == "ivf-sq8"
+    built, got = index.row_scores(x[:4], 8), loaded.row_scores(x[:4], 8)
+    assert np.array_equal(built[1], got[1]) and np.allclose(built[0], got[0])
+
+
+def test_views_are_one_small_code_per_row_and_an_older_snapshot_still_loads(tmp_path):
+    """At 10^6 cases a view name per row would be millions of strings in memory."""
+    x = _vectors(30)
+    views = ["case", "sentences[]", "sentences[]"] * 10
+    index = DenseIndex(x, range(len(x)), views).with_rows(x[:2], [30, 31], ["outside[]"] * 2)
+    names, codes = index.view_codes
+    assert codes.dtype == np.int16 and names == ["case", "sentences[]", "outside[]"]
+    assert index.views == [*views, "outside[]", "outside[]"]
+    index.save(tmp_path / "d")
+    meta = json.loads((tmp_path / "d" / "dense.json").read_text())
+    assert "views" not in meta and DenseIndex.load(tmp_path / "d").views == index.views
+    meta["views"] = index.views  # the layout saved before view codes
+    del meta["view_names"]
+    (tmp_path / "d" / "dense.json").write_text(json.dumps(meta))
+    (tmp_path / "d" / "view_codes.npy").unlink()
+    assert DenseIndex.load(tmp_path / "d").views == index.views
+
+
+def test_the_ranking_runs_blas_on_one_thread_and_leaves_the_default_to_others():
+    """Small products on two OpenBLAS threads were 27 times slower on a busy machine;
+    fitting keeps the default threads (its results depend on them)."""
+    from kizuki.search.engine import one_blas_thread
+    from threadpoolctl import threadpool_info
+
+    def threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = threads()
+    with one_blas_thread():
+        assert threads() and set(threads()) == {1}
+    assert threads() == before

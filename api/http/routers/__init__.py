@@ -6,6 +6,7 @@ from __future__ import annotations
 from kizuki.api.http.routers import (
     analytics,
     cases,
+    chains,
     concepts,
     export,
     feedback,
@@ -19,5 +20,16 @@ __all__ = ["ROUTERS"]
 
 ROUTERS = tuple(
     module.router
-    for module in (health, search, review, feedback, cases, concepts, graph, analytics, export)
+    for module in (
+        health,
+        search,
+        review,
+        feedback,
+        cases,
+        chains,
+        concepts,
+        graph,
+        analytics,
+        export,
+    )
 )

@@ -6,10 +6,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from kizuki.api.http.dependencies import SnapshotDep
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ERROR_RESPONSES
-from kizuki.api.runtime.reads import analytics_table, trends_table
+from kizuki.api.runtime.reads import (
+    analytics_table,
+    controls_csv,
+    controls_table,
+    paths_table,
+    trends_table,
+)
 
 __all__ = ["router"]
 
@@ -23,10 +30,18 @@ LevelQ = Annotated[
 ]
 SectorQ = Annotated[
     str | None,
-    Query(max_length=200, description="only cases of this sector (label or `sector.` id)"),
+    Query(
+        max_length=200,
+        description="only cases of this sector (its label, in any spacing or bracket width, or `sector.` id); an unknown one is 422, listing the known ones",
+    ),
 ]
 ThemeQ = Annotated[
-    str | None, Query(max_length=200, description="only cases of this theme (id or `theme.` id)")
+    str | None,
+    Query(
+        max_length=200,
+        description="only cases of this theme (id, label or `theme.` id); an unknown one is "
+        "422, listing the known ones",
+    ),
 ]
 YearQ = Annotated[
     int | None,
@@ -88,3 +103,65 @@ def trends(
     `every_edition` lists the causes found in every edition (two or more), `rising` those
     whose share grows (least-squares slope > 0 and latest share > first)."""
     return trends_table(snap, level, sector=sector, theme=theme)
+
+
+@router.get(
+    "/paths",
+    summary="Common failure paths: the most frequent 2- and 3-step cause sequences of the chains",
+)
+def paths(
+    snap: SnapshotDep,
+    by: Annotated[
+        Literal["all", "sector", "theme"],
+        Query(description="`all`: one ranking; `sector`/`theme`: a ranking per sector or theme"),
+    ] = "all",
+    sector: SectorQ = None,
+    theme: ThemeQ = None,
+    length: Annotated[
+        int | None, Query(ge=2, le=3, description="only paths of this many steps (2 or 3)")
+    ] = None,
+    min_support: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="minimum cases (default 2 overall, 1 per group)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="paths per group")] = 20,
+) -> dict[str, Any]:
+    return paths_table(
+        snap,
+        by,
+        sector=sector,
+        theme=theme,
+        length=length,
+        min_support=min_support,
+        limit=limit,
+    )
+
+
+@router.get(
+    "/controls",
+    summary="Failures by control framework: CSF functions, controls failed, implemented, "
+    "and failed with no recorded countermeasure (JSON, or CSV for a working paper)",
+)
+def controls(
+    snap: SnapshotDep,
+    framework: Annotated[
+        Literal["nist_csf_2", "iso27001_2022"],
+        Query(description="`nist_csf_2` (NIST CSF 2.0) or `iso27001_2022` (Annex A)"),
+    ] = "nist_csf_2",
+    sector: SectorQ = None,
+    theme: ThemeQ = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="ids in the top lists")] = 20,
+    fmt: Annotated[
+        Literal["json", "csv"],
+        Query(alias="format", description="`csv`: the control rows as an audit working paper"),
+    ] = "json",
+) -> Any:
+    table = controls_table(snap, framework, sector=sector, theme=theme, limit=limit)
+    if fmt == "csv":
+        name = f"kizuki-controls-{framework}.csv"
+        return Response(
+            controls_csv(table),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return table

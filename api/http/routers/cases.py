@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,12 +15,14 @@ from kizuki.api.http.models import (
     NOT_FOUND,
     WRITE_ERRORS,
     CaseDetail,
+    CaseEnglish,
     CasePage,
     DeleteResult,
     ErrorResponse,
     IngestResult,
 )
 from kizuki.api.runtime import reads
+from kizuki.corpus.outside import english_case
 from kizuki.corpus.schema import CASE_ID_PATTERN, MAX_ID_CHARS, Case
 from kizuki.corpus.store import DuplicateCaseError
 from pydantic import ValidationError
@@ -40,8 +43,14 @@ def list_cases(
         int, Query(ge=0, description="skip this many matching cases (≤ `max_offset`)")
     ] = 0,
     limit: Annotated[int, Query(ge=1, description="page size (1..`max_page_size`, 200)")] = 50,
-    sector: Annotated[str | None, Query(max_length=200, description="only this sector")] = None,
-    theme: Annotated[str | None, Query(max_length=200, description="only this theme id")] = None,
+    sector: Annotated[
+        str | None,
+        Query(max_length=200, description="only this sector (as in /analytics; unknown: 422)"),
+    ] = None,
+    theme: Annotated[
+        str | None,
+        Query(max_length=200, description="only this theme (as in /analytics; unknown: 422)"),
+    ] = None,
     origin: Annotated[
         str | None, Query(max_length=50, description="`seed`, `import` or `api`")
     ] = None,
@@ -71,9 +80,11 @@ def list_cases(
 )
 def get_case(case_id: CaseId, snap: SnapshotDep) -> CaseDetail:
     case = reads.require_case(snap, case_id)
+    english = english_case(case)
     return CaseDetail(
         case=case,
         origin=snap.origins.get(case.id, ""),
+        english=CaseEnglish(**asdict(english)) if english else None,
         graph=reads.case_graph(snap, case.id),
     )
 

@@ -25,7 +25,7 @@ Format = Literal["json", "graphml", "neo4j"]
 
 
 @router.get(
-    "/export/{fmt}",
+    "/export/{format}",
     summary="Download the graph: node-link JSON, GraphML, or Neo4j import CSVs (zip)",
     response_class=Response,
     responses={
@@ -40,7 +40,8 @@ Format = Literal["json", "graphml", "neo4j"]
     },
 )
 def export_graph(
-    fmt: Annotated[Format, PathParam(description="json, graphml or neo4j")], snap: SnapshotDep
+    fmt: Annotated[Format, PathParam(alias="format", description="json, graphml or neo4j")],
+    snap: SnapshotDep,
 ) -> Response:
     rendered = snap.exports.get(fmt)
     if rendered is None:  # the snapshot never changes: each format is rendered once

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from kizuki.api.exceptions import ServiceNotReady
-from kizuki.api.http.dependencies import ServiceDep, SettingsDep
+from kizuki.api.http.dependencies import PoolDep, ServiceDep, SettingsDep
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ERROR_RESPONSES, Health, Limits, StoreState
 from kizuki.corpus.settings import Settings
@@ -15,7 +15,9 @@ __all__ = ["limits_of", "router"]
 router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 
-def limits_of(settings: Settings) -> Limits:
+def limits_of(settings: Settings, search_workers: int) -> Limits:
+    """The limits in force; ``search_workers`` is the pool's effective number (the
+    setting's 0 means "two more than the cores", which a client cannot know)."""
     return Limits(
         max_request_bytes=settings.max_request_bytes,
         max_json_depth=settings.max_json_depth,
@@ -27,7 +29,7 @@ def limits_of(settings: Settings) -> Limits:
         max_page_size=settings.max_page_size,
         max_offset=settings.max_offset,
         max_depth=settings.max_graph_depth,
-        search_workers=settings.search_workers,
+        search_workers=search_workers,
         search_queue=settings.search_queue,
         search_timeout_s=settings.search_timeout_s,
         rate_limit_per_minute=settings.rate_limit_per_minute,
@@ -41,7 +43,7 @@ def limits_of(settings: Settings) -> Limits:
     summary="Service status and limits",
     responses={503: ERROR_RESPONSES[503], 500: ERROR_RESPONSES[500]},
 )
-def health(settings: SettingsDep, service: ServiceDep) -> Health | JSONResponse:
+def health(settings: SettingsDep, service: ServiceDep, pool: PoolDep) -> Health | JSONResponse:
     try:
         snap = service.snapshot
     except ServiceNotReady:
@@ -79,5 +81,5 @@ def health(settings: SettingsDep, service: ServiceDep) -> Health | JSONResponse:
         judgements=service.judgements.judgement_count,
         store_state=StoreState(**store_state),
         snapshot_saved=service.save_problem is None,
-        limits=limits_of(settings),
+        limits=limits_of(settings, pool.workers),
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from kizuki.api.http.dependencies import JudgementsDep, KeyHeld, PoolDep, SettingsDep, SnapshotDep
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ERROR_RESPONSES, SearchRequest, SearchResult
-from kizuki.api.runtime.actions import Filters, search_incident
+from kizuki.api.runtime.actions import resolve_filters, search_incident
 
 __all__ = ["router"]
 
@@ -39,7 +39,7 @@ async def search(
     key: KeyHeld,
 ) -> SearchResult:
     req = req.within(settings)
-    filters = Filters(req.sectors or (), req.themes or (), req.years or ())
+    filters = resolve_filters(snap, req.sectors, req.themes, req.years)
     result = await pool.run(
         lambda: search_incident(
             snap, req.text, req.k, filters, judgements.index, settings=settings

@@ -1,0 +1,136 @@
+"""The README's shell examples run as written, pasted into a shell by a new user.
+
+Fenced blocks marked ``bash`` are examples that run in the checkout with ``.venv`` active;
+``sh`` blocks need something a checkout does not have (a database machine, a model on disk,
+the development set) or run for minutes; ``text`` blocks are synopses. Every ``kizuki`` line
+of every ``bash`` block runs here through a shell, with ``kizuki`` on the path as the
+installed console script is, in a new data directory and an empty home, and must exit 0.
+The two set-up commands (the install, and ``bash scripts/test.sh``) are what this suite is
+run by, so they are not run again; a ``kizuki serve`` example is started, answers
+``/health``, and is stopped with Ctrl-C (SIGINT), as a user stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+#: A command of the line is ``kizuki`` (at its start, or after a pipe or ``&&``).
+KIZUKI = re.compile(r"(?:^|[|&;]\s*)kizuki\s")
+
+
+def shell_examples(readme: str) -> list[str]:
+    """The ``kizuki`` lines of the ``bash`` blocks, continuation lines joined."""
+    lines: list[str] = []
+    for block in re.findall(r"^```bash\n(.*?)^```", readme, re.S | re.M):
+        for line in block.replace("\\\n", " ").splitlines():
+            if KIZUKI.search(line.split(" # ", 1)[0]):
+                lines.append(line.strip())
+    return lines
+
+
+EXAMPLES = shell_examples(README.read_text(encoding="utf-8"))
+
+
+def test_the_readme_marks_its_runnable_examples():
+    """The parse above finds the examples: the synopsis is not among them, and each
+    kind of example a user meets first is."""
+    assert len(EXAMPLES) >= 8, EXAMPLES
+    assert not any("[" in line.split(" # ", 1)[0] for line in EXAMPLES), EXAMPLES
+    assert any(line.startswith("kizuki serve") for line in EXAMPLES)
+    assert all("../shared" not in line for line in EXAMPLES)
+    assert shell_examples(
+        "```bash\nkizuki a \\\n  --b\n# kizuki c\n```\n```text\nkizuki d\n```"
+    ) == ["kizuki a    --b"]
+
+
+@pytest.fixture(scope="module")
+def shell_env(tmp_path_factory) -> dict[str, str]:
+    """A new user's shell: ``kizuki`` on the path, an empty home, a new data directory."""
+    root = tmp_path_factory.mktemp("readme-shell")
+    bin_dir, home = root / "bin", root / "home"
+    bin_dir.mkdir()
+    home.mkdir()
+    script = bin_dir / "kizuki"  # what the console script does, with this interpreter
+    script.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -c "from kizuki.api.cli import main; main()" "$@"\n'
+    )
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIZUKI_")}
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(home),
+        KIZUKI_DATA_DIR=str(root / "data"),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(line: str, env: dict[str, str]) -> None:
+    port = _free_port()  # the README's port may be taken on a shared machine
+    line = re.sub(r"--port \d+", f"--port {port}", line)
+    proc = subprocess.Popen(
+        ["bash", "-c", f"exec {line}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[0]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"{line!r} did not answer /health within 120 s")
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # Ctrl-C ends a program with 130 (128 + SIGINT) in a shell; uvicorn re-raises the signal
+    # after its graceful shutdown, so that is a clean stop, and nothing else is.
+    assert proc.returncode in (0, 128 + signal.SIGINT, -signal.SIGINT), output
+    assert "Application shutdown complete" in output and "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("line", EXAMPLES)
+def test_a_readme_example_runs_as_written(line, shell_env):
+    if line.startswith("kizuki serve"):
+        _serve(line, shell_env)
+        return
+    ran = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", line],
+        cwd=ROOT,
+        env=shell_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, f"{line}\nexit {ran.returncode}\n{ran.stdout}\n{ran.stderr}"
+    assert ran.stdout.strip() and "Traceback" not in ran.stderr, ran.stderr
