@@ -13,7 +13,9 @@ an empty line, and there are no form feeds.
 * **Sections.** ``【…】`` parts, ``１．…`` sections, ``（１）…`` subsections and circled
   items ``①…`` are recognised by their shape, not by their exact wording. The cases live
   in the section whose title ends with 事例 (``２．事例``); each circled item there is a
-  theme (①…⑧), taken as such only when its number is the next one in sequence.
+  theme (①…⑧), taken as such only when its number is the next one in sequence. The 2020
+  edition numbers its themes ``（１）…（継続）`` instead: a ``（N）`` line there is a theme on
+  the same terms, its （継続）/（新規） tag dropped from the label.
 * **Pages.** A page starts with a line that begins with one space (sector lines below
   ``＜業態等＞`` begin with a space too). The parser needs page starts only to end a
   footnote. The one printed page number (``14``, line 713) and the end mark ``以上``
@@ -140,6 +142,13 @@ _FOOTNOTE_RE = re.compile(r"^(\d{1,2})\s+(\S.*)$")
 _QUOTED_TERM_RE = re.compile(r"^「([^」]+)」とは")
 _PAREN_RE = re.compile(r"（[^）]*）|\([^)]*\)")
 _END_MARK = "以上"
+#: The 2020 edition tags each theme as carried over or new: （継続） / （新規）.
+_THEME_STATUS_RE = re.compile(r"[（(](継続|新規)[）)]\s*$")
+
+
+def _digits(text: str) -> int:
+    """A number printed in full- or half-width digits."""
+    return int(unicodedata.normalize("NFKC", text))
 
 
 class Trend(BaseModel):
@@ -575,10 +584,14 @@ class _Parser:
         """A line of the case studies: a theme (a circled number, only in sequence), a ➢
         heading or its wrapped continuation, a ＜…＞ marker, or text of the open block."""
         m = _ITEM_RE.match(s)
-        if m and _circled_number(m.group(1)) == len(self.themes) + 1:
+        sub = _SUBSECTION_RE.match(s)
+        if (m and _circled_number(m.group(1)) == len(self.themes) + 1) or (
+            sub and _digits(sub.group(1)) == len(self.themes) + 1
+        ):
             self._close(st)
-            number = _circled_number(m.group(1))
-            label = _normalize_spaces(self.strip_refs(m.group(2)))
+            number = len(self.themes) + 1
+            printed = m.group(2) if m else _THEME_STATUS_RE.sub("", sub.group(2))
+            label = _normalize_spaces(self.strip_refs(printed))
             st.theme = Theme(id=self.theme_ids.get(label, f"theme_{number}"), label=label)
             self.themes[number] = st.theme
             st.intro = []

@@ -44,9 +44,10 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+from kizuki.corpus.editions import ReportImport, read_report
 from kizuki.corpus.exceptions import CorpusImportError as CorpusImportError
 from kizuki.corpus.exceptions import RowError as RowError
-from kizuki.corpus.fsa_report import ReportParseError, parse_report
+from kizuki.corpus.pdf_text import PdfTextError, is_pdf, pdf_text
 from kizuki.corpus.schema import Case
 from pydantic import ValidationError
 
@@ -70,7 +71,13 @@ CSV_REQUIRED = ("id", "event")
 _CSV_LIST_COLUMNS = ("sectors", "causes", "countermeasures")
 
 FORMATS = ("jsonl", "csv", "fsa-report")
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+_SUFFIX_FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".pdf": "fsa-report",
+    ".txt": "fsa-report",
+}
 
 
 class _Errors:
@@ -447,11 +454,51 @@ def detect_format(path: str | Path) -> str:
                     None,
                     None,
                     "cannot tell the format from the file name "
-                    "(.jsonl or .csv); pass it explicitly (jsonl, csv, fsa-report)",
+                    "(.jsonl, .csv, .pdf or .txt); pass it explicitly (jsonl, csv, fsa-report)",
                 )
             ]
         )
     return fmt
+
+
+def report_text(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The text of a report file: a PDF's text layer (whatever its name), else UTF-8 text."""
+    name = str(path)
+    try:
+        pdf = Path(path).is_file() and is_pdf(path)
+    except OSError:
+        pdf = False
+    if not pdf:
+        return read_text(path, max_bytes)
+    size = Path(path).stat().st_size
+    if size > max_bytes:
+        raise CorpusImportError(
+            [RowError(name, None, None, f"{_mb(size)} is larger than the limit {_mb(max_bytes)}")]
+        )
+    try:
+        return pdf_text(path)
+    except PdfTextError as exc:
+        raise CorpusImportError([RowError(name, None, None, str(exc))]) from None
+
+
+def load_report(
+    path: str | Path,
+    *,
+    year: int | None = None,
+    url: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    known_ids: Collection[str] = (),
+) -> ReportImport:
+    """One edition of the FSA report (PDF or text), its cases checked against the store's
+    ids: all of them, or CorpusImportError (see :mod:`corpus.editions`)."""
+    name = str(path)
+    report = read_report(report_text(path, max_bytes), name, year=year, url=url)
+    errors = _Errors(name)
+    ids = _Ids(errors, known_ids)
+    for case in report.cases:
+        ids.check(case.source.lines[0] if case.source and case.source.lines else None, case.id)
+    errors.raise_if_any()
+    return report
 
 
 def load_cases(
@@ -459,42 +506,25 @@ def load_cases(
     format: str | None = None,
     *,
     year: int | None = None,
+    url: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     known_ids: Collection[str] = (),
 ) -> list[Case]:
     """Validated cases from a JSONL, CSV or report-text file: all of them or an error.
 
-    ``format`` is ``jsonl``, ``csv`` or ``fsa-report`` (another edition of the FSA
-    report as extracted text, parsed by :mod:`corpus.fsa_report`; ``year`` is then
-    required and gives the ids ``fsaYYYY-NN``). ``None`` picks JSONL or CSV from the
-    file's suffix. ``known_ids`` are ids already stored: each row that reuses one is an
+    ``format`` is ``jsonl``, ``csv`` or ``fsa-report`` (an edition of the FSA report as
+    a PDF or its text, :func:`load_report`; ``year`` overrides the cover's and gives the
+    ids ``fsaYYYY-NN``). ``None`` picks the format from the file's suffix (``.pdf`` and
+    ``.txt`` are reports). ``known_ids`` are ids already stored: each row that reuses one is an
     error of its own (``FILE:LINE:id``).
     """
     fmt = format or detect_format(path)
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     name = str(path)
-    if fmt == "fsa-report" and year is None:
-        raise CorpusImportError(
-            [RowError(name, None, None, "the report year is required for fsa-report")]
-        )
+    if fmt == "fsa-report":
+        return load_report(path, year=year, url=url, max_bytes=max_bytes, known_ids=known_ids).cases
     text = read_text(path, max_bytes)
     if fmt == "jsonl":
         return parse_jsonl(text, name, known_ids)
-    if fmt == "csv":
-        return parse_csv(text, name, known_ids)
-
-    assert year is not None
-    try:
-        cases = parse_report(text, year=year).cases
-    except ReportParseError as exc:
-        message = str(exc)
-        if exc.line is not None:
-            message = message.split(": ", 1)[1]
-        raise CorpusImportError([RowError(name, exc.line, None, message)]) from None
-    errors = _Errors(name)
-    ids = _Ids(errors, known_ids)
-    for case in cases:
-        ids.check(case.source.lines[0] if case.source and case.source.lines else None, case.id)
-    errors.raise_if_any()
-    return cases
+    return parse_csv(text, name, known_ids)

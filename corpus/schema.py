@@ -12,7 +12,15 @@ import re
 from typing import Annotated
 
 from annotated_types import Ge
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_serializer,
+)
 
 #: Bounds that keep one case reasonable; anything bigger is almost surely a paste error.
 MAX_ID_CHARS = 64
@@ -143,6 +151,9 @@ def _whole_number(value):
 LineNumber = Annotated[StrictInt, Ge(1), BeforeValidator(_whole_number)]
 
 
+_ATTRIBUTION_FIELDS = ("edition", "url", "page")
+
+
 class Source(_Strict):
     """Where a case's text came from, so a reader can check it against the original."""
 
@@ -150,6 +161,22 @@ class Source(_Strict):
     year: int | None = None
     #: 1-based, inclusive, in the seed text: ``[start, end]`` with ``1 <= start <= end``.
     lines: tuple[LineNumber, LineNumber] | None = None
+    #: The edition as its cover dates it (``令和2年6月``, ``2024年6月``).
+    edition: str | None = Field(default=None, max_length=100)
+    #: Where the original is published (the FSA's PDF), for a reader to check the case.
+    url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    #: The printed page number on which the case starts in that original.
+    page: LineNumber | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_attribution(self, handler):
+        """Files written before editions existed stay byte for byte the same: the
+        attribution fields are written only when they hold something."""
+        data = handler(self)
+        for key in _ATTRIBUTION_FIELDS:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @field_validator("lines")
     @classmethod

@@ -3,15 +3,18 @@
 Every function takes the graph from ``graph.build.build_graph`` and a ``level``:
 ``"concept"`` counts the concepts cases were tagged with, ``"group"`` rolls them up to their
 top-level group (a case with two concepts of one group counts once for the group).
-A case with several sectors counts once in each sector.
+A case with several sectors counts once in each sector. ``cause_trends`` follows the
+causes across the report's editions (each case's year comes from its source).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import combinations
 from typing import Literal
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 from kizuki.graph.build import (
     CAUSE,
@@ -261,3 +264,67 @@ def coverage_gaps(G: nx.MultiDiGraph, level: Level = "concept") -> pd.DataFrame:
     return df.sort_values(
         ["coverage", "n_cases", "cause_id"], ascending=[True, False, True]
     ).reset_index(drop=True)
+
+
+def cause_trends(
+    G: nx.MultiDiGraph, case_years: Mapping[str, int], level: Level = "concept"
+) -> tuple[list[int], list[int], pd.DataFrame]:
+    """Causes by the report edition their cases come from: which recur in every edition,
+    which are rising.
+
+    ``case_years``: the edition's year of each case to count (cases without a year are
+    left out; the denominators are these cases, with or without a cause). Returns the
+    years, the number of cases of each, and one row per cause: its cases per year
+    (``counts``) and their share of that year's cases (``shares``, so editions of
+    different sizes compare), ``n_editions`` it appears in, ``every_edition`` (in each of
+    two or more editions), ``slope`` (least-squares change of the share per year) and
+    ``rising`` (a positive slope and a larger share in the latest edition than the first).
+    Sorted: every edition first, then by cases.
+    """
+    years = sorted(set(case_years.values()))
+    sizes = [sum(1 for y in case_years.values() if y == year) for year in years]
+    position = {year: k for k, year in enumerate(years)}
+    long = case_causes_long(G, level)
+    long = long[long["case_id"].isin(case_years.keys())]
+    rows = []
+    for cause_id, part in long.groupby("cause_id"):
+        counts = [0] * len(years)
+        for case_id in set(part["case_id"]):
+            counts[position[case_years[case_id]]] += 1
+        shares = [n / size if size else 0.0 for n, size in zip(counts, sizes, strict=True)]
+        slope = float(np.polyfit(years, shares, 1)[0]) if len(years) >= 2 else 0.0
+        present = sum(1 for n in counts if n)
+        rows.append(
+            {
+                "cause_id": cause_id,
+                "label_ja": G.nodes[cause_id]["label_ja"],
+                "label_en": G.nodes[cause_id]["label_en"],
+                "group_id": group_of(G, cause_id),
+                "n_cases": sum(counts),
+                "counts": counts,
+                "shares": [round(s, 4) for s in shares],
+                "n_editions": present,
+                "every_edition": len(years) >= 2 and present == len(years),
+                "slope": round(slope, 6),
+                "rising": len(years) >= 2 and slope > 0 and shares[-1] > shares[0],
+            }
+        )
+    columns = [
+        "cause_id",
+        "label_ja",
+        "label_en",
+        "group_id",
+        "n_cases",
+        "counts",
+        "shares",
+        "n_editions",
+        "every_edition",
+        "slope",
+        "rising",
+    ]
+    df = pd.DataFrame(rows, columns=columns)
+    if not df.empty:
+        df = df.sort_values(
+            ["every_edition", "n_cases", "cause_id"], ascending=[False, False, True]
+        ).reset_index(drop=True)
+    return years, sizes, df

@@ -87,6 +87,7 @@ class Ranker(Protocol):
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
         feedback: FeedbackIndex | None = None,
+        years: Sequence[int] | None = None,
     ) -> SearchResponse: ...
 
     def analyse(
@@ -96,6 +97,7 @@ class Ranker(Protocol):
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
         feedback: FeedbackIndex | None = None,
+        years: Sequence[int] | None = None,
     ) -> tuple[SearchResponse, dict[str, list[TextEvidence]]]: ...
 
     def with_scorer(self, name: str) -> Ranker: ...
@@ -108,6 +110,8 @@ class Ranker(Protocol):
     def sectors(self) -> list[str]: ...
 
     def themes(self) -> list[str]: ...
+
+    def years(self) -> list[int]: ...
 
 
 class CauseAwareSearcher:
@@ -138,9 +142,12 @@ class CauseAwareSearcher:
     def themes(self) -> list[str]:
         return self.searcher.themes()
 
-    def prepare(self, text: str, sectors=None, themes=None) -> PreparedQuery:
+    def years(self) -> list[int]:
+        return self.searcher.years()
+
+    def prepare(self, text: str, sectors=None, themes=None, years=None) -> PreparedQuery:
         """The text analysed once and embedded once (``Searcher.prepare``)."""
-        return self.searcher.prepare(text, sectors, themes)
+        return self.searcher.prepare(text, sectors, themes, years=years)
 
     def candidates(self, query: PreparedQuery, extras: Extras | None = None) -> Candidates:
         return self.searcher.candidates(query, extras)
@@ -175,13 +182,14 @@ class CauseAwareSearcher:
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
         feedback: FeedbackIndex | None = None,
+        years: Sequence[int] | None = None,
     ) -> tuple[SearchResponse, dict[str, list[TextEvidence]]]:
         """One search of ``text`` and the causes its report points to, with evidence (what
         ``graph.recommend.recommend`` takes): analysed once, embedded once. ``feedback``:
         analysts' judgements that move the ranking."""
         if k < 1:
             raise ValueError("k must be at least 1")
-        query = self.searcher.prepare(text, sectors, themes)
+        query = self.searcher.prepare(text, sectors, themes, years=years)
         matches = self.signs.match(query.terms)
         response = self.searcher.rank(query, k, self.extras(query, matches), feedback)
         return response, sign_evidence(self.graph, query, matches)
@@ -193,6 +201,7 @@ class CauseAwareSearcher:
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
         feedback: FeedbackIndex | None = None,
+        years: Sequence[int] | None = None,
     ) -> SearchResponse:
         """Same contract as ``Searcher.search``; the ranking includes the cause source."""
-        return self.analyse(text, k, sectors, themes, feedback)[0]
+        return self.analyse(text, k, sectors, themes, feedback, years)[0]

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,16 @@ from kizuki.corpus.schema import Case, normalise_sector
 _CACHE_SIZE = 2048
 
 
-def _facets(cases) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    """Each case's sectors, and its theme's id and label: what filters match."""
+def _facets(
+    cases: Iterable[Case],
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[int | None]]:
+    """Each case's sectors, its theme's id and label, and its edition's year: what filters
+    match."""
+    cases = list(cases)
     sectors = [tuple(c.sectors) for c in cases]
     themes = [(c.theme.id, c.theme.label) if c.theme else () for c in cases]
-    return sectors, themes
+    years = [c.source.year if c.source else None for c in cases]
+    return sectors, themes, years
 
 
 class _StoredCases:
@@ -85,10 +90,14 @@ class CaseTable(Sequence[Case]):
         self.ids: list[str] = list(ids) if ids is not None else []
         self.ids += [c.id for c in self._memory]
         self._n_stored = n_stored
-        stored_facets = facets or {"sectors": [], "themes": []}
-        sectors, themes = _facets(self._memory)
+        stored_facets = facets or {"sectors": [], "themes": [], "years": []}
+        sectors, themes, years = _facets(self._memory)
         self._sectors: list[tuple[str, ...]] = list(stored_facets["sectors"]) + sectors
         self._themes: list[tuple[str, ...]] = list(stored_facets["themes"]) + themes
+        stored_years = stored_facets.get("years")
+        if stored_years is None:  # a snapshot saved before years were a facet
+            stored_years = _facets(stored.get(i) for i in range(n_stored))[2] if stored else []
+        self._years: list[int | None] = list(stored_years) + years
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._id_keys: np.ndarray | None = None
 
@@ -125,13 +134,26 @@ class CaseTable(Sequence[Case]):
         """Theme ids and labels a filter may name."""
         return sorted({t for row in self._themes for t in row})
 
-    def mask(self, sectors: Sequence[str] | None, themes: Sequence[str] | None) -> np.ndarray:
-        """Which cases pass the filters (any listed sector, and any listed theme)."""
+    def years(self) -> list[int]:
+        """The editions' years the cases come from."""
+        return sorted({y for y in self._years if y is not None})
+
+    def mask(
+        self,
+        sectors: Sequence[str] | None,
+        themes: Sequence[str] | None,
+        years: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """Which cases pass the filters (any listed sector, any listed theme, and any
+        listed year)."""
         keep = np.ones(len(self), dtype=bool)
         if sectors:
             keep &= self._facet_mask("sectors", self._sectors, sectors)
         if themes:
             keep &= self._facet_mask("themes", self._themes, themes)
+        if years:
+            wanted = set(years)
+            keep &= np.fromiter((y in wanted for y in self._years), bool, len(self))
         return keep
 
     def _facet_mask(self, kind: str, rows: list[tuple[str, ...]], wanted) -> np.ndarray:
@@ -161,9 +183,10 @@ class CaseTable(Sequence[Case]):
         table._n_stored = self._n_stored
         table._memory = self._memory + list(cases)
         table.ids = self.ids + [c.id for c in cases]
-        sectors, themes = _facets(cases)
+        sectors, themes, years = _facets(cases)
         table._sectors = self._sectors + sectors
         table._themes = self._themes + themes
+        table._years = self._years + years
         table._masks = {}
         table._id_keys = None
         if self._id_keys is not None:
@@ -188,7 +211,12 @@ class CaseTable(Sequence[Case]):
                 fh.write(line)
                 offsets.append(offsets[-1] + len(line))
         np.save(directory / "cases.offsets.npy", np.asarray(offsets, np.int64))
-        facets = {"ids": self.ids, "sectors": self._sectors, "themes": self._themes}
+        facets = {
+            "ids": self.ids,
+            "sectors": self._sectors,
+            "themes": self._themes,
+            "years": self._years,
+        }
         (directory / "cases.facets.json").write_text(
             json.dumps(facets, ensure_ascii=False), encoding="utf-8"
         )
@@ -204,5 +232,6 @@ class CaseTable(Sequence[Case]):
             facets={
                 "sectors": [tuple(r) for r in facets["sectors"]],
                 "themes": [tuple(r) for r in facets["themes"]],
+                "years": facets.get("years"),
             },
         )

@@ -3,7 +3,10 @@
 The ranking's scores say which case is best *for this query*; they do not say whether the
 best is any good. That needs signals on an absolute scale, per query:
 
-- the best cosine similarity of each dense view group (``cos:*``);
+- the best cosine similarity of each dense view group (``cos:*``); for the outside views,
+  a case that has none (imported) is represented by its own rows (whole text, sentences),
+  as in the ranking features (``search.features``), so a store of imported cases is not
+  judged "no match" for lacking views;
 - BM25 *coverage*: the best BM25 score of each index divided by the most a document could
   score for these query terms (Lucene BM25 tends to ``idf`` per term), i.e. how much of the
   query's weighted vocabulary one case holds;
@@ -70,22 +73,52 @@ def signals(
         if name.startswith("extra:"):
             out.append(float((extra or {}).get(name.split(":", 1)[1], 0.0)))
         elif name.startswith("cos:"):
-            ranked = cands.lists.get(name)
-            out.append(float(ranked.scores[0]) if ranked is not None and len(ranked) else 0.0)
+            value = _best(cands, name)
+            if name == "cos:outside":  # a case without views: its own rows stand in
+                missing = ~index.has_outside
+                value = max(
+                    value,
+                    _best(cands, "cos:case", missing),
+                    _best(cands, "cos:sentences", missing),
+                )
+            out.append(value)
         elif name == "vocabulary":
             out.append(_known_share(index, terms))
         elif name.startswith("coverage:"):
-            source = name.split(":", 1)[1]
-            lexical = index.lexicals.get(source)
-            ranked = cands.lists.get(f"bm25:{source}")
-            ceiling = sum(lexical.idf(t) for t in terms) if lexical is not None else 0.0
-            best = float(ranked.scores[0]) if ranked is not None and len(ranked) else 0.0
-            out.append(best / ceiling if ceiling > 0 else 0.0)
+            value = _coverage(index, terms, cands, name.split(":", 1)[1])
+            if name == "coverage:outside":
+                value = max(value, _coverage(index, terms, cands, "case", ~index.has_outside))
+            out.append(value)
         else:
             rr = [n for n in cands.names if n.endswith(":rr") and not n.startswith("extra:")]
             mean = np.mean([cands.column(n) for n in rr], axis=0) if rr else np.zeros(1)
             out.append(float(mean.max()) if len(mean) else 0.0)
     return np.array(out)
+
+
+def _best(cands: Candidates, source: str, among: np.ndarray | None = None) -> float:
+    """The best score of a source's list (of the cases ``among`` selects, when given)."""
+    ranked = cands.lists.get(source)
+    if ranked is None or not len(ranked):
+        return 0.0
+    scores = np.asarray(ranked.scores)
+    if among is not None:
+        scores = scores[among[np.asarray(ranked.docs)]]
+    return float(scores.max()) if len(scores) else 0.0
+
+
+def _coverage(
+    index: SearchIndex,
+    terms: Sequence[str],
+    cands: Candidates,
+    source: str,
+    among: np.ndarray | None = None,
+) -> float:
+    """How much of the query's idf mass the best BM25 match of a field carries."""
+    lexical = index.lexicals.get(source)
+    ceiling = sum(lexical.idf(t) for t in terms) if lexical is not None else 0.0
+    best = _best(cands, f"bm25:{source}", among)
+    return best / ceiling if ceiling > 0 else 0.0
 
 
 def _known_share(index: SearchIndex, terms: Sequence[str]) -> float:

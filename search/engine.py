@@ -241,6 +241,10 @@ class Searcher:
         """Theme ids and labels a filter may name."""
         return self.index.cases.themes()
 
+    def years(self) -> list[int]:
+        """The editions' years a filter may name."""
+        return self.index.cases.years()
+
     # -- ranking ---------------------------------------------------------------------------
     def prepare(
         self,
@@ -248,13 +252,15 @@ class Searcher:
         sectors: Sequence[str] | None = None,
         themes: Sequence[str] | None = None,
         vector: np.ndarray | None = None,
+        years: Sequence[int] | None = None,
     ) -> PreparedQuery:
         """The text analysed once and embedded once (``vector`` when the caller has it)."""
         if not text or not text.strip():
             raise ValueError("the query text is empty")
         if vector is None:
             vector = self.embedder.embed_queries([text])[0]
-        allowed = self.index.cases.mask(sectors, themes) if (sectors or themes) else None
+        filtered = sectors or themes or years
+        allowed = self.index.cases.mask(sectors, themes, years) if filtered else None
         reading = self.facets.read(vector) if self.facets is not None else None
         return PreparedQuery(text, self.analyzer.analyze(text), vector, allowed, reading)
 
@@ -284,8 +290,10 @@ class Searcher:
         themes: Sequence[str] | None = None,
         extras: Extras | None = None,
         feedback: FeedbackIndex | None = None,
+        years: Sequence[int] | None = None,
     ) -> SearchResponse:
-        """Best analogues of ``text``, best first, at most ``k``.
+        """Best analogues of ``text``, best first, at most ``k`` (of the given sectors,
+        themes and editions' years when they are given).
 
         ``extras`` are what another layer adds (``search.features.Extras``): further named
         sources, e.g. the graph's cases sharing the likely causes, which the scorer weighs
@@ -294,7 +302,7 @@ class Searcher:
         earlier queries (``search.feedback``)."""
         if k < 1:
             raise ValueError("k must be at least 1")
-        return self.rank(self.prepare(text, sectors, themes), k, extras, feedback)
+        return self.rank(self.prepare(text, sectors, themes, years=years), k, extras, feedback)
 
     def rank(
         self,

@@ -4,9 +4,10 @@
   text and writes ``fsaYYYY.jsonl`` and ``fsaYYYY_report.json``: to ``--output`` (a file or
   an existing directory), else to the repository's ``corpus/data`` when run from a checkout
   of Kizuki, else to the working directory; never into the installed package.
-* ``kizuki corpus import FILE [--format jsonl|csv|fsa-report] [--year YYYY]
-  [--data-dir DIR] [--dry-run]`` validates the whole file, then adds its cases to the
-  case store in one transaction (the bundled seed is loaded into a new store first).
+* ``kizuki corpus import FILE [--format jsonl|csv|fsa-report] [--year YYYY] [--url URL]
+  [--data-dir DIR] [--dry-run]`` validates the whole file (a report PDF or text: its layout
+  and edition are read, :mod:`kizuki.corpus.editions`), then adds its cases to the case
+  store in one transaction (the bundled seed is loaded into a new store first).
 * ``kizuki corpus show ID [--file PATH] [--json]`` prints one case.
 * ``kizuki corpus list [--sector S] [--data-dir DIR] [--json]`` lists the cases (id, sector,
   title): those of the case store, or the bundled corpus before the store exists.
@@ -18,17 +19,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from kizuki.api.cli.shared import option_values
-from kizuki.api.exceptions import CliError
+from kizuki.api.exceptions import CliError, OptionError
 from kizuki.api.runtime.filters import case_facets, resolve_sector
 from kizuki.corpus import seed_cases
+from kizuki.corpus.editions import ReportImport
 from kizuki.corpus.fsa_report import ReportParseError, parse_report
-from kizuki.corpus.io import CorpusImportError, dumps_jsonl, load_cases, read_text
+from kizuki.corpus.io import (
+    CorpusImportError,
+    detect_format,
+    dumps_jsonl,
+    load_cases,
+    load_report,
+    read_text,
+)
 from kizuki.corpus.settings import Settings, get_settings
 from kizuki.corpus.store import open_store, store_exists
 
@@ -151,12 +161,27 @@ def _settings(data_dir: Path | None = None):
 
 @corpus_app.command("import")
 def import_cases(
-    file: Annotated[Path, typer.Argument(help="JSONL, CSV or report text file.")],
+    file: Annotated[
+        Path, typer.Argument(help="JSONL or CSV cases, or an FSA report as PDF or text.")
+    ],
     format: Annotated[
         str | None,
-        typer.Option("--format", help="jsonl, csv or fsa-report (default: from the file name)."),
+        typer.Option(
+            "--format",
+            help="jsonl, csv or fsa-report (default: from the file name; .pdf and .txt are "
+            "reports).",
+        ),
     ] = None,
-    year: Annotated[int | None, typer.Option(help="Edition year, for --format fsa-report.")] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            min=1990, max=2100, help="Edition year of a report (default: from its cover)."
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Where the report is published (default: the FSA's PDF, if known)."),
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Kizuki data directory (default: KIZUKI_DATA_DIR).")
     ] = None,
@@ -187,22 +212,39 @@ def import_cases(
     starting with cause. cm. sector. or theme. ; unique in the file and
     the store.
 
+    \b
+    FSA report (PDF or its text, any edition): the layout (2019-2020 or
+    2021 and later) and the edition are read from the text; each case
+    keeps its report, year, edition, URL and page. --dry-run lists them.
+
     Samples: corpus/samples/cases.jsonl and cases.csv in the repository.
     Every problem is listed as FILE:LINE:FIELD (the first 50, then a count);
     then one error: line, and nothing is stored.
     """
     settings = _settings(data_dir)
+    if url is not None and not re.fullmatch(r"https?://\S+", url):
+        raise OptionError(f"--url must be an http(s) address, got {url!r}")
+    fmt, report = format, None
     try:
-        cases = load_cases(
-            file,
-            format,
-            year=year,
-            max_bytes=settings.max_import_bytes,
-            known_ids=_stored_ids(settings),
-        )
+        fmt = fmt or detect_format(file)
+        if fmt == "fsa-report":
+            report = load_report(
+                file,
+                year=year,
+                url=url,
+                max_bytes=settings.max_import_bytes,
+                known_ids=_stored_ids(settings),
+            )
+            cases = report.cases
+        else:
+            cases = load_cases(
+                file, fmt, max_bytes=settings.max_import_bytes, known_ids=_stored_ids(settings)
+            )
     except CorpusImportError as exc:
         _report(exc, "the file is not valid (dry run)" if dry_run else "nothing was imported")
     if dry_run:
+        if report is not None:
+            _describe_report(report)
         typer.echo(f"{file}: {len(cases)} valid cases (dry run, nothing stored)")
         return
 
@@ -213,6 +255,18 @@ def import_cases(
     except ValueError as exc:  # another process stored one of the ids meanwhile
         raise CliError(f"{file}: {exc}; nothing was imported") from None
     typer.echo(f"imported {added} cases from {file} into {store.where}")
+
+
+def _describe_report(report: ReportImport) -> None:
+    """What a report import would store: its layout, edition, and each case with its page."""
+    typer.echo(f"layout: {report.layout_label}")
+    edition = f", {report.edition}" if report.edition else ""
+    typer.echo(f"edition: {report.title} ({report.year}{edition}) {report.url or '(no URL)'}")
+    for case in report.cases:
+        page = case.source.page if case.source and case.source.page else "?"
+        sectors = "、".join(case.sectors)
+        theme = case.theme.label if case.theme else ""
+        typer.echo(f"  {case.id}  p.{page}  {theme} / {case.title}  [{sectors}]")
 
 
 def _stored_ids(settings) -> set[str]:

@@ -26,9 +26,14 @@ from kizuki.api.cli import shared
 from kizuki.api.cli.inputs import FileOption, check_k, read_input
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.api.runtime.actions import recommend
-from kizuki.api.runtime.filters import resolve_sector, resolve_theme
+from kizuki.api.runtime.filters import resolve_sector, resolve_theme, resolve_year
 from kizuki.api.runtime.progress import building
-from kizuki.api.runtime.reads import analytics_table, distinct_evidence
+from kizuki.api.runtime.reads import (
+    analytics_table,
+    distinct_evidence,
+    filtered_graph,
+    trends_table,
+)
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus import seed_cases
 from kizuki.corpus.settings import get_settings
@@ -379,13 +384,17 @@ def recurring_cmd(
         str, typer.Option(help="concept (leaf causes) or group (their top-level groups).")
     ] = "concept",
     limit: Annotated[int, typer.Option(help="Rows to print (text output).")] = 20,
+    year: Annotated[int | None, _YEAR_OPT] = None,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
     """Recurring root causes: by cases, sectors and themes (or per sector / theme)."""
     if by not in (None, "sector", "theme"):
         raise OptionError(f"--by must be sector or theme, not {by!r}")
     _check_level(level)
-    G = _load_graph()
+    if year is None:
+        G = _load_graph()
+    else:
+        G, _ = filtered_graph(_filtered_snapshot(None, None, year), year=year)
     df = recurring_causes(G, level) if by is None else recurring_by(G, by, level)
     if as_json:
         return _dump(df.to_dict(orient="records"))
@@ -413,6 +422,7 @@ _LEVEL_OPT = typer.Option(help="concept (leaf causes) or group (their top-level 
 _SECTOR_OPT = typer.Option(help="Only cases of this sector (label, e.g. 地域銀行, or sector. id).")
 _THEME_OPT = typer.Option(help="Only cases of this theme (id, or theme. id).")
 _LIMIT_OPT = typer.Option(help="Rows to print (text output).")
+_YEAR_OPT = typer.Option(help="Only cases of the report edition of this year (e.g. 2024).")
 
 
 def _check_level(level: str) -> None:
@@ -420,15 +430,17 @@ def _check_level(level: str) -> None:
         raise OptionError(f"--level must be concept or group, not {level!r}")
 
 
-def _filtered_snapshot(sector: str | None, theme: str | None) -> Snapshot:
+def _filtered_snapshot(sector: str | None, theme: str | None, year: int | None = None) -> Snapshot:
     """The snapshot, once the filters are checked: the tables are those of the HTTP
-    analytics (``api.runtime.reads.analytics_table``), but an unknown sector or theme is an
-    error here, not an empty table."""
+    analytics (``api.runtime.reads.analytics_table``), but an unknown sector, theme or
+    year is an error here, not an empty table."""
     snap = _snapshot()
     if sector is not None:
         shared.option_values(resolve_sector, snap.sectors, sector)
     if theme is not None:
         shared.option_values(resolve_theme, snap.themes, theme)
+    if year is not None:
+        shared.option_values(resolve_year, snap.years, year)
     return snap
 
 
@@ -437,6 +449,7 @@ def cooccurrence_cmd(
     min_count: Annotated[int, typer.Option(help="Only pairs seen in this many cases or more.")] = 2,
     sector: Annotated[str | None, _SECTOR_OPT] = None,
     theme: Annotated[str | None, _THEME_OPT] = None,
+    year: Annotated[int | None, _YEAR_OPT] = None,
     limit: Annotated[int, _LIMIT_OPT] = 20,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
@@ -450,9 +463,9 @@ def cooccurrence_cmd(
     if min_count < 1:
         raise OptionError(f"--min-count must be 1 or more, not {min_count}")
     _check_limit(limit)
-    snap = _filtered_snapshot(sector, theme)
+    snap = _filtered_snapshot(sector, theme, year)
     table = analytics_table(
-        snap, "cooccurrence", level, sector=sector, theme=theme, min_count=min_count
+        snap, "cooccurrence", level, sector=sector, theme=theme, year=year, min_count=min_count
     )
     if as_json:
         return _dump(table)
@@ -471,6 +484,7 @@ def coverage_cmd(
     level: Annotated[str, _LEVEL_OPT] = "concept",
     sector: Annotated[str | None, _SECTOR_OPT] = None,
     theme: Annotated[str | None, _THEME_OPT] = None,
+    year: Annotated[int | None, _YEAR_OPT] = None,
     limit: Annotated[int, _LIMIT_OPT] = 20,
     as_json: Annotated[bool, _JSON_OPT] = False,
 ) -> None:
@@ -480,8 +494,8 @@ def coverage_cmd(
     """
     _check_level(level)
     _check_limit(limit)
-    snap = _filtered_snapshot(sector, theme)
-    table = analytics_table(snap, "coverage", level, sector=sector, theme=theme)
+    snap = _filtered_snapshot(sector, theme, year)
+    table = analytics_table(snap, "coverage", level, sector=sector, theme=theme, year=year)
     if as_json:
         return _dump(table)
     rows = table["rows"]
@@ -499,6 +513,40 @@ def coverage_cmd(
         )
 
 
+def trends_cmd(
+    level: Annotated[str, _LEVEL_OPT] = "concept",
+    sector: Annotated[str | None, _SECTOR_OPT] = None,
+    theme: Annotated[str | None, _THEME_OPT] = None,
+    limit: Annotated[int, _LIMIT_OPT] = 20,
+    as_json: Annotated[bool, _JSON_OPT] = False,
+) -> None:
+    """Recurring causes by report edition: those in every edition, those rising.
+
+    Each cause's cases per edition year, as a share of that edition's cases (editions
+    differ in size). The same table as GET /analytics/trends.
+    """
+    _check_level(level)
+    _check_limit(limit)
+    snap = _filtered_snapshot(sector, theme)
+    table = trends_table(snap, level, sector=sector, theme=theme)
+    if as_json:
+        return _dump(table)
+    years, sizes = table["years"], table["n_cases_by_year"]
+    editions = ", ".join(f"{y} ({n} cases)" for y, n in zip(years, sizes, strict=True))
+    typer.echo(f"editions: {editions or 'none with a year'}")
+    if len(years) < 2:
+        typer.echo("one edition only: import another (kizuki corpus import REPORT.pdf) to compare")
+    typer.echo(
+        f"in every edition: {len(table['every_edition'])} causes; rising: {len(table['rising'])}"
+    )
+    typer.echo(f"{'':2} {' '.join(f'{y:>6}' for y in years)}  cause")
+    for row in table["rows"][:limit]:
+        mark = ("=" if row["every_edition"] else " ") + ("↑" if row["rising"] else " ")
+        shares = " ".join(f"{s:>6.0%}" for s in row["shares"])
+        typer.echo(f"{mark} {shares}  {row['cause_id']}  {row['label_ja']}")
+    typer.echo("= in every edition, ↑ rising (share of each edition's cases)")
+
+
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise OptionError(f"--limit must be 1 or more, not {limit}")
@@ -513,3 +561,4 @@ def _register_graph_views(app: typer.Typer) -> None:
     app.command("recurring")(recurring_cmd)
     app.command("cooccurrence")(cooccurrence_cmd)
     app.command("coverage")(coverage_cmd)
+    app.command("trends")(trends_cmd)

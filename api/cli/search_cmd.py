@@ -83,6 +83,10 @@ def search(
     theme: Annotated[
         list[str] | None, typer.Option("--theme", help="only cases of this theme id (repeatable)")
     ] = None,
+    year: Annotated[
+        list[int] | None,
+        typer.Option("--year", help="only cases of the report edition of this year (repeatable)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     ranker: RankerOption = "default",
     ranker_file: RankerFileOption = None,
@@ -94,7 +98,7 @@ def search(
     _check_ranker(ranker)
     service = shared.service(settings)
     snap = service.snapshot
-    filters = shared.option_values(resolve_filters, snap, sector, theme)
+    filters = shared.option_values(resolve_filters, snap, sector, theme, year)
     result = search_incident(
         snap,
         text,

@@ -126,6 +126,11 @@ def _as_integer(value):
     return int(value)
 
 
+def _as_year(value):
+    """A year is a JSON integer, like ``k``."""
+    return _as_integer(value)
+
+
 #: Text without control characters (other than tab and line breaks) or lone surrogates.
 CleanText = Annotated[str, AfterValidator(_clean)]
 #: ``k``: a JSON integer (``_as_integer``).
@@ -154,6 +159,11 @@ class SearchRequest(BaseModel):
         default=None,
         max_length=50,
         description="only cases of these themes (ids, labels or `theme.` ids); an unknown one is 422",
+    )
+    years: list[Annotated[int, Field(ge=1990, le=2100), BeforeValidator(_as_year)]] | None = Field(
+        default=None,
+        max_length=50,
+        description="only cases of the report editions of these years (e.g. [2019, 2024])",
     )
 
     def within(self, settings: Settings) -> SearchRequest:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kizuki.api.runtime.filters import resolve_sectors, resolve_themes
+from kizuki.api.runtime.filters import resolve_sectors, resolve_themes, resolve_years
 from kizuki.api.runtime.reads import concept_refs
 from kizuki.api.runtime.results import SearchHit, SearchResult, SharedTerm, Span
 from kizuki.api.runtime.snapshot import Snapshot
@@ -49,19 +49,29 @@ LIMIT_COUNTERMEASURES = 5
 
 @dataclass(frozen=True)
 class Filters:
-    """Only cases of these sectors (labels) and themes (ids or labels); empty: all."""
+    """Only cases of these sectors (labels), themes (ids or labels) and editions' years;
+    empty: all."""
 
     sectors: Sequence[str] = ()
     themes: Sequence[str] = ()
+    years: Sequence[int] = ()
 
 
 def resolve_filters(
-    snap: Snapshot, sectors: Sequence[str] | None, themes: Sequence[str] | None
+    snap: Snapshot,
+    sectors: Sequence[str] | None,
+    themes: Sequence[str] | None,
+    years: Sequence[int] | None = None,
 ) -> Filters:
     """A search's filters as the snapshot names them (``api.runtime.filters``): every
-    caller of ``search_incident`` resolves them first, so an unknown value is refused
-    (``InvalidInput``) before any search work is queued."""
-    return Filters(resolve_sectors(snap.sectors, sectors), resolve_themes(snap.themes, themes))
+    caller of ``search_incident`` resolves them first, so an unknown value (a year of no
+    stored edition included) is refused (``InvalidInput``) before any search work is
+    queued."""
+    return Filters(
+        resolve_sectors(snap.sectors, sectors),
+        resolve_themes(snap.themes, themes),
+        resolve_years(snap.years, years),
+    )
 
 
 def work_text(text: str, max_chars: int, max_sentences: int) -> tuple[str, bool]:
@@ -111,6 +121,7 @@ def search_incident(
         sectors=list(filters.sectors) or None,
         themes=list(filters.themes) or None,
         feedback=judgements,
+        years=list(filters.years) or None,
     )
     causes = _recommend(snap, text, tags, ranked, NEIGHBOURS)
     return SearchResult(

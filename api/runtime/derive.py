@@ -35,6 +35,7 @@ from kizuki.graph.build import (
 from kizuki.graph.chain_graph import CHAINS
 from kizuki.graph.chain_search import ChainSimilarity
 from kizuki.graph.ranking import CauseAwareSearcher
+from kizuki.graph.views import generated_views, pattern_extractor
 from kizuki.search.embeddings import Progress, open_embedding_cache
 from kizuki.search.engine import RankConfig, Searcher
 from kizuki.search.index import SearchIndex
@@ -60,6 +61,25 @@ SIMILAR_K = 3
 # -- the index ------------------------------------------------------------------------------
 
 
+def views_for(cases: list[Case], models: Models, settings: Settings) -> dict[str, tuple[str, ...]]:
+    """The outside views to index: the written ones of the bundled cases, and views
+    generated from their own text for the cases without them (``graph.views``)."""
+    views = outside_views(cases, settings.outside_views)
+    if settings.generated_views:
+        written = outside_views(cases)
+        key = (id(models.taxonomy), id(models.analyzer))
+        if key not in _PATTERNS:
+            _PATTERNS.clear()
+            _PATTERNS[key] = pattern_extractor(models.taxonomy, models.analyzer)
+        views.update(generated_views(cases, written, _PATTERNS[key], models.taxonomy))
+    return views
+
+
+#: The pattern-only concept extractor of the models in use (built once: it compiles the
+#: taxonomy's patterns).
+_PATTERNS: dict[tuple[int, int], object] = {}
+
+
 def ensure_index(
     cases: list[Case],
     models: Models,
@@ -71,7 +91,7 @@ def ensure_index(
 
     With ``persist`` the saved index is loaded when it matches and saved when rebuilt
     (``search.index.ensure_index``); without, it is built in memory only."""
-    outside = outside_views(cases, settings.outside_views)
+    outside = views_for(cases, models, settings)
     if not persist:
         cache = open_embedding_cache(settings)
         try:
@@ -116,7 +136,7 @@ def update_index(
                 models.embedder,
                 models.analyzer,
                 cache,
-                outside=outside_views(added, settings.outside_views),
+                outside=views_for(added, models, settings),
             )
         finally:
             cache.close()

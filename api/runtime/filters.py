@@ -17,7 +17,15 @@ from kizuki.api.exceptions import InvalidInput
 from kizuki.corpus.schema import Case, normalise_sector
 from kizuki.graph.build import sector_node_id, theme_node_id
 
-__all__ = ["case_facets", "resolve_sector", "resolve_sectors", "resolve_theme", "resolve_themes"]
+__all__ = [
+    "case_facets",
+    "resolve_sector",
+    "resolve_sectors",
+    "resolve_theme",
+    "resolve_themes",
+    "resolve_year",
+    "resolve_years",
+]
 
 #: Known values listed in a refusal, at most (a store with many imported sectors).
 MAX_LISTED = 40
@@ -76,3 +84,18 @@ def resolve_themes(
     themes: Sequence[tuple[str, str]], values: Iterable[str] | None
 ) -> tuple[str, ...]:
     return tuple(dict.fromkeys(resolve_theme(themes, v) for v in values or ()))
+
+
+def resolve_year(years: Sequence[int], value: int) -> int:
+    """A report edition's year, refused when no case comes from that edition."""
+    if value in years:
+        return value
+    known = _listed([str(y) for y in years])
+    raise InvalidInput(
+        f"no case of the {value} edition; editions: {known}",
+        params={"kind": "unknown_year", "value": value, "known": known},
+    )
+
+
+def resolve_years(years: Sequence[int], values: Iterable[int] | None) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(resolve_year(years, v) for v in values or ()))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import networkx as nx
 import pandas as pd
 from kizuki.api.exceptions import NotFound
-from kizuki.api.runtime.filters import resolve_sector, resolve_theme
+from kizuki.api.runtime.filters import resolve_sector, resolve_theme, resolve_year
 from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.corpus.schema import Case, Theme
 from kizuki.graph import analytics
@@ -41,6 +41,7 @@ __all__ = [
     "case_chain_or_404",
     "case_graph",
     "case_summary",
+    "case_year",
     "cause_or_404",
     "concept_refs",
     "countermeasure_or_404",
@@ -54,6 +55,7 @@ __all__ = [
     "records",
     "require_case",
     "require_node",
+    "trends_table",
 ]
 
 EXCERPT_CHARS = 140
@@ -167,23 +169,36 @@ def _theme_matches(wanted: str, case: Case) -> bool:
     return case.theme is not None and wanted in (case.theme.id, f"theme.{case.theme.id}")
 
 
-def _case_ids(snap: Snapshot, sector: str | None, theme: str | None) -> list[str]:
-    """The ids of the cases of a sector and/or theme (label or id; all cases without)."""
+def case_year(case: Case) -> int | None:
+    """The year of the report edition a case comes from (None: not known)."""
+    return case.source.year if case.source else None
+
+
+def _case_ids(
+    snap: Snapshot, sector: str | None, theme: str | None, year: int | None = None
+) -> list[str]:
+    """The ids of the cases of a sector, theme and/or edition's year (all cases without)."""
     return [
         c.id
         for c in snap.cases
         if (not sector or sector_matches(sector, list(c.sectors)))
         and (not theme or _theme_matches(theme, c))
+        and (year is None or case_year(c) == year)
     ]
 
 
 def filtered_graph(
-    snap: Snapshot, *, sector: str | None = None, theme: str | None = None
+    snap: Snapshot,
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+    year: int | None = None,
 ) -> tuple[nx.MultiDiGraph, int]:
-    """The graph restricted to the cases of a sector and/or theme (a view, not a copy)."""
+    """The graph restricted to the cases of a sector, theme and/or edition's year (a view,
+    not a copy)."""
     G = snap.graph
-    kept = _case_ids(snap, sector, theme)
-    if not sector and not theme:
+    kept = _case_ids(snap, sector, theme, year)
+    if not sector and not theme and year is None:
         return G, len(kept)
     keep = set(kept)
     view = nx.subgraph_view(G, filter_node=lambda n: G.nodes[n].get("type") != "case" or n in keep)
@@ -200,16 +215,18 @@ def analytics_table(
     *,
     sector: str | None = None,
     theme: str | None = None,
+    year: int | None = None,
     by: Literal["all", "sector", "theme"] = "all",
     min_count: int = 1,
 ) -> dict[str, Any]:
     """One table of the recurring-causes audit over the cases of a sector and/or theme, as
     ``GET /analytics/…`` and ``kizuki recurring | cooccurrence | coverage --json`` give it:
-    the filters, the number of cases and the rows. An unknown sector or theme is refused
-    (``api.runtime.filters``), never an empty table."""
+    the filters, the number of cases and the rows. An unknown sector, theme or year is
+    refused (``api.runtime.filters``), never an empty table."""
     sector = resolve_sector(snap.sectors, sector) if sector else None
     theme = resolve_theme(snap.themes, theme) if theme else None
-    G, n_cases = filtered_graph(snap, sector=sector, theme=theme)
+    year = resolve_year(snap.years, year) if year is not None else None
+    G, n_cases = filtered_graph(snap, sector=sector, theme=theme, year=year)
     out: dict[str, Any] = {"level": level}
     if table == "recurring":
         frame = (
@@ -223,8 +240,39 @@ def analytics_table(
         out["min_count"] = min_count
     else:
         frame = analytics.coverage_gaps(G, level)
-    filters = {"sector": sector, "theme": theme}
+    filters = {"sector": sector, "theme": theme, "year": year}
     return {**out, "filters": filters, "n_cases": n_cases, "rows": records(frame)}
+
+
+def trends_table(
+    snap: Snapshot,
+    level: Literal["concept", "group"] = "concept",
+    *,
+    sector: str | None = None,
+    theme: str | None = None,
+) -> dict[str, Any]:
+    """Recurring causes by the report edition (``graph.analytics.cause_trends``), over the
+    cases of a sector and/or theme, as ``GET /analytics/trends``, ``kizuki trends --json``
+    and the analytics page give it: the editions' years and case counts, the causes found
+    in every edition and those rising, and a row per cause. An unknown sector or theme is
+    refused (``api.runtime.filters``)."""
+    sector = resolve_sector(snap.sectors, sector) if sector else None
+    theme = resolve_theme(snap.themes, theme) if theme else None
+    G, _ = filtered_graph(snap, sector=sector, theme=theme)
+    case_years = {
+        c.id: year for c in snap.cases if (year := case_year(c)) is not None and c.id in G
+    }
+    years, sizes, frame = analytics.cause_trends(G, case_years, level)
+    rows = records(frame)
+    return {
+        "level": level,
+        "filters": {"sector": sector, "theme": theme},
+        "years": years,
+        "n_cases_by_year": sizes,
+        "every_edition": [r["cause_id"] for r in rows if r["every_edition"]],
+        "rising": [r["cause_id"] for r in rows if r["rising"]],
+        "rows": rows,
+    }
 
 
 def case_graph(snap: Snapshot, case_id: str) -> CaseNeighbourhood | None:

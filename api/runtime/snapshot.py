@@ -101,6 +101,11 @@ class Snapshot:
         return sorted(counts, key=lambda s: (-counts[s], s))
 
     @cached_property
+    def years(self) -> list[int]:
+        """The editions' years the cases come from, oldest first."""
+        return sorted({c.source.year for c in self.cases if c.source and c.source.year})
+
+    @cached_property
     def themes(self) -> list[tuple[str, str]]:
         """(theme id, label) pairs in first-seen order."""
         seen: dict[str, str] = {}

@@ -41,6 +41,22 @@ LABELS: dict[str, tuple[str, str]] = {
     "k_label": ("表示件数", "Results"),
     "sector_label": ("業態", "Sector"),
     "theme_label": ("テーマ", "Theme"),
+    "year_label": ("年版", "Edition"),
+    "trends_title": ("年版ごとの推移", "Trends over the editions"),
+    "trends_lead": (
+        "各年版の事例のうち、その原因を持つ事例の割合。実線はすべての年版に現れる原因。",
+        "Share of each edition's cases that have the cause. Solid lines: causes found in "
+        "every edition.",
+    ),
+    "trends_one_edition": (
+        "年版が1つだけです。別の年版をインポートすると比較できます（kizuki corpus import REPORT.pdf）。",
+        "Only one edition: import another to compare (kizuki corpus import REPORT.pdf).",
+    ),
+    "trends_mark": ("傾向", "Trend"),
+    "trends_every": ("全年版", "every edition"),
+    "trends_rising": ("増加", "rising"),
+    "trends_share": ("事例の割合（%）", "share of cases (%)"),
+    "trends_edition": ("{y}年版", "{y} edition"),
     "all": ("すべて", "All"),
     "search_button": ("検索", "Search"),
     "searching": ("検索中…", "Searching…"),
@@ -230,6 +246,9 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "field_source": ("出典", "Source"),
     "source_section": ("・事例集「{s}」", ", case studies: {s}"),
+    "source_edition": ("{e}版", "edition of {e}"),
+    "source_page": ("{p}ページ", "page {p}"),
+    "source_original": ("原本（金融庁）", "the original (FSA)"),
     "source_lines": (
         "報告書のテキスト版の {a}–{b} 行目から抽出",
         "extracted from lines {a}–{b} of the report's text version",

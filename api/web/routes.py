@@ -27,6 +27,7 @@ from kizuki.api.runtime.snapshot import Snapshot
 from kizuki.api.web.checklist import checklist_view
 from kizuki.api.web.errors import error_message
 from kizuki.api.web.highlight import segment_lines, segments
+from kizuki.api.web.i18n import translator
 from kizuki.api.web.render import DEFAULT_K, page_lang, render, search_url
 from kizuki.api.web.terms import telling_terms, term_chips
 from kizuki.corpus.outside import english_case
@@ -45,12 +46,16 @@ K_CHOICES = (5, 10, 20, 30)
 FIELDS = ("title", "event", "causes", "countermeasures")
 
 
-def _filters(snap: Snapshot, sector: str = "", theme: str = "") -> dict[str, Any]:
+def _filters(
+    snap: Snapshot, sector: str = "", theme: str = "", year: int | None = None
+) -> dict[str, Any]:
     return {
         "sectors": snap.sectors,
         "themes": snap.themes,
+        "years": snap.years,
         "sector": sector,
         "theme": theme,
+        "year": year,
     }
 
 
@@ -87,6 +92,7 @@ async def home(request: Request, deps: SearchDeps) -> HTMLResponse:
         sector=params.get("sector", ""),
         theme=params.get("theme", ""),
         k_raw=params.get("k", ""),
+        year_raw=params.get("year", ""),
     )
 
 
@@ -118,6 +124,7 @@ async def home_search(request: Request, deps: SearchDeps) -> HTMLResponse:
         sector=field("sector"),
         theme=field("theme"),
         k_raw=field("k"),
+        year_raw=field("year"),
     )
 
 
@@ -129,6 +136,7 @@ async def _search_page(
     sector: str,
     theme: str,
     k_raw: str,
+    year_raw: str = "",
 ) -> HTMLResponse:
     """The search page; with ``text`` (even empty) a search is run and its results shown."""
     snap, settings = deps.snap, deps.settings
@@ -148,6 +156,12 @@ async def _search_page(
         "anonymous_feedback": settings.anonymous_feedback,
         **_filters(snap, sector, theme),
     }
+    try:
+        year = _page_year(year_raw)
+    except InvalidInput as exc:
+        context["error"] = _refusal(lang, exc)
+        return render(request, "search.html", status_code=422, **context)
+    context["year"] = year
     if text is None:
         return render(request, "search.html", **context)
     try:
@@ -158,8 +172,9 @@ async def _search_page(
             k=k,
             sectors=[sector] if sector else None,
             themes=[theme] if theme else None,
+            years=[year] if year is not None else None,
         ).within(settings)
-        filters = resolve_filters(snap, req.sectors, req.themes)
+        filters = resolve_filters(snap, req.sectors, req.themes, req.years)
     except (ValidationError, InvalidInput) as exc:
         context["error"] = _refusal(lang, exc)
         return render(request, "search.html", status_code=422, **context)
@@ -189,6 +204,18 @@ def _page_k(raw: str) -> int:
         raise InvalidInput(
             f"k: must be an integer, not {raw!r}", params={"kind": "k_integer"}
         ) from None
+
+
+def _page_year(raw: str) -> int | None:
+    """The edition's ``year`` of the page's form or address (None: every edition)."""
+    if not raw.strip():
+        return None
+    if not raw.strip().isdigit() or not 1990 <= int(raw) <= 2100:
+        raise InvalidInput(
+            f"year: must be a year between 1990 and 2100, not {raw[:20]!r}",
+            params={"kind": "year"},
+        )
+    return int(raw)
 
 
 def _refusal(lang: str, exc: ValidationError | InvalidInput) -> str:
@@ -409,6 +436,31 @@ def graph_page(
     )
 
 
+#: Causes drawn in the trends chart: those in every edition and the rising ones first.
+TREND_SERIES = 8
+
+
+def _trends_chart(trends: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What the page's chart draws (``static/trends.js``): edition labels, and the share
+    per edition of the causes that recur in every edition or rise, then the most common."""
+    rows = sorted(
+        trends["rows"],
+        key=lambda r: (not r["every_edition"], not r["rising"], -r["n_cases"], r["cause_id"]),
+    )[:TREND_SERIES]
+    label = "label_en" if lang == "en" else "label_ja"
+    t = translator(lang)
+    return {
+        "title": t("trends_title"),
+        "y_title": t("trends_share"),
+        "labels": [t("trends_edition").replace("{y}", str(y)) for y in trends["years"]],
+        "series": [
+            {"cause_id": r["cause_id"], "label": r[label], "shares": r["shares"],
+             "every_edition": r["every_edition"]}
+            for r in rows
+        ],
+    }  # fmt: skip
+
+
 def _paths_flow(paths: list[dict[str, Any]]) -> dict[str, Any]:
     """The common paths as a left-to-right flow for the page's diagram: a node per concept
     at its step (column), an edge per transition with the cases that take it."""
@@ -441,11 +493,12 @@ def analytics_page(
     sector: Annotated[str, Query(max_length=200)] = "",
     theme: Annotated[str, Query(max_length=200)] = "",
     level: Annotated[str, Query(pattern="^(concept|group)$")] = "concept",
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
 ) -> HTMLResponse:
     # Graph links name sectors and themes by node id; the filters show labels and ids.
     sector = next((s for s in snap.sectors if sector_node_id(s) == sector), sector)
     theme = theme.removeprefix("theme.")
-    filters = {"sector": sector or None, "theme": theme or None}
+    filters = {"sector": sector or None, "theme": theme or None, "year": year}
     table = reads.analytics_table(snap, "recurring", level, **filters)  # type: ignore[arg-type]
     recurring, n_cases = table["rows"], table["n_cases"]
     cooc = reads.analytics_table(snap, "cooccurrence", level, min_count=2, **filters)["rows"][:10]  # type: ignore[arg-type]
@@ -455,11 +508,15 @@ def analytics_page(
         if row["coverage"] < 1
     ]
     top = max((row["n_cases"] for row in recurring), default=0)
-    paths = reads.paths_table(snap, **filters, limit=12)["rows"]  # type: ignore[arg-type]
-    controls = reads.controls_table(snap, **filters, limit=8)  # type: ignore[arg-type]
+    place = {"sector": sector or None, "theme": theme or None}
+    trends = reads.trends_table(snap, level, **place)  # type: ignore[arg-type]
+    paths = reads.paths_table(snap, **place, limit=12)["rows"]  # type: ignore[arg-type]
+    controls = reads.controls_table(snap, **place, limit=8)  # type: ignore[arg-type]
     return render(
         request,
         "analytics.html",
+        trends=trends,
+        trends_chart=_trends_chart(trends, page_lang(request)),
         paths=paths,
         paths_flow=_paths_flow(paths),
         controls=controls,
@@ -472,5 +529,5 @@ def analytics_page(
         n_cases=n_cases,
         level=level,
         G=snap.graph,
-        **_filters(snap, sector, theme),
+        **_filters(snap, sector, theme, year),
     )

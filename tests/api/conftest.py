@@ -65,3 +65,30 @@ def client(server):
 def writer(server):
     with server.client(headers={"X-API-Key": API_KEY}) as c:
         yield c
+
+
+EDITIONS = Path(__file__).resolve().parents[1] / "corpus" / "editions"
+
+
+@pytest.fixture(scope="session")
+def editions_server(tmp_path_factory, server, cache_dir):
+    """A server over the bundled 2019 cases plus the 2020 and 2024 fixture editions,
+    imported as a user does (``kizuki corpus import REPORT.txt``) before it starts."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("editions-server")
+    data = clone_data_dir(server.template, root / "data")
+    for name in ("fixture_2020.txt", "fixture_2024.txt"):
+        subprocess.run(
+            [sys.executable, "-c", "from kizuki.api.cli import main; main()", "corpus", "import"]
+            + [str(EDITIONS / name), "--data-dir", str(data)],
+            env={k: v for k, v in os.environ.items() if not k.startswith("KIZUKI_")},
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    srv = Server(data, cache_dir, log=root / "server.log").start()
+    yield srv
+    srv.stop()

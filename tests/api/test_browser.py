@@ -903,3 +903,43 @@ def test_the_paths_flow_and_the_control_view_render_with_japanese_labels(page):
     page.goto("/ui/analytics?lang=en")
     page.wait_for_selector(".paths-flow[data-drawn]")
     assert "Protect" in page.locator("#controls-functions").inner_text()
+
+
+#: Draws ``text`` on a scratch canvas in a font and returns its pixels: the same label drawn
+#: in the app's font and in a family the browser lacks (its fallback shows boxes) differ
+#: only if the app's font really drew the Japanese glyphs.
+GLYPHS = """
+([text, family]) => {
+  const c = document.createElement('canvas'); c.width = 400; c.height = 30;
+  const ctx = c.getContext('2d'); ctx.font = '16px ' + family; ctx.fillText(text, 2, 22);
+  return Array.from(ctx.getImageData(0, 0, 400, 30).data).join(',');
+}
+"""
+
+
+def test_the_trends_chart_draws_japanese_labels_in_the_apps_font(open_page, editions_server):
+    """The analytics page's trends chart (Chart.js, served by the app) draws the editions
+    and the causes in Japanese on a browser that has no Japanese font."""
+    page = open_page(base_url=editions_server.url)
+    page.goto("/ui/analytics")
+    page.wait_for_selector("#trends-canvas[data-drawn='1']")
+    labels, series, family = page.evaluate(
+        "(() => { const c = Chart.getChart(document.getElementById('trends-canvas'));"
+        " return [c.data.labels, c.data.datasets.map(d => d.label),"
+        " c.options.plugins.legend.labels.font.family]; })()"
+    )
+    assert labels == ["2019年版", "2020年版", "2024年版"]
+    assert series and all(any("\u3040" <= ch <= "\u9fff" for ch in s) for s in series), series
+    assert "Kizuki Gothic" in family
+    text = "".join(labels + series)
+    assert page.evaluate("t => document.fonts.check('12px \"Kizuki Gothic\"', t)", text)
+    drawn = page.evaluate(GLYPHS, [series[0], '"Kizuki Gothic"'])
+    boxes = page.evaluate(GLYPHS, [series[0], '"No Such Font Kizuki", sans-serif'])
+    assert drawn != boxes, "the Japanese labels were not drawn in the app's font"
+    inked = page.evaluate(
+        "(() => { const c = document.getElementById('trends-canvas');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })()"
+    )
+    assert inked > 5000, "the chart drew nothing"
+    shot(page, "trends-chart")

@@ -109,17 +109,9 @@ def test_import_another_report_edition(tmp_path, data_dir):
     report = tmp_path / "fsa-2020.txt"
     shutil.copy(SEED, report)
     result = kizuki("corpus", "import", str(report), data_dir=data_dir)
-    assert result.returncode == 1 and "cannot tell the format" in result.stderr
-    result = kizuki(
-        "corpus",
-        "import",
-        str(report),
-        "--format",
-        "fsa-report",
-        "--year",
-        "2020",
-        data_dir=data_dir,
-    )
+    assert result.returncode == 1 and "the report year is required" in result.stderr
+    assert result.stderr.count("\n") == 1
+    result = kizuki("corpus", "import", str(report), "--year", "2020", data_dir=data_dir)
     assert result.returncode == 0, result.stderr
     store = SqliteCaseStore(data_dir / "cases.sqlite3")
     assert store.get("fsa2020-14").sectors == ["主要行等", "資金移動業者"]
@@ -391,3 +383,42 @@ def test_import_reports_every_error_of_a_row_and_an_unterminated_quote(tmp_path,
         f"error: {quote}:3: unterminated quoted cell starting on line 3"
     ), result.stderr
     assert "cells" not in result.stderr
+
+
+def test_import_a_later_edition_pdf_dry_run_then_store(tmp_path, data_dir):
+    """Two commands: a dry run says the layout, edition and each case's page; the import
+    stores the cases with their edition, year, URL and page."""
+    from report_pdfs import FIXTURES, build_pdf
+
+    pdf = build_pdf((FIXTURES / "fixture_2024.txt").read_text(encoding="utf-8"), tmp_path / "r.pdf")
+    result = kizuki("corpus", "import", str(pdf), "--dry-run", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "layout: later layout (第N節" in result.stdout
+    assert "edition: 金融機関のシステム障害に関する分析レポート (2024, 2024年6月)" in result.stdout
+    assert (
+        "fsa2024-01  p.31  システム統合・更改に伴い発生したシステム障害 / 外字変換漏れ"
+        in result.stdout
+    )
+    assert "fsa2024-04  p.33" in result.stdout and "4 valid cases" in result.stdout
+    assert not (data_dir / "cases.sqlite3").exists()
+
+    result = kizuki("corpus", "import", str(pdf), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    case = SqliteCaseStore(data_dir / "cases.sqlite3").get("fsa2024-02")
+    assert case.sectors == ["主要行等", "地域銀行"]
+    assert (case.source.year, case.source.edition, case.source.page) == (2024, "2024年6月", 32)
+    assert case.source.url == "https://www.fsa.go.jp/news/r5/sonota/20240626/01.pdf"
+
+
+def test_a_scanned_or_unknown_report_is_one_error_line_and_stores_nothing(tmp_path, data_dir):
+    from report_pdfs import FIXTURES, build_scan_pdf
+
+    scan = build_scan_pdf("金融機関のシステム障害に関する\n分析レポート", tmp_path / "scan.pdf")
+    minutes = tmp_path / "minutes.txt"
+    shutil.copy(FIXTURES / "fixture_unknown.txt", minutes)
+    for path, why in ((scan, "no text layer"), (minutes, "not an FSA system-failure report")):
+        result = kizuki("corpus", "import", str(path), data_dir=data_dir)
+        assert result.returncode == 1 and why in result.stderr, result.stderr
+        assert result.stderr.splitlines()[-1].startswith("error: ")
+        assert "Traceback" not in result.stderr
+    assert not (data_dir / "cases.sqlite3").exists()

@@ -194,15 +194,18 @@ def test_empty_and_unknown_files(tmp_path):
     with pytest.raises(CorpusImportError, match="empty file"):
         load_cases(write(tmp_path, "empty.csv", ""))
     with pytest.raises(CorpusImportError, match="cannot tell the format"):
-        load_cases(write(tmp_path, "cases.txt", "x"))
+        load_cases(write(tmp_path, "cases.xml", "x"))
     with pytest.raises(CorpusImportError, match="no such file"):
         load_cases(tmp_path / "missing.csv")
+    with pytest.raises(CorpusImportError, match="not an FSA system-failure report"):
+        load_cases(write(tmp_path, "r.txt", "x"))
+    no_cover = "２．事例\n① テーマ\n➢ 見出し\n＜業態等＞\n 地域銀行\n＜事象＞\n○ 障害\n"
     with pytest.raises(CorpusImportError, match="year is required"):
-        load_cases(write(tmp_path, "r.txt", "x"), "fsa-report")
+        load_cases(write(tmp_path, "r.txt", no_cover), "fsa-report")
 
 
 def test_report_text_errors_name_the_line(tmp_path):
-    path = write(tmp_path, "r.txt", "２．事例\n① テーマ\n＜業態等＞\n")
+    path = write(tmp_path, "r.txt", "２．事例\n① テーマ\n＜業態等＞\n➢ 見出し\n")
     with pytest.raises(CorpusImportError, match=r"r.txt:3: ＜業態等＞ without a ➢ heading"):
         load_cases(path, "fsa-report", year=2020)
 

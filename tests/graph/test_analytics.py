@@ -87,3 +87,30 @@ def test_coverage_gaps_follow_the_addresses(concept_graph, annotations, cases_of
         assert row.unaddressed_case_ids == sorted(set(cases) - addressed)
         assert row.coverage == pytest.approx(row.n_addressed / row.n_cases)
     assert list(df["coverage"]) == sorted(df["coverage"])
+
+
+def test_cause_trends_counts_each_edition_and_marks_recurring_and_rising(
+    concept_graph, seed, cases_of
+):
+    """Seed cases given made-up editions: counts and shares per year are recomputed from
+    the annotations; a cause is in every edition only when each year has a case of it."""
+    from kizuki.graph.analytics import cause_trends
+
+    years_of = {c.id: (2019, 2021, 2024)[k % 3] for k, c in enumerate(seed)}
+    years, sizes, df = cause_trends(concept_graph, years_of)
+    assert years == [2019, 2021, 2024] and sizes == [15, 15, 14]
+    for row in df.itertuples():
+        want = [sum(1 for c in cases_of[row.cause_id] if years_of[c] == y) for y in years]
+        assert row.counts == want and row.n_cases == sum(want)
+        assert row.shares == [round(n / s, 4) for n, s in zip(want, sizes, strict=True)]
+        assert row.every_edition == all(want)
+        if row.rising:
+            assert row.slope > 0 and row.shares[-1] > row.shares[0]
+    assert df["every_edition"].any() and not df["every_edition"].all()
+    first = list(df["every_edition"])
+    assert first == sorted(first, reverse=True)  # every edition first
+
+    one_year = {c.id: 2019 for c in seed}
+    years, sizes, df = cause_trends(concept_graph, one_year)
+    assert years == [2019] and sizes == [44]
+    assert not df["every_edition"].any() and not df["rising"].any()

@@ -107,3 +107,31 @@ def test_notebook_analyses_the_stores_cases_imported_ones_included(tmp_path):
     text = outputs(run_notebook(tmp_path, data_dir))
     assert f"45 cases from the case store {data_dir / 'cases.sqlite3'}" in text
     assert "44 annotated cases, 1 tagged by the extractor: ['mine-1']" in text
+
+
+def test_the_notebook_follows_causes_across_imported_editions(tmp_path):
+    """Two editions imported as a user does (the 2020 and 2024 fixtures): the notebook's
+    trends section counts each edition and draws its chart."""
+    import os
+    import subprocess
+    import sys
+
+    data_dir = tmp_path / "data"
+    editions = ROOT / "tests" / "corpus" / "editions"
+    for name in ("fixture_2020.txt", "fixture_2024.txt"):
+        subprocess.run(
+            [sys.executable, "-c", "from kizuki.api.cli import main; main()", "corpus", "import"]
+            + [str(editions / name), "--data-dir", str(data_dir)],
+            env={k: v for k, v in os.environ.items() if not k.startswith("KIZUKI_")},
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    nb = run_notebook(tmp_path, data_dir)
+    text = outputs(nb)
+    assert "editions: 2019 (44 cases), 2020 (4 cases), 2024 (4 cases)" in text
+    assert "in every edition: " in text
+    trends = next(
+        i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "cause_trends" in c.source
+    )
+    assert any("image/png" in out.get("data", {}) for out in nb.cells[trends].outputs)

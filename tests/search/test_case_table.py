@@ -43,3 +43,28 @@ def test_filter_masks_match_the_cases(tmp_path):
     ]
     assert mask.tolist() == expected and any(expected)
     assert sector in table.sectors() and theme in table.themes()
+
+
+def test_years_filter_stored_and_added_cases_and_old_snapshots(tmp_path):
+    """The edition's year is a facet like sectors: saved with the snapshot, read back
+    without parsing a case, and computed once from the cases for a snapshot saved before
+    years were a facet."""
+    import json
+
+    from kizuki.corpus.schema import Source
+
+    cases = seed_cases()
+    later = [
+        c.model_copy(update={"id": f"later-{k}", "source": Source(report="r", year=2024)})
+        for k, c in enumerate(cases[:3])
+    ]
+    CaseTable(cases).save(tmp_path)
+    table = CaseTable.load(tmp_path).extended(later)
+    assert table.years() == [2019, 2024]
+    assert table.mask(None, None, [2024]).tolist() == [False] * 44 + [True] * 3
+    assert table.mask(None, None, [2019, 2024]).all()
+    assert not table.mask(None, None, [2020]).any()
+    facets = json.loads((tmp_path / "cases.facets.json").read_text(encoding="utf-8"))
+    del facets["years"]
+    (tmp_path / "cases.facets.json").write_text(json.dumps(facets), encoding="utf-8")
+    assert CaseTable.load(tmp_path).mask(None, None, [2019]).all()

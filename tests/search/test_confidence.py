@@ -61,3 +61,26 @@ def test_strength_bands_and_curve():
     assert curve[-1]["false_rejection"] == 1.0 and curve[-1]["none_accuracy"] == 1.0
     frs = [c["false_rejection"] for c in curve]
     assert frs == sorted(frs)
+
+
+def test_a_case_without_outside_views_stands_in_for_them_in_the_signals(
+    seed_embedder, seed_analyzer
+):
+    """An index of imported cases (no outside views): the outside signals read the cases'
+    own text, as the ranking features do, instead of 0 (which judged every search over
+    imported cases a likely "no match")."""
+    from kizuki.corpus import seed_cases
+    from kizuki.search.engine import RankConfig, Searcher
+    from kizuki.search.index import SearchIndex
+
+    cases = seed_cases()[:6]
+    index = SearchIndex.build(cases, seed_embedder, seed_analyzer)
+    assert not index.has_outside.any()
+    searcher = Searcher(index, seed_embedder, seed_analyzer, RankConfig())
+    query = searcher.prepare(cases[2].event)
+    cands = searcher.candidates(query)
+    x = dict(zip(SIGNALS, searcher.signals(query, cands), strict=True))
+    own = max(x["cos:case"], x["cos:sentences"])
+    assert x["cos:outside"] == pytest.approx(own) and own > 0.8
+    assert x["coverage:outside"] == pytest.approx(x["coverage:case"])
+    assert x["coverage:case"] > 0

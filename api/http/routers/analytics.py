@@ -1,4 +1,5 @@
-"""Recurring causes, co-occurrence and coverage gaps, as JSON rows (graph.analytics tables)."""
+"""Recurring causes, co-occurrence, coverage gaps and trends over the report's editions,
+as JSON rows (graph.analytics tables)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from fastapi.responses import Response
 from kizuki.api.http.dependencies import SnapshotDep
 from kizuki.api.http.jsonbody import JsonRoute
 from kizuki.api.http.models import ERROR_RESPONSES
-from kizuki.api.runtime.reads import analytics_table, controls_csv, controls_table, paths_table
+from kizuki.api.runtime.reads import (
+    analytics_table,
+    controls_csv,
+    controls_table,
+    paths_table,
+    trends_table,
+)
 
 __all__ = ["router"]
 
@@ -36,6 +43,10 @@ ThemeQ = Annotated[
         "422, listing the known ones",
     ),
 ]
+YearQ = Annotated[
+    int | None,
+    Query(ge=1990, le=2100, description="only cases of the report edition of this year"),
+]
 
 
 @router.get("/recurring", summary="Causes that recur across cases, overall or per sector/theme")
@@ -48,8 +59,9 @@ def recurring(
     level: LevelQ = "concept",
     sector: SectorQ = None,
     theme: ThemeQ = None,
+    year: YearQ = None,
 ) -> dict[str, Any]:
-    return analytics_table(snap, "recurring", level, sector=sector, theme=theme, by=by)
+    return analytics_table(snap, "recurring", level, sector=sector, theme=theme, year=year, by=by)
 
 
 @router.get("/cooccurrence", summary="Pairs of causes found in the same case (lift, Jaccard)")
@@ -59,9 +71,10 @@ def cooccurrence(
     min_count: Annotated[int, Query(ge=1, le=1000, description="minimum shared cases")] = 1,
     sector: SectorQ = None,
     theme: ThemeQ = None,
+    year: YearQ = None,
 ) -> dict[str, Any]:
     return analytics_table(
-        snap, "cooccurrence", level, sector=sector, theme=theme, min_count=min_count
+        snap, "cooccurrence", level, sector=sector, theme=theme, year=year, min_count=min_count
     )
 
 
@@ -71,8 +84,25 @@ def coverage(
     level: LevelQ = "concept",
     sector: SectorQ = None,
     theme: ThemeQ = None,
+    year: YearQ = None,
 ) -> dict[str, Any]:
-    return analytics_table(snap, "coverage", level, sector=sector, theme=theme)
+    return analytics_table(snap, "coverage", level, sector=sector, theme=theme, year=year)
+
+
+@router.get(
+    "/trends",
+    summary="Causes by report edition: those in every edition and those rising",
+)
+def trends(
+    snap: SnapshotDep,
+    level: LevelQ = "concept",
+    sector: SectorQ = None,
+    theme: ThemeQ = None,
+) -> dict[str, Any]:
+    """Per cause, its cases in each edition and their share of that edition's cases;
+    `every_edition` lists the causes found in every edition (two or more), `rising` those
+    whose share grows (least-squares slope > 0 and latest share > first)."""
+    return trends_table(snap, level, sector=sector, theme=theme)
 
 
 @router.get(

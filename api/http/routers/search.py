@@ -39,7 +39,7 @@ async def search(
     key: KeyHeld,
 ) -> SearchResult:
     req = req.within(settings)
-    filters = resolve_filters(snap, req.sectors, req.themes)
+    filters = resolve_filters(snap, req.sectors, req.themes, req.years)
     result = await pool.run(
         lambda: search_incident(
             snap, req.text, req.k, filters, judgements.index, settings=settings
