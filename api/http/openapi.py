@@ -42,6 +42,18 @@ def declare_limits(app: FastAPI, settings: Settings) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _tighten(schema: dict, bounds: dict) -> None:
+    """Add the server-wide bounds to a parameter's schema, never loosening one its route
+    declares itself (``/analytics/paths`` allows 100 paths where a page allows 200)."""
+    for key, value in bounds.items():
+        if key == "maximum" and "maximum" in schema:
+            schema[key] = min(schema[key], value)
+        elif key == "minimum" and "minimum" in schema:
+            schema[key] = max(schema[key], value)
+        else:
+            schema[key] = value
+
+
 def _complete(schema: dict[str, Any], settings: Settings) -> None:
     components = schema.get("components", {}).get("schemas", {})
     search = components.get("SearchRequest", {}).get("properties", {})
@@ -86,7 +98,7 @@ def _complete(schema: dict[str, Any], settings: Settings) -> None:
             for param in operation.get("parameters", []):
                 extra = bounds.get(param.get("name"))
                 if extra:
-                    param.setdefault("schema", {}).update(extra)
+                    _tighten(param.setdefault("schema", {}), extra)
             body = (
                 operation.get("requestBody", {})
                 .get("content", {})

@@ -5,6 +5,7 @@ the Japanese record one click away. An imported case has no translation to show.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -65,8 +66,10 @@ def test_the_english_case_page_shows_the_translation_and_the_original(client):
 
 def test_english_search_results_show_the_translation_first(client):
     page = client.get("/", params={"q": INCIDENT, "lang": "en"}).text
-    titles = re.findall(r'class="title-link"[^>]*>(.*?)</a>', page, re.S)
-    assert titles and all(t.strip() in {r["title"] for r in ENGLISH.values()} for t in titles)
+    links = re.findall(r'class="title-link" href="([^"]*)">(.*?)</a>', page, re.S)
+    # The session's server may hold cases other tests imported: they have no translation.
+    titles = [html.unescape(t).strip() for href, t in links if "fsa2019-" in href]
+    assert titles and all(t in {r["title"] for r in ENGLISH.values()} for t in titles), titles
     assert page.count(NOTE) == len(titles) and "Japanese original" in page
     assert "<mark" in page  # the Japanese record keeps its highlighted shared terms
     japanese = client.get("/", params={"q": INCIDENT, "lang": "ja"}).text
