@@ -162,9 +162,13 @@ class Source(_Strict):
     #: 1-based, inclusive, in the seed text: ``[start, end]`` with ``1 <= start <= end``.
     lines: tuple[LineNumber, LineNumber] | None = None
     #: The edition as its cover dates it (``令和2年6月``, ``2024年6月``).
-    edition: str | None = Field(default=None, max_length=100)
+    edition: str | None = Field(
+        default=None, max_length=100, json_schema_extra={"pattern": CLEAN_TEXT_SCHEMA_PATTERN}
+    )
     #: Where the original is published (the FSA's PDF), for a reader to check the case.
-    url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
+    )
     #: The printed page number on which the case starts in that original.
     page: LineNumber | None = None
 
