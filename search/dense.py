@@ -36,6 +36,9 @@ import numpy as np
 IVF_MIN_VECTORS = 50_000
 TRAIN_PER_LIST = 32
 NPROBE_FRACTION = 8
+#: The quantised bulk returns this many times the rows asked for, rescored exactly, so that
+#: the 8-bit codes' small score errors do not decide which rows make the cut.
+RESCORE_FACTOR = 2
 #: The added rows are folded into the bulk once they exceed this share of it (or 2,000).
 TAIL_FRACTION = 0.05
 
@@ -148,8 +151,15 @@ class DenseIndex:
             params = None
             if allowed is not None:
                 params = self._params(allowed[: self.n_base], ivf=self.kind != "flat")
-            found = self._index.search(queries, min(n, self.n_base), params=params)
-            parts.append(self._rescored(queries, *found) if self.kind == "ivf-sq8" else found)
+            if self.kind == "ivf-sq8":
+                # 8-bit codes misorder rows near the cut: fetch RESCORE_FACTOR times as many,
+                # rescore them exactly and keep the best n.
+                wanted = min(RESCORE_FACTOR * n, self.n_base)
+                found = self._index.search(queries, wanted, params=params)
+                sims, rows = self._rescored(queries, *found)
+                parts.append((sims[:, : min(n, self.n_base)], rows[:, : min(n, self.n_base)]))
+            else:
+                parts.append(self._index.search(queries, min(n, self.n_base), params=params))
         if self._tail is not None:
             params = self._params(allowed[self.n_base :]) if allowed is not None else None
             t_sims, t_rows = self._tail.search(queries, min(n, self.n_tail), params=params)
