@@ -38,6 +38,15 @@ def _level_map(G: nx.MultiDiGraph, level: Level) -> dict[str, str]:
     return {c: (group_of(G, c) if level == "group" else c) for c in causes}
 
 
+def _named(G: nx.MultiDiGraph, cause_id: str) -> dict[str, str]:
+    """A cause's id and its two labels, the columns every table of causes starts with."""
+    return {
+        "cause_id": cause_id,
+        "label_ja": G.nodes[cause_id]["label_ja"],
+        "label_en": G.nodes[cause_id]["label_en"],
+    }
+
+
 def case_causes_long(G: nx.MultiDiGraph, level: Level = "concept") -> pd.DataFrame:
     """One row per (case, cause) at the chosen level: the base of every other table."""
     to_level = _level_map(G, level)
@@ -73,9 +82,7 @@ def recurring_causes(G: nx.MultiDiGraph, level: Level = "concept") -> pd.DataFra
         cause_themes = sorted({t for c in cases for t in themes.get(c, [])})
         rows.append(
             {
-                "cause_id": cause_id,
-                "label_ja": G.nodes[cause_id]["label_ja"],
-                "label_en": G.nodes[cause_id]["label_en"],
+                **_named(G, cause_id),
                 "group_id": group_of(G, cause_id),
                 "n_cases": len(cases),
                 "n_sectors": len(cause_sectors),
@@ -200,9 +207,7 @@ def recurring_by(G: nx.MultiDiGraph, by: By = "sector", level: Level = "concept"
                         {
                             by: value,
                             f"{by}_label_ja": G.nodes[value]["label_ja"],
-                            "cause_id": cause_id,
-                            "label_ja": G.nodes[cause_id]["label_ja"],
-                            "label_en": G.nodes[cause_id]["label_en"],
+                            **_named(G, cause_id),
                             "n_cases": int(count),
                             f"{by}_cases": sizes.get(value, 0),
                             "share": count / sizes[value] if sizes.get(value) else 0.0,
@@ -242,9 +247,7 @@ def coverage_gaps(G: nx.MultiDiGraph, level: Level = "concept") -> pd.DataFrame:
         done = cases & addressed.get(cause_id, set())
         rows.append(
             {
-                "cause_id": cause_id,
-                "label_ja": G.nodes[cause_id]["label_ja"],
-                "label_en": G.nodes[cause_id]["label_en"],
+                **_named(G, cause_id),
                 "n_cases": len(cases),
                 "n_addressed": len(done),
                 "coverage": len(done) / len(cases),
@@ -296,9 +299,7 @@ def cause_trends(
         present = sum(1 for n in counts if n)
         rows.append(
             {
-                "cause_id": cause_id,
-                "label_ja": G.nodes[cause_id]["label_ja"],
-                "label_en": G.nodes[cause_id]["label_en"],
+                **_named(G, cause_id),
                 "group_id": group_of(G, cause_id),
                 "n_cases": sum(counts),
                 "counts": counts,
