@@ -26,6 +26,7 @@ import math
 import secrets
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from typing import Any
 
@@ -87,7 +88,7 @@ async def send_error(
     await response(scope, receive, send)
 
 
-class HttpMiddleware:
+class HttpMiddleware(ABC):
     """An ASGI middleware for HTTP requests (``handle``); anything else (the lifespan)
     passes through untouched."""
 
@@ -100,8 +101,9 @@ class HttpMiddleware:
             return
         await self.handle(scope, receive, send)
 
+    @abstractmethod
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """The middleware's work on one HTTP request."""
 
 
 class CatchAllMiddleware(HttpMiddleware):
