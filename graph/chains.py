@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 from kizuki.corpus.schema import Case
+from kizuki.corpus.yamlfile import load_yaml
 from kizuki.graph.exceptions import ChainError as ChainError
 from kizuki.graph.taxonomy import Taxonomy, load_taxonomy
 
@@ -201,7 +202,7 @@ def load_chains(
 
         cases = seed_cases()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ChainError(f"chains file not found: {path}") from None
     except yaml.YAMLError as exc:

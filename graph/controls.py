@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import networkx as nx
 import yaml
+from kizuki.corpus.yamlfile import load_yaml
 from kizuki.graph.build import case_causes, case_countermeasures
 from kizuki.graph.exceptions import ControlsError as ControlsError
 from kizuki.graph.taxonomy import Taxonomy, load_taxonomy
@@ -130,7 +131,7 @@ def load_controls(path: str | Path | None = None, taxonomy: Taxonomy | None = No
     """Load and validate the controls file (default: the bundled one)."""
     path = Path(path) if path is not None else DEFAULT_PATH
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ControlsError(f"controls file not found: {path}") from None
     except yaml.YAMLError as exc:
