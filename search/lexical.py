@@ -23,6 +23,9 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+#: At most this many terms' idf are remembered (a vocabulary's worth; bounded memory).
+IDF_MEMO = 1_000_000
+
 
 class LexicalIndex:
     """Okapi BM25 (Lucene variant) over pre-analysed documents: bm25s bulk + added tail."""
@@ -46,6 +49,7 @@ class LexicalIndex:
             self._bm25.index([list(d) for d in docs], show_progress=False)
         self._tail: list[tuple[Counter, int]] = []  # (term counts, length) per added document
         self._tail_df: Counter = Counter()
+        self._idf: dict[str, float] = {}
 
     @property
     def n_docs(self) -> int:
@@ -62,6 +66,7 @@ class LexicalIndex:
         new.__dict__.update(self.__dict__)
         new._tail = self._tail + [(Counter(d), len(d)) for d in docs]
         new._tail_df = self._tail_df.copy()
+        new._idf = {}  # the collection changed: every idf may have
         for d in docs:
             new._tail_df.update(set(d))
         return new
@@ -122,11 +127,16 @@ class LexicalIndex:
         return scores.astype(np.float32)
 
     def idf(self, term: str) -> float:
-        """The BM25 idf of a term in this collection (0 when absent)."""
-        df = self._base_df(term) + self._tail_df.get(term, 0)
-        if not df:
-            return 0.0
-        return float(math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5)))
+        """The BM25 idf of a term in this collection (0 when absent), remembered: a query
+        asks for each of its terms' idf a few hundred times (features, confidence signals,
+        explanations), and an index never changes (``extended`` makes a new one)."""
+        idf = self._idf.get(term)
+        if idf is None:
+            df = self._base_df(term) + self._tail_df.get(term, 0)
+            idf = float(math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))) if df else 0.0
+            if len(self._idf) < IDF_MEMO:
+                self._idf[term] = idf
+        return idf
 
     def save(self, directory: str | Path) -> None:
         """The bm25s index plus the tail's documents (re-counted on load)."""
@@ -157,7 +167,7 @@ class LexicalIndex:
         self = cls.__new__(cls)
         self.k1, self.b, self.n_base = meta["k1"], meta["b"], meta["n_docs"]
         self._avgdl = meta.get("avgdl", 1.0)
-        self._tail, self._tail_df = [], Counter()
+        self._tail, self._tail_df, self._idf = [], Counter(), {}
         if self.n_base:
             self._bm25 = bm25s.BM25.load(str(directory / "bm25"), mmap=mmap, show_progress=False)
         else:
