@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
             if name == "kizuki":
+                dense = system.dense_recall(qvecs)
+                print(
+                    f"{'':>9} kizuki dense index: {dense['kind']} over {dense['rows']:,} rows, "
+                    f"recall@10 against exact search {dense['recall']:.3f}",
+                    flush=True,
+                )
                 out[str(n)] = [_response(system, q) for q in qs]
                 if args.profile:
                     prof = cProfile.Profile()
