@@ -5,10 +5,11 @@ Index type by size (measured with an earlier version of ``bench``, 2026-11-24):
 - below ``IVF_FLOAT_MIN_VECTORS`` (20k rows) an exact ``IndexFlatIP``: no training, no
   tuning, and the 44-case seed index stays exact;
 - from there to ``IVF_MIN_VECTORS`` an IVF index of float32 vectors (``ivf-flat``, same
-  lists as below, probing a quarter of them): at 10k bench cases (45k rows, asked for the
-  4,500 rows a ranking needs) 1.5 ms of CPU a query instead of the exact scan's 4.2 ms,
-  recall@10 against exact 0.981 (``tests/search/test_dense.py`` checks recall on its own
-  vectors); its scores are exact, only the rows reached are approximate;
+  lists as below, probing a quarter of them): the exact scan of 45k rows for the 4,500 a
+  ranking asks for was the largest cost of a query at 10k bench cases (``python -m
+  bench.rank_cpu``, which prints this index's recall@10 against exact search;
+  ``tests/search/test_dense.py`` checks recall on its own vectors); its scores are exact,
+  only the rows reached are approximate;
 - from there an IVF index with ``nlist ≈ 2·√n`` lists, trained on a seeded sample of
   ``TRAIN_PER_LIST`` vectors per list, probing ``nprobe = nlist / 8`` lists (1/8 of the
   vectors scanned). In that benchmark's ``kizuki-build`` stage (float codes), recall@10
