@@ -115,12 +115,11 @@ def lexical_lists(index: SearchIndex, query: PreparedQuery, depth: int) -> dict[
     """``bm25:<name>``: each BM25 index's cases with a non-zero score, best ``depth``."""
     out = {}
     for name, lexical in index.lexicals.items():
-        scores = lexical.scores(query.terms)
-        hits = scores > 0
+        docs, scores = lexical.hits(query.terms)  # the query's postings, not every case
+        keep = scores > 0
         if query.allowed is not None:
-            hits &= query.allowed
-        docs = np.flatnonzero(hits)
-        out[f"bm25:{name}"] = top(docs, scores[docs], index.id_keys, depth)
+            keep &= query.allowed[docs]
+        out[f"bm25:{name}"] = top(docs[keep], scores[keep], index.id_keys, depth)
     return out
 
 

@@ -92,6 +92,34 @@ class LexicalIndex:
             out[self.n_base :] = self._tail_scores(query_terms)
         return out
 
+    def hits(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding a query term, ascending, and their BM25 scores: the values
+        ``scores`` gives them (added in the same order, in float32, as bm25s does), read
+        from the query terms' postings only, with no array the size of the collection."""
+        docs, values = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if not self.n_docs or not query_terms:
+            return docs, values
+        if self.n_base:
+            if getattr(self._bm25, "nonoccurrence_array", None) is not None:
+                every = self.scores(query_terms)  # a variant scoring every document
+                docs = np.flatnonzero(every)
+                return docs, every[docs]
+            ids = self._bm25.get_tokens_ids(list(query_terms))
+            if ids:
+                post = self._bm25.scores
+                indptr, indices, data = post["indptr"], post["indices"], post["data"]
+                at = [(int(indptr[t]), int(indptr[t + 1])) for t in ids]
+                rows = np.concatenate([indices[lo:hi] for lo, hi in at]).astype(np.int64)
+                docs, where = np.unique(rows, return_inverse=True)
+                values = np.zeros(len(docs), np.dtype(self._bm25.dtype))
+                np.add.at(values, where, np.concatenate([data[lo:hi] for lo, hi in at]))
+        if self._tail:
+            tail = self._tail_scores(query_terms)
+            more = np.flatnonzero(tail)
+            docs = np.concatenate([docs, more + self.n_base])
+            values = np.concatenate([values, tail[more]]).astype(np.float32)
+        return docs, values
+
     def _collection_avgdl(self) -> float:
         """Average document length over the bulk and the tail."""
         return (self._avgdl * self.n_base + sum(n for _, n in self._tail)) / max(1, self.n_docs)

@@ -1,7 +1,8 @@
 """The ranking's lists computed from what a query reaches equal the old whole-corpus arrays.
 
-``dense_lists`` once kept a (groups × cases) array per query and ``TokenTable.spans`` used
-``np.isin``; both now work on the query's own rows and terms only. The references below are
+``dense_lists`` once kept a (groups × cases) array per query, ``lexical_lists`` a BM25
+score for every case, and ``TokenTable.spans`` used ``np.isin``; they now work on the
+query's own rows, postings and terms only. The references below are
 the earlier code, kept here to compare against on the bundled corpus and on thousands of
 synthetic cases (rows that tie, a filter, lists cut at a depth)."""
 
@@ -12,7 +13,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from kizuki.search.dense import DenseIndex
-from kizuki.search.features import DENSE_GROUPS, FULL_SCAN_ROWS, PreparedQuery, dense_lists
+from kizuki.search.features import (
+    DENSE_GROUPS,
+    FULL_SCAN_ROWS,
+    PreparedQuery,
+    dense_lists,
+    lexical_lists,
+)
+from kizuki.search.lexical import LexicalIndex
 from kizuki.search.lists import top
 
 TEXTS = (
@@ -126,3 +134,44 @@ def test_spans_of_chosen_terms_are_those_of_all_terms(seed_index):
         wanted = [ids[t] for t in chosen if t in ids] + [len(ids) + 5]
         assert tokens.spans(i, wanted) == {t: every[t] for t in chosen if t in every}
         assert tokens.spans(i, []) == {}
+
+
+def reference_lexical_lists(index, query, depth):
+    """The earlier ``lexical_lists``: every case's BM25 score, then the best ``depth``."""
+    out = {}
+    for name, lexical in index.lexicals.items():
+        scores = lexical.scores(query.terms)
+        hits = scores > 0
+        if query.allowed is not None:
+            hits &= query.allowed
+        docs = np.flatnonzero(hits)
+        out[f"bm25:{name}"] = top(docs, scores[docs], index.id_keys, depth)
+    return out
+
+
+def test_lexical_lists_equal_the_whole_array_computation_on_the_bundled_corpus(seed_searcher):
+    sector = seed_searcher.sectors()[0]
+    for text in TEXTS:
+        for sectors in (None, [sector]):
+            query = seed_searcher.prepare(text, sectors=sectors)
+            for depth in (1000, 5):
+                got = lexical_lists(seed_searcher.index, query, depth)
+                want = reference_lexical_lists(seed_searcher.index, query, depth)
+                assert got.keys() == want.keys()
+                for name in want:
+                    assert np.array_equal(got[name].docs, want[name].docs)
+                    assert np.array_equal(got[name].scores, want[name].scores)
+
+
+def test_bm25_hits_are_the_nonzero_scores_bit_for_bit_on_thousands_of_documents():
+    rng = np.random.default_rng(11)
+    words = [f"w{i}" for i in range(400)]
+    docs = [list(rng.choice(words, int(rng.integers(3, 40)))) for _ in range(4_000)]
+    index = LexicalIndex(docs[:3_800]).extended(docs[3_800:])  # a bulk and an added tail
+    for _ in range(20):
+        query = list(rng.choice(words + ["未知語"], int(rng.integers(1, 12))))  # repeats too
+        every = index.scores(query)
+        got_docs, got_scores = index.hits(query)
+        assert np.array_equal(got_docs, np.flatnonzero(every))
+        assert np.array_equal(got_scores, every[got_docs])  # same float32 sums, same order
+    assert len(index.hits([])[0]) == 0 and len(index.hits(["未知語"])[0]) == 0
