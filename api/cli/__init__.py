@@ -3,7 +3,7 @@
 Each area registers its commands in its own module (``corpus_cmd``, ``search_cmd``,
 ``review_cmd``, ``graph_cmd``, ``serve_cmd``, ``store_cmd``); they run on the runtime
 (``api.runtime``: the same service, snapshot and use cases as the HTTP API). This module
-assembles them, and ``main`` is the one place that turns every expected failure into one
+assembles them (``lazy_group``: a command's module is imported only when it runs), and ``main`` is the one place that turns every expected failure into one
 ``error: …`` line and an exit status instead of a traceback or Typer's boxed usage: a bad
 option value or usage exits 2, any other expected failure 1.
 """
@@ -14,16 +14,7 @@ import sqlite3
 import sys
 
 import typer
-from kizuki.api.cli import (
-    chain_cmd,
-    controls_cmd,
-    corpus_cmd,
-    graph_cmd,
-    review_cmd,
-    search_cmd,
-    serve_cmd,
-    store_cmd,
-)
+from kizuki.api.cli.lazy_group import LazyGroup
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.corpus.exceptions import KizukiError, MissingExtra
 
@@ -41,19 +32,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
-for _area in (
-    corpus_cmd,
-    search_cmd,
-    review_cmd,
-    graph_cmd,
-    chain_cmd,
-    controls_cmd,
-    serve_cmd,
-    store_cmd,
-):
-    _area.register(app)
+
+@app.callback()
+def _kizuki() -> None:
+    """The group itself does nothing: each command runs on its own."""
+
 
 #: The modules of the ``postgres`` extra: missing, a PostgreSQL store cannot be opened.
 _POSTGRES_MODULES = ("psycopg", "psycopg_pool")
