@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Sequence
 
 import typer
 from kizuki.api.cli.lazy_group import LazyGroup
@@ -79,14 +80,15 @@ def failure(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
-def main() -> None:
-    """Entry point of the console script.
+def main(args: Sequence[str] | None = None) -> None:
+    """Entry point of the console script (``args``: the command line, default
+    ``sys.argv[1:]``; tests pass it to run a command in-process as the script runs it).
 
     ``--help`` and a bare group (which prints its help) keep Click's behaviour; every
     expected failure becomes ``error: ...`` on stderr (``failure``), never a traceback.
     """
     try:
-        code = app(standalone_mode=False, prog_name="kizuki")
+        code = app(args=args, standalone_mode=False, prog_name="kizuki")
     except click_errors.NoArgsIsHelpError as exc:  # the help is already printed
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
