@@ -21,10 +21,13 @@ class Ran:
     stderr: str
 
 
-def kizuki_here(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Ran:
-    """``kizuki ARGS`` through ``main`` with ``env`` added to the environment. Settings are
-    read afresh from that environment (and forgotten after). Anything ``main`` lets escape
-    other than its ``sys.exit`` (a traceback, for a user) propagates and fails the test."""
+def kizuki_here(
+    *args: str, env: dict[str, str | None] | None = None, input: str | None = None
+) -> Ran:
+    """``kizuki ARGS`` through ``main`` with ``env`` added to the environment (None: removed
+    from it) and ``input`` on standard input. Settings are read afresh from that
+    environment (and forgotten after). Anything ``main`` lets escape other than its
+    ``sys.exit`` (a traceback, for a user) propagates and fails the test."""
     get_settings.cache_clear()
     code: int | str | None = 0
     try:
