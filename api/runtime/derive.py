@@ -20,6 +20,7 @@ from pathlib import Path
 import networkx as nx
 from kizuki.api.runtime import graph_cache
 from kizuki.api.runtime.graph_log import CaseRow, GraphLog
+from kizuki.api.runtime.index_saves import IndexSaves
 from kizuki.api.runtime.loader import DiskCachedQueries, Models
 from kizuki.corpus.outside import outside_views
 from kizuki.corpus.schema import Case
@@ -48,6 +49,8 @@ __all__ = [
     "ensure_index",
     "graph_keys",
     "graph_log",
+    "index_saves",
+    "save_index",
     "load_or_build_graph",
     "make_ranker",
     "make_searcher",
@@ -102,6 +105,7 @@ def ensure_index(
         finally:
             cache.close()
     events: list[str] = []
+    saves = index_saves(settings)
     index = ensure_saved_index(
         cases,
         settings,
@@ -111,7 +115,30 @@ def ensure_index(
         report=events.append,
         progress=progress,
     )
+    saves.saved(index)  # loaded from, or just saved to, the index directory
     return index, tuple(events)
+
+
+@lru_cache(maxsize=8)
+def _index_saves(directory: Path) -> IndexSaves:
+    return IndexSaves()
+
+
+def index_saves(settings: Settings) -> IndexSaves:
+    """What the data dir's index directory holds, as this process last saved or loaded it."""
+    link = settings.index_dir  # a link to the version served: the key is the link's path
+    return _index_saves(link.parent.resolve() / link.name)
+
+
+def save_index(index: SearchIndex, settings: Settings) -> bool:
+    """Save ``index`` when it is due (``api.runtime.index_saves``): its bulk changed, or
+    enough cases were appended since the last save. True when it was saved."""
+    saves = index_saves(settings)
+    if not saves.due(index):
+        return False
+    index.save(settings.index_dir)
+    saves.saved(index)
+    return True
 
 
 def update_index(
@@ -144,7 +171,7 @@ def update_index(
         # e.g. another process replaced a case in place: let the one builder decide.
         return ensure_index(cases, models, settings, persist)[0]
     if persist:
-        index.save(settings.index_dir)
+        save_index(index, settings)
     return index
 
 

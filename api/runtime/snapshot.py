@@ -24,6 +24,7 @@ from kizuki.api.runtime.derive import (
     load_or_build_graph,
     make_ranker,
     make_searcher,
+    save_index,
     update_index,
 )
 from kizuki.api.runtime.loader import Models, load_models
@@ -183,10 +184,10 @@ def update_snapshot(
 
 
 def persist_snapshot(snap: Snapshot, settings: Settings) -> None:
-    """Save a snapshot built with ``persist=False`` (the index, then the graph rows of the
-    cases the write changed: never the whole graph), so a restart loads it. A failure here
-    loses nothing: a stale saved snapshot is rebuilt on start."""
-    snap.index.save(settings.index_dir)
+    """Save a snapshot built with ``persist=False`` (the index when it is due, then the
+    graph rows of the cases the write changed: never the whole graph), so a restart loads
+    it. A failure here loses nothing: a stale saved snapshot is grown or rebuilt on start."""
+    save_index(snap.index, settings)
     graph_log(settings).record(snap.graph, snap.cases, snap.graph_code)
 
 
