@@ -17,6 +17,7 @@ of it, and an index under ``REINDEX_BELOW`` cases is simply re-indexed on every 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -165,6 +166,13 @@ def corpus_sha256(cases: Sequence[Case], previous: str = "", outside: Outside | 
 
 
 def library_versions() -> dict[str, str]:
+    """The versions an index's manifest records (read once per process: each write's
+    manifest needs them, and reading package metadata costs tens of milliseconds)."""
+    return dict(_library_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}

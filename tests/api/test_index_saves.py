@@ -21,6 +21,7 @@ from kizuki.corpus.schema import Case
 from kizuki.corpus.settings import Settings
 from kizuki.corpus.store import open_store
 from kizuki.graph.build import EXTRACTIONS
+from kizuki.graph.ranking import cause_holders
 from kizuki.search import index as search_index
 from kizuki.search import snapshot_files
 from test_graph_rows import _canon
@@ -101,6 +102,7 @@ def test_appending_writes_save_the_index_only_every_few_cases_and_a_start_catche
     for i in range(4, 6):
         snap = _write(snap, store, settings, [_imported(i)])
     assert snapshot_files.current_version(settings.index_dir) == version
+    assert snap.ranker.holders == cause_holders(snap.graph)  # grown write by write
 
     # a new process: the saved index lacks two cases; it is grown, not rebuilt
     _forget()
