@@ -49,9 +49,12 @@ def modules() -> dict[str, Path]:
 
 def imported(path: Path) -> list[tuple[str, ast.stmt]]:
     """Every module ``path`` imports (``from m import n`` counts as ``m.n`` when that is a
-    module of ours), anywhere in the file, with its statement."""
+    module of ours), anywhere in the file, with its statement; outside a package's
+    ``__init__`` (whose lazy exports load on use), a string that is the dotted name of a
+    module of ours counts too (``api.cli.lazy_group`` imports its commands by name)."""
     ours = modules()
     package = module_of(path) if path.name == "__init__.py" else module_of(path).rsplit(".", 1)[0]
+    by_name = path.name != "__init__.py"  # a package's lazy exports load on use, not import
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -64,6 +67,8 @@ def imported(path: Path) -> list[tuple[str, ast.stmt]]:
             for alias in node.names:
                 child = f"{base}.{alias.name}"
                 out.append((child if child in ours else base, node))
+        elif isinstance(node, ast.Constant) and node.value in ours and by_name:
+            out.append((node.value, node))  # a module imported by name (``lazy_group``)
     return out
 
 
@@ -92,6 +97,7 @@ def test_the_graph_sees_every_module_and_their_imports():
         G
     )
     assert G.has_edge("kizuki.api.http.routers.search", "kizuki.api.runtime.actions")
+    assert G.has_edge("kizuki.api.cli.lazy_group", "kizuki.api.cli.serve_cmd")  # by name
     assert G.number_of_edges() > 200
 
 

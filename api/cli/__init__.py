@@ -3,7 +3,7 @@
 Each area registers its commands in its own module (``corpus_cmd``, ``search_cmd``,
 ``review_cmd``, ``graph_cmd``, ``serve_cmd``, ``store_cmd``); they run on the runtime
 (``api.runtime``: the same service, snapshot and use cases as the HTTP API). This module
-assembles them, and ``main`` is the one place that turns every expected failure into one
+assembles them (``lazy_group``: a command's module is imported only when it runs), and ``main`` is the one place that turns every expected failure into one
 ``error: …`` line and an exit status instead of a traceback or Typer's boxed usage: a bad
 option value or usage exits 2, any other expected failure 1.
 """
@@ -12,18 +12,10 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Sequence
 
 import typer
-from kizuki.api.cli import (
-    chain_cmd,
-    controls_cmd,
-    corpus_cmd,
-    graph_cmd,
-    review_cmd,
-    search_cmd,
-    serve_cmd,
-    store_cmd,
-)
+from kizuki.api.cli.lazy_group import LazyGroup
 from kizuki.api.exceptions import CliError, OptionError
 from kizuki.corpus.exceptions import KizukiError, MissingExtra
 
@@ -41,19 +33,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
-for _area in (
-    corpus_cmd,
-    search_cmd,
-    review_cmd,
-    graph_cmd,
-    chain_cmd,
-    controls_cmd,
-    serve_cmd,
-    store_cmd,
-):
-    _area.register(app)
+
+@app.callback()
+def _kizuki() -> None:
+    """The group itself does nothing: each command runs on its own."""
+
 
 #: The modules of the ``postgres`` extra: missing, a PostgreSQL store cannot be opened.
 _POSTGRES_MODULES = ("psycopg", "psycopg_pool")
@@ -93,14 +80,15 @@ def failure(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
-def main() -> None:
-    """Entry point of the console script.
+def main(args: Sequence[str] | None = None) -> None:
+    """Entry point of the console script (``args``: the command line, default
+    ``sys.argv[1:]``; tests pass it to run a command in-process as the script runs it).
 
     ``--help`` and a bare group (which prints its help) keep Click's behaviour; every
     expected failure becomes ``error: ...`` on stderr (``failure``), never a traceback.
     """
     try:
-        code = app(standalone_mode=False, prog_name="kizuki")
+        code = app(args=args, standalone_mode=False, prog_name="kizuki")
     except click_errors.NoArgsIsHelpError as exc:  # the help is already printed
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

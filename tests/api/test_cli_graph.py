@@ -1,4 +1,7 @@
-"""``kizuki causes / cause / countermeasure / recurring / graph export`` run in a subprocess.
+"""``kizuki causes / cause / countermeasure / recurring / graph export`` run through the
+console script's ``main`` in-process (``kizuki_cli``: one runtime load for the module, not
+one interpreter and model load per call); ``graph export -o -``, whose bytes on standard
+output are the point, runs in a real process.
 
 None of these needs the search index (``graph export --no-similar``), so they stay fast;
 ``similar_to`` edges and their export are covered in tests/graph/.
@@ -6,6 +9,7 @@ None of these needs the search index (``graph export --no-similar``), so they st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -14,9 +18,15 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from kizuki_http import kizuki
+from kizuki_cli import Ran, kizuki_here
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def kizuki(*args: str, data_dir: Path) -> Ran:
+    """``kizuki ARGS`` on ``data_dir``, in-process, from the repository's root."""
+    with contextlib.chdir(REPO):
+        return kizuki_here(*args, env={"KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"})
 
 
 @pytest.fixture(scope="module")

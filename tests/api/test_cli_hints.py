@@ -51,11 +51,12 @@ def is_group(command) -> bool:
 
 def resolve(words: list[str]):
     """The command a path of words names, and the words left over. (Typer brings its own
-    click, so groups are told by their ``commands``, not by class.)"""
+    click, so groups are told by their ``commands``, not by class; the top group loads a
+    command when asked for it by name, ``api.cli.lazy_group``.)"""
     command = typer.main.get_command(app)
     rest = list(words)
     while rest and is_group(command):
-        sub = command.commands.get(rest[0])
+        sub = command.get_command(None, rest[0])
         if sub is None:
             break
         command, rest = sub, rest[1:]

@@ -69,22 +69,17 @@ def test_the_search_page_and_analytics_page_filter_by_year(editions_server):
 
 def test_the_cli_filters_by_year_too(editions_server, cache_dir):
     """``kizuki search --year``, ``kizuki coverage --year`` and ``kizuki trends`` call the
-    same use cases as the HTTP API."""
+    same use cases as the HTTP API (run through the console script's ``main`` in-process,
+    ``kizuki_cli``, on the server's data dir)."""
     import os
-    import subprocess
-    import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIZUKI_")}
+    from kizuki_cli import kizuki_here
+
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("KIZUKI_")}
     env.update(KIZUKI_DATA_DIR=str(editions_server.data_dir), KIZUKI_CACHE_DIR=str(cache_dir))
 
     def kizuki(*args):
-        return subprocess.run(
-            [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        return kizuki_here(*args, env=env)
 
     found = kizuki("search", INCIDENT, "--year", "2024", "--k", "10", "--json")
     assert found.returncode == 0, found.stderr

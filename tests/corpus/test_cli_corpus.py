@@ -1,7 +1,10 @@
-"""``kizuki corpus build/import/show`` run as a user runs them: in a subprocess."""
+"""``kizuki corpus build/import/show`` run as a user runs them: through the console script's
+``main``, in-process (``kizuki_cli``: the same line and status, without an interpreter per
+call); a one-line error and the working directory's role are checked in a real process."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from kizuki.corpus.sqlite_store import SqliteCaseStore
+from kizuki_cli import Ran, kizuki_here
 
 from kizuki import corpus
 
@@ -18,7 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 SEED = REPO.parent / "shared" / "seeds" / "fsa-2019-system-failure-report.txt"
 
 
-def kizuki(*args: str, data_dir: Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def kizuki(*args: str, data_dir: Path, cwd: Path = REPO) -> Ran:
+    """``kizuki ARGS`` in-process, run from ``cwd``."""
+    with contextlib.chdir(cwd):
+        return kizuki_here(*args, env={"KIZUKI_DATA_DIR": str(data_dir)})
+
+
+def kizuki_process(*args: str, data_dir: Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """``kizuki ARGS`` in a process of its own, as a user runs it."""
     env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir)}
     return subprocess.run(
         [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
@@ -67,7 +78,9 @@ def test_build_another_edition_to_a_file(tmp_path, data_dir):
 
 
 def test_build_with_a_missing_seed_is_one_line_error(tmp_path, data_dir):
-    result = kizuki("corpus", "build", "--seed", str(tmp_path / "nope.txt"), data_dir=data_dir)
+    result = kizuki_process(
+        "corpus", "build", "--seed", str(tmp_path / "nope.txt"), data_dir=data_dir
+    )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert "nope.txt: no such file" in result.stderr
@@ -76,7 +89,7 @@ def test_build_with_a_missing_seed_is_one_line_error(tmp_path, data_dir):
 def test_import_bad_file_prints_one_line_and_stores_nothing(tmp_path, data_dir):
     bad = tmp_path / "cases.csv"
     bad.write_text("id,event\ngood-1,障害\ngood-2,\n", encoding="utf-8")
-    result = kizuki("corpus", "import", str(bad), data_dir=data_dir)
+    result = kizuki_process("corpus", "import", str(bad), data_dir=data_dir)
     assert result.returncode == 1
     assert result.stderr == f"error: {bad}:3:event: must not be empty (nothing was imported)\n"
     assert result.stdout == ""
@@ -217,7 +230,9 @@ def test_build_writes_to_the_working_directory_never_into_the_package(tmp_path, 
     package_files = {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()}
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = kizuki("corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=elsewhere)
+    result = kizuki_process(
+        "corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=elsewhere
+    )
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.splitlines()
     assert first == f"wrote 44 cases to {elsewhere / 'fsa2019.jsonl'}"
@@ -228,7 +243,7 @@ def test_build_writes_to_the_working_directory_never_into_the_package(tmp_path, 
     checkout = tmp_path / "checkout"
     (checkout / "corpus" / "data").mkdir(parents=True)
     (checkout / "pyproject.toml").write_text('[project]\nname = "kizuki"\n', encoding="utf-8")
-    result = kizuki("corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=checkout)
+    result = kizuki_process("corpus", "build", "--seed", str(SEED), data_dir=data_dir, cwd=checkout)
     assert result.returncode == 0, result.stderr
     written = checkout / "corpus" / "data" / "fsa2019.jsonl"
     assert result.stdout.startswith(f"wrote 44 cases to {written}\n")
@@ -236,7 +251,9 @@ def test_build_writes_to_the_working_directory_never_into_the_package(tmp_path, 
     assert not (checkout / "fsa2019.jsonl").exists()
 
     out = tmp_path / "chosen.jsonl"
-    result = kizuki("corpus", "build", "--seed", str(SEED), "-o", str(out), data_dir=data_dir)
+    result = kizuki_process(
+        "corpus", "build", "--seed", str(SEED), "-o", str(out), data_dir=data_dir
+    )
     assert result.returncode == 0 and result.stdout.startswith(f"wrote 44 cases to {out}\n")
     assert {p: p.stat().st_mtime_ns for p in corpus.DATA_DIR.iterdir()} == package_files
 
