@@ -42,7 +42,7 @@ def twin_searcher(tmp_path_factory, seed_embedder, seed_analyzer) -> Searcher:
         settings,
         embedder=seed_embedder,
         analyzer=seed_analyzer,
-        outside=outside_views(bundled),
+        outside=outside_views(bundled, settings.outside_views),
     )
     assert not any(index.has_outside[index.position[twin_id(c)]] for c in TWINNED)
     return Searcher(index, seed_embedder, seed_analyzer)

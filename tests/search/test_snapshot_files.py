@@ -82,7 +82,7 @@ def test_a_start_on_a_corrupt_file_rebuilds_and_ranks_the_same(
         settings,
         seed_embedder,
         seed_analyzer,
-        outside=outside_views(cases),
+        outside=outside_views(cases, settings.outside_views),
         report=events.append,
     )
     assert any(target[kind] in e and "rebuilding" in e for e in events), events
