@@ -68,8 +68,14 @@ def signs(taxonomy, seed_analyzer):
 
 
 @pytest.fixture(scope="session")
-def ranker(seed_graph, seed_searcher, signs):
-    """The product's ranking over the seed index: the searcher plus the graph's source."""
+def ranker(seed_graph, seed_index, seed_embedder, seed_analyzer, signs):
+    """The product's ranking over the seed index: the searcher with the shipped mechanism
+    facets (as the service loads them) plus the graph's source."""
     from kizuki.graph.ranking import CauseAwareSearcher
+    from kizuki.search.engine import Searcher
+    from kizuki.search.facets import FacetModel
 
-    return CauseAwareSearcher(seed_searcher, seed_graph, signs)
+    facets = FacetModel.load_file()
+    assert facets is not None and facets.model_id == seed_embedder.model_id
+    searcher = Searcher(seed_index, seed_embedder, seed_analyzer, facets=facets)
+    return CauseAwareSearcher(searcher, seed_graph, signs)
