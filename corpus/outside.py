@@ -13,8 +13,14 @@ never shown as the case's own text, and were written without reading any evaluat
 tickets, customer complaints relayed by the call centre, help-desk logs, status-page notices,
 engineers' first chat messages, press items, managers' first reports, the mechanism in
 general terms), in Japanese and English, in an order that covers the registers evenly: the
-first ``n`` views of a case are as varied as ``n`` views can be. How many are indexed is a
-setting (``Settings.outside_views``), chosen by measurement (README, "views per case").
+first ``n`` views of a case are as varied as ``n`` views can be. Twelve more per case follow
+them (``n`` 25-36), appended so that the first 30 stay what they were: six in Japanese
+registers the file had few of (customers' posts, branch and partner calls, on-call notes,
+managers' and regulator-style first reports), then six in English (status-page notices,
+customer complaints, regulator-style notifications, help-desk logs, wire reports, tickets),
+which were measured to lower the English figures and so come last. Every view names its
+author (the team, without reading any evaluation query). How many are indexed is a setting
+(``Settings.outside_views``), chosen by measurement (README, "views per case").
 
 They describe the bundled text only: a stored case that differs from its bundled version
 (edited, or an imported case re-using the id) gets no outside views.

@@ -625,8 +625,9 @@ def _extend_mitigates(G: nx.MultiDiGraph, fresh: Mapping[str, _CaseConcepts]) ->
     touched = {m.concept for cc in fresh.values() for m in cc.mentions if m.kind == CAUSE}
     support = _support(G, fresh)
     touched |= {cause for _, cause in support}
+    # the adjacency maps, not networkx's edge views: a cause can have 10³ cases
     holders = {
-        cause: sum(1 for _, _, k in G.in_edges(cause, keys=True) if k == HAS_CAUSE)
+        cause: sum(1 for keys in G._pred[cause].values() if HAS_CAUSE in keys)
         for cause in touched
         if cause in G
     }
@@ -639,8 +640,11 @@ def _extend_mitigates(G: nx.MultiDiGraph, fresh: Mapping[str, _CaseConcepts]) ->
         by_case.update(new_rows)
         _set_mitigates(G, cm, cause, by_case, holders[cause])
     for cause in holders:
-        for cm, _, k, d in list(G.in_edges(cause, keys=True, data=True)):
-            if k == MITIGATES and (cm, cause) not in support:
+        mitigating = [
+            (u, keys[MITIGATES]) for u, keys in G._pred[cause].items() if MITIGATES in keys
+        ]
+        for cm, d in mitigating:
+            if (cm, cause) not in support:
                 _own_pair(G, cm, cause)
                 G.add_edge(
                     cm, cause, key=MITIGATES, strength=d["support_count"] / max(1, holders[cause])

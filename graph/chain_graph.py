@@ -30,36 +30,77 @@ By = Literal["all", "sector", "theme"]
 
 
 def set_chains(G: nx.MultiDiGraph, chains: Mapping[str, Chain]) -> None:
-    """Record ``chains`` (merged into those already in ``G``) and rebuild every ``leads_to``
-    edge from them. Safe on a graph that shares edge dicts with the one being served
-    (``build._sharing_copy``): each pair is given its own dicts before it changes."""
+    """Record ``chains`` (merged into those already in ``G``) and bring the ``leads_to``
+    edges in line with every recorded chain. Only the pairs that the changed cases' old or
+    new chains link are rewritten (a write touches a handful, not the 10⁴ of a corpus); the
+    result equals ``rebuild_leads_to``'s. Safe on a graph that shares edge dicts with the
+    one being served (``build._sharing_copy``): each pair is given its own dicts before it
+    changes."""
     stored = dict(G.graph.get(CHAINS) or {})
-    stored.update({cid: chain.to_dict() for cid, chain in chains.items() if cid in G})
+    changed = {cid: chain.to_dict() for cid, chain in chains.items() if cid in G}
+    touched: set[tuple[str, str]] = set()
+    for case_id in changed:
+        if case_id in stored:
+            touched.update(_links(G, case_id, stored[case_id]))
+    stored.update(changed)
     G.graph[CHAINS] = stored
-    old = [(u, v) for u, v, k in G.edges(keys=True) if k == LEADS_TO]
-    for u, v in old:
-        _own_pair(G, u, v)
-        G.remove_edge(u, v, key=LEADS_TO)
+    fresh = {case_id: _links(G, case_id, data) for case_id, data in changed.items()}
+    for links in fresh.values():
+        touched.update(links)
+    for a, b in sorted(touched):
+        old = G.get_edge_data(a, b, key=LEADS_TO)
+        by_case: dict[str, list[dict]] = {}
+        for row in old["evidence"] if old else ():
+            if row["case_id"] not in changed:
+                by_case.setdefault(row["case_id"], []).append(row)
+        for case_id, links in fresh.items():
+            if (a, b) in links:
+                by_case[case_id] = links[(a, b)]
+        _set_leads_to(G, a, b, by_case)
+
+
+def rebuild_leads_to(G: nx.MultiDiGraph) -> None:
+    """Every ``leads_to`` edge derived again from all recorded chains (what ``set_chains``
+    keeps up to date pair by pair; tests compare the two)."""
+    for u, v in [(u, v) for u, v, k in G.edges(keys=True) if k == LEADS_TO]:
+        _set_leads_to(G, u, v, {})
     links: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(dict)
-    for case_id, data in sorted(stored.items()):
-        steps = [s for s in data["steps"] if s.get("concept")]
-        for a, b in zip(steps, steps[1:], strict=False):
-            if a["concept"] == b["concept"] or a["concept"] not in G or b["concept"] not in G:
-                continue
-            rows = links[(a["concept"], b["concept"])].setdefault(case_id, [])
-            rows.append({"case_id": case_id, "from": a["evidence"], "to": b["evidence"]})
+    for case_id, data in sorted((G.graph.get(CHAINS) or {}).items()):
+        for pair, rows in _links(G, case_id, data).items():
+            links[pair][case_id] = rows
     for (a, b), by_case in links.items():
-        _own_pair(G, a, b)
-        cases = sorted(by_case)
-        G.add_edge(
-            a,
-            b,
-            key=LEADS_TO,
-            type=LEADS_TO,
-            support=cases,
-            support_count=len(cases),
-            evidence=[row for cid in cases for row in by_case[cid]],
-        )
+        _set_leads_to(G, a, b, by_case)
+
+
+def _links(G: nx.MultiDiGraph, case_id: str, data: Mapping[str, Any]) -> dict[tuple, list[dict]]:
+    """(concept A, concept B) → the evidence rows of one case's chain, in chain order."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    steps = [s for s in data["steps"] if s.get("concept")]
+    for a, b in zip(steps, steps[1:], strict=False):
+        if a["concept"] == b["concept"] or a["concept"] not in G or b["concept"] not in G:
+            continue
+        rows = out.setdefault((a["concept"], b["concept"]), [])
+        rows.append({"case_id": case_id, "from": a["evidence"], "to": b["evidence"]})
+    return out
+
+
+def _set_leads_to(G: nx.MultiDiGraph, a: str, b: str, by_case: Mapping[str, list[dict]]) -> None:
+    """The ``leads_to`` edge a → b from its cases' rows (removed when there are none)."""
+    _own_pair(G, a, b)
+    if G.has_edge(a, b, key=LEADS_TO):
+        G.remove_edge(a, b, key=LEADS_TO)
+    if not by_case:
+        return
+    cases = sorted(by_case)
+    G.add_edge(
+        a,
+        b,
+        key=LEADS_TO,
+        type=LEADS_TO,
+        support=cases,
+        support_count=len(cases),
+        evidence=[row for cid in cases for row in by_case[cid]],
+    )
 
 
 def case_chain(G: nx.MultiDiGraph, case_id: str) -> Chain | None:

@@ -18,7 +18,7 @@ cases the graph carries their hand annotations, which are the product's data.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 import networkx as nx
@@ -32,7 +32,14 @@ from kizuki.search.features import Candidates, Extras, PreparedQuery
 from kizuki.search.feedback import FeedbackIndex
 from kizuki.search.index import SearchIndex
 
-__all__ = ["SOURCE", "CauseAwareSearcher", "Ranker", "cause_holders", "cause_ranking"]
+__all__ = [
+    "SOURCE",
+    "CauseAwareSearcher",
+    "Ranker",
+    "cause_holders",
+    "cause_ranking",
+    "holders_with",
+]
 
 #: The name of the graph's source among the searcher's features (``extra:causes``).
 SOURCE = "causes"
@@ -47,6 +54,19 @@ def cause_holders(G: nx.MultiDiGraph) -> dict[str, set[str]]:
             if cases:
                 holders[node] = cases
     return holders
+
+
+def holders_with(
+    G: nx.MultiDiGraph, holders: Mapping[str, set[str]], new_cases: Iterable[str]
+) -> dict[str, set[str]]:
+    """``cause_holders(G)`` for a graph that is the one of ``holders`` plus ``new_cases``
+    (nothing removed or changed): the new cases' causes added to a copy (equal, tested)."""
+    out = {cause: set(cases) for cause, cases in holders.items()}
+    for case_id in new_cases:
+        for cause, keys in G._succ.get(case_id, {}).items():
+            if HAS_CAUSE in keys:
+                out.setdefault(cause, set()).add(case_id)
+    return out
 
 
 def cause_ranking(
@@ -124,13 +144,22 @@ class CauseAwareSearcher:
         graph: nx.MultiDiGraph,
         signs: CauseSigns,
         chains: ChainSimilarity | None = None,
+        holders: dict[str, set[str]] | None = None,
     ) -> None:
+        """``holders``: ``cause_holders(graph)`` when the caller has it (a write grows the
+        previous ranker's with ``holders_with``, instead of walking every cause's cases)."""
         self.searcher = searcher
         self.graph = graph
         self.signs = signs
         #: the "same way of failing" source (``graph.chain_search``); None: not a source
         self.chains = chains
-        self._holders = cause_holders(graph)  # the graph is fixed for this ranker's life
+        # the graph is fixed for this ranker's life
+        self._holders = holders if holders is not None else cause_holders(graph)
+
+    @property
+    def holders(self) -> dict[str, set[str]]:
+        """``cause_holders`` of the graph: cause concept → the cases that have it."""
+        return self._holders
 
     @property
     def index(self) -> SearchIndex:

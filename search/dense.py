@@ -2,9 +2,14 @@
 
 Index type by size (measured with an earlier version of ``bench``, 2026-11-24):
 
-- below ``IVF_MIN_VECTORS`` an exact ``IndexFlatIP``: a query scans 50k vectors in ~3 ms on
-  one thread (measured.md: 6.5 ms per 100k), needs no training and no tuning, and the
-  44-case seed index stays exact;
+- below ``IVF_FLOAT_MIN_VECTORS`` (20k rows) an exact ``IndexFlatIP``: no training, no
+  tuning, and the 44-case seed index stays exact;
+- from there to ``IVF_MIN_VECTORS`` an IVF index of float32 vectors (``ivf-flat``, same
+  lists as below, probing a quarter of them): the exact scan of 45k rows for the 4,500 a
+  ranking asks for was the largest cost of a query at 10k bench cases (``python -m
+  bench.rank_cpu``, which prints this index's recall@10 against exact search;
+  ``tests/search/test_dense.py`` checks recall on its own vectors); its scores are exact,
+  only the rows reached are approximate;
 - from there an IVF index with ``nlist ≈ 2·√n`` lists, trained on a seeded sample of
   ``TRAIN_PER_LIST`` vectors per list, probing ``nprobe = nlist / 8`` lists (1/8 of the
   vectors scanned). In that benchmark's ``kizuki-build`` stage (float codes), recall@10
@@ -34,6 +39,12 @@ import faiss
 import numpy as np
 
 IVF_MIN_VECTORS = 50_000
+#: From this many rows up to ``IVF_MIN_VECTORS`` an IVF index of float32 vectors
+#: (``ivf-flat``) probing ``1 / FLOAT_NPROBE_FRACTION`` of its lists: the ranking asks for
+#: ~4,500 rows, and an exact scan of them all was the largest part of a query at 10k cases
+#: (``python -m bench.rank_cpu``, README "Ranking as fast as the peers").
+IVF_FLOAT_MIN_VECTORS = 20_000
+FLOAT_NPROBE_FRACTION = 4
 TRAIN_PER_LIST = 32
 NPROBE_FRACTION = 8
 #: The quantised bulk returns this many times the rows asked for, rescored exactly, so that
@@ -48,6 +59,13 @@ faiss.omp_set_num_threads(1)
 
 def ivf_lists(n: int) -> int:
     return max(1, int(round(2 * math.sqrt(n))))
+
+
+def _kind(n_rows: int) -> str:
+    """The index a bulk of ``n_rows`` vectors gets (exact below ``IVF_FLOAT_MIN_VECTORS``)."""
+    if n_rows >= IVF_MIN_VECTORS:
+        return "ivf-sq8"
+    return "ivf-flat" if n_rows >= IVF_FLOAT_MIN_VECTORS else "flat"
 
 
 class DenseIndex:
@@ -65,7 +83,7 @@ class DenseIndex:
         self.owners = np.asarray(owners, dtype=np.int64)
         self._view_names, self._view_codes = _view_codes(views)
         self.dim = vectors.shape[1]
-        self.kind = "ivf-sq8" if len(vectors) >= IVF_MIN_VECTORS else "flat"
+        self.kind = _kind(len(vectors))
         self.n_base = len(vectors)
         self._index = self._build(vectors)
         self._tail: faiss.Index | None = None
@@ -89,20 +107,24 @@ class DenseIndex:
         if self.kind != "flat":
             nlist = ivf_lists(len(vectors))
             quantizer = faiss.IndexFlatIP(self.dim)
-            index = faiss.IndexIVFScalarQuantizer(
-                quantizer,
-                self.dim,
-                nlist,
-                faiss.ScalarQuantizer.QT_8bit,
-                faiss.METRIC_INNER_PRODUCT,
-            )
+            if self.kind == "ivf-flat":
+                index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            else:
+                index = faiss.IndexIVFScalarQuantizer(
+                    quantizer,
+                    self.dim,
+                    nlist,
+                    faiss.ScalarQuantizer.QT_8bit,
+                    faiss.METRIC_INNER_PRODUCT,
+                )
             rng = np.random.default_rng(0)
             n_train = min(len(vectors), TRAIN_PER_LIST * nlist)
             sample = vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
             index.cp.min_points_per_centroid = 1  # the sample is deliberately small
             index.train(np.ascontiguousarray(sample))
             index.add(vectors)
-            index.nprobe = max(1, nlist // NPROBE_FRACTION)
+            fraction = FLOAT_NPROBE_FRACTION if self.kind == "ivf-flat" else NPROBE_FRACTION
+            index.nprobe = max(1, nlist // fraction)
             self._quantizer = quantizer  # keep the Python object alive with the index
             return index
         index = faiss.IndexFlatIP(self.dim)

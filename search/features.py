@@ -115,33 +115,41 @@ def lexical_lists(index: SearchIndex, query: PreparedQuery, depth: int) -> dict[
     """``bm25:<name>``: each BM25 index's cases with a non-zero score, best ``depth``."""
     out = {}
     for name, lexical in index.lexicals.items():
-        scores = lexical.scores(query.terms)
-        hits = scores > 0
+        docs, scores = lexical.hits(query.terms)  # the query's postings, not every case
+        keep = scores > 0
         if query.allowed is not None:
-            hits &= query.allowed
-        docs = np.flatnonzero(hits)
-        out[f"bm25:{name}"] = top(docs, scores[docs], index.id_keys, depth)
+            keep &= query.allowed[docs]
+        out[f"bm25:{name}"] = top(docs[keep], scores[keep], index.id_keys, depth)
     return out
 
 
 class BestGroup(Mapping[int, str]):
     """Each case's most similar dense view group, worked out only for the cases asked about
-    (the results shown), not for the thousands of rows a query reaches."""
+    (the results shown), not for the thousands of rows a query reaches.
 
-    def __init__(self, best: np.ndarray, groups: tuple[str, ...]) -> None:
-        self._best, self._groups = best, groups
+    Held as one entry per (case, group) the query's rows reached, sorted by case: a
+    lookup is a binary search, and nothing is sized by the number of cases."""
+
+    def __init__(
+        self, owners: np.ndarray, groups: np.ndarray, best: np.ndarray, names: tuple[str, ...]
+    ) -> None:
+        order = np.lexsort((groups, owners))
+        self._owners, self._groups = owners[order], groups[order]
+        self._best, self._names = best[order], names
 
     def __getitem__(self, doc: int) -> str:
-        column = self._best[:, doc] if 0 <= doc < self._best.shape[1] else None
-        if column is None or not np.isfinite(column).any():
+        lo = int(np.searchsorted(self._owners, doc, side="left"))
+        hi = int(np.searchsorted(self._owners, doc, side="right"))
+        if lo == hi:
             raise KeyError(doc)
-        return self._groups[int(np.argmax(column))]
+        # The best group; on a tie the first in ``names`` order.
+        return self._names[int(self._groups[lo + int(np.argmax(self._best[lo:hi]))])]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(np.flatnonzero(np.isfinite(self._best).any(axis=0)).tolist())
+        return iter(np.unique(self._owners).tolist())
 
     def __len__(self) -> int:
-        return int(np.isfinite(self._best).any(axis=0).sum())
+        return len(np.unique(self._owners))
 
 
 def dense_lists(
@@ -178,13 +186,19 @@ def dense_lists(
     if query.allowed is not None:
         keep &= query.allowed[owners]
     sims, owners, group = sims[keep], owners[keep], group[keep]
-    best = np.full((len(groups), n), -np.inf)
-    np.maximum.at(best, (group, owners), sims)
+    # Each (group, case)'s best row: sorted by that pair, best row first, first of each
+    # pair kept. O(rows returned), not O(cases).
+    pair = group * n + owners
+    order = np.lexsort((-sims, pair))
+    pair, sims = pair[order], sims[order]
+    first = np.ones(len(pair), bool)
+    first[1:] = pair[1:] != pair[:-1]
+    group, owners, sims = pair[first] // n, pair[first] % n, sims[first]
     out = {}
     for j, g in enumerate(groups):
-        docs = np.flatnonzero(np.isfinite(best[j]))
-        out[f"cos:{g}"] = top(docs, best[j, docs], index.id_keys, depth)
-    return out, BestGroup(best, tuple(groups))
+        mine = group == j
+        out[f"cos:{g}"] = top(owners[mine], sims[mine], index.id_keys, depth)
+    return out, BestGroup(owners, group, sims, tuple(groups))
 
 
 def extra_list(

@@ -17,6 +17,7 @@ of it, and an index under ``REINDEX_BELOW`` cases is simply re-indexed on every 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -165,6 +166,13 @@ def corpus_sha256(cases: Sequence[Case], previous: str = "", outside: Outside | 
 
 
 def library_versions() -> dict[str, str]:
+    """The versions an index's manifest records (read once per process: each write's
+    manifest needs them, and reading package metadata costs tens of milliseconds)."""
+    return dict(_library_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
@@ -490,6 +498,12 @@ def ensure_index(
             say(f"index snapshot unreadable ({type(exc).__name__}); rebuilding it from the store")
         if index is not None and index.is_fresh_for(cases, embedder, analyzer, config, outside):
             return index
+        grown = _caught_up(index, cases, embedder, analyzer, config, outside, settings)
+        if grown is not None:
+            grown.save(directory)
+            loaded = SearchIndex.load(directory, verify="none")
+            loaded.fully_verified = True
+            return loaded
     elif directory.is_dir():  # a snapshot was saved here, but its manifest is gone
         say("index snapshot has no manifest.json; rebuilding it from the store")
     cache = open_embedding_cache(settings)
@@ -502,6 +516,36 @@ def ensure_index(
     loaded = SearchIndex.load(directory, verify="none")
     loaded.fully_verified = True
     return loaded
+
+
+def _caught_up(
+    index: SearchIndex | None,
+    cases: Sequence[Case],
+    embedder: Embedder,
+    analyzer: Analyzer,
+    config: IndexConfig,
+    outside: Outside | None,
+    settings: Settings,
+) -> SearchIndex | None:
+    """A saved index that holds the first cases of ``cases`` exactly (the service saves
+    its index only now and then, not after every write), grown by the rest as a write
+    grows it: their embeddings come from the cache, so only they are analysed. None when
+    the saved index is not such a prefix (then the caller rebuilds)."""
+    cases = _unique(cases)
+    n = len(index.ids) if index is not None else 0
+    if not n or n >= len(cases) or index.ids != [c.id for c in cases[:n]]:
+        return None
+    prefix = cases[:n]
+    expected = SearchIndex._manifest(
+        prefix, embedder, analyzer, config, outside=_outside_of(prefix, outside)
+    )
+    if index.manifest != json.loads(json.dumps(expected)):
+        return None
+    cache = open_embedding_cache(settings)
+    try:
+        return index.add_cases(cases[n:], embedder, analyzer, cache, outside=outside)
+    finally:
+        cache.close()
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+#: At most this many terms' idf are remembered (a vocabulary's worth; bounded memory).
+IDF_MEMO = 1_000_000
+
 
 class LexicalIndex:
     """Okapi BM25 (Lucene variant) over pre-analysed documents: bm25s bulk + added tail."""
@@ -46,6 +49,7 @@ class LexicalIndex:
             self._bm25.index([list(d) for d in docs], show_progress=False)
         self._tail: list[tuple[Counter, int]] = []  # (term counts, length) per added document
         self._tail_df: Counter = Counter()
+        self._idf: dict[str, float] = {}
 
     @property
     def n_docs(self) -> int:
@@ -62,6 +66,7 @@ class LexicalIndex:
         new.__dict__.update(self.__dict__)
         new._tail = self._tail + [(Counter(d), len(d)) for d in docs]
         new._tail_df = self._tail_df.copy()
+        new._idf = {}  # the collection changed: every idf may have
         for d in docs:
             new._tail_df.update(set(d))
         return new
@@ -86,6 +91,34 @@ class LexicalIndex:
         if self._tail:
             out[self.n_base :] = self._tail_scores(query_terms)
         return out
+
+    def hits(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding a query term, ascending, and their BM25 scores: the values
+        ``scores`` gives them (added in the same order, in float32, as bm25s does), read
+        from the query terms' postings only, with no array the size of the collection."""
+        docs, values = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if not self.n_docs or not query_terms:
+            return docs, values
+        if self.n_base:
+            if getattr(self._bm25, "nonoccurrence_array", None) is not None:
+                every = self.scores(query_terms)  # a variant scoring every document
+                docs = np.flatnonzero(every)
+                return docs, every[docs]
+            ids = self._bm25.get_tokens_ids(list(query_terms))
+            if ids:
+                post = self._bm25.scores
+                indptr, indices, data = post["indptr"], post["indices"], post["data"]
+                at = [(int(indptr[t]), int(indptr[t + 1])) for t in ids]
+                rows = np.concatenate([indices[lo:hi] for lo, hi in at]).astype(np.int64)
+                docs, where = np.unique(rows, return_inverse=True)
+                values = np.zeros(len(docs), np.dtype(self._bm25.dtype))
+                np.add.at(values, where, np.concatenate([data[lo:hi] for lo, hi in at]))
+        if self._tail:
+            tail = self._tail_scores(query_terms)
+            more = np.flatnonzero(tail)
+            docs = np.concatenate([docs, more + self.n_base])
+            values = np.concatenate([values, tail[more]]).astype(np.float32)
+        return docs, values
 
     def _collection_avgdl(self) -> float:
         """Average document length over the bulk and the tail."""
@@ -122,11 +155,16 @@ class LexicalIndex:
         return scores.astype(np.float32)
 
     def idf(self, term: str) -> float:
-        """The BM25 idf of a term in this collection (0 when absent)."""
-        df = self._base_df(term) + self._tail_df.get(term, 0)
-        if not df:
-            return 0.0
-        return float(math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5)))
+        """The BM25 idf of a term in this collection (0 when absent), remembered: a query
+        asks for each of its terms' idf a few hundred times (features, confidence signals,
+        explanations), and an index never changes (``extended`` makes a new one)."""
+        idf = self._idf.get(term)
+        if idf is None:
+            df = self._base_df(term) + self._tail_df.get(term, 0)
+            idf = float(math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))) if df else 0.0
+            if len(self._idf) < IDF_MEMO:
+                self._idf[term] = idf
+        return idf
 
     def save(self, directory: str | Path) -> None:
         """The bm25s index plus the tail's documents (re-counted on load)."""
@@ -157,7 +195,7 @@ class LexicalIndex:
         self = cls.__new__(cls)
         self.k1, self.b, self.n_base = meta["k1"], meta["b"], meta["n_docs"]
         self._avgdl = meta.get("avgdl", 1.0)
-        self._tail, self._tail_df = [], Counter()
+        self._tail, self._tail_df, self._idf = [], Counter(), {}
         if self.n_base:
             self._bm25 = bm25s.BM25.load(str(directory / "bm25"), mmap=mmap, show_progress=False)
         else:

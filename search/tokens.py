@@ -217,7 +217,12 @@ class TokenTable:
         terms = np.asarray(seg.terms[lo:hi])
         keep = np.arange(len(terms))
         if term_ids is not None:
-            keep = np.flatnonzero(np.isin(terms, np.fromiter(term_ids, np.int32)))
+            # Membership by binary search in the few wanted ids (np.isin sorts both sides).
+            wanted = np.unique(np.fromiter(term_ids, np.int64))
+            if not len(wanted):
+                return {}
+            at = np.minimum(np.searchsorted(wanted, terms), len(wanted) - 1)
+            keep = np.flatnonzero(wanted[at] == terms)
         fields = np.asarray(seg.fields[lo:hi])[keep].tolist()
         starts = np.asarray(seg.starts[lo:hi])[keep].tolist()
         ends = np.asarray(seg.ends[lo:hi])[keep].tolist()

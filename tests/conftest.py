@@ -46,7 +46,7 @@ def seed_index(seed_settings, seed_embedder, seed_analyzer):
         seed_settings,
         embedder=seed_embedder,
         analyzer=seed_analyzer,
-        outside=outside_views(cases),
+        outside=outside_views(cases, seed_settings.outside_views),
     )
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import networkx as nx
 from kizuki.api.runtime import graph_cache
 from kizuki.api.runtime.graph_log import CaseRow, GraphLog
+from kizuki.api.runtime.index_saves import IndexSaves
 from kizuki.api.runtime.loader import DiskCachedQueries, Models
 from kizuki.corpus.outside import outside_views
 from kizuki.corpus.schema import Case
@@ -34,7 +35,7 @@ from kizuki.graph.build import (
 )
 from kizuki.graph.chain_graph import CHAINS
 from kizuki.graph.chain_search import ChainSimilarity
-from kizuki.graph.ranking import CauseAwareSearcher
+from kizuki.graph.ranking import CauseAwareSearcher, holders_with
 from kizuki.graph.views import generated_views, pattern_extractor
 from kizuki.search.embeddings import Progress, open_embedding_cache
 from kizuki.search.engine import RankConfig, Searcher
@@ -48,6 +49,8 @@ __all__ = [
     "ensure_index",
     "graph_keys",
     "graph_log",
+    "index_saves",
+    "save_index",
     "load_or_build_graph",
     "make_ranker",
     "make_searcher",
@@ -102,6 +105,7 @@ def ensure_index(
         finally:
             cache.close()
     events: list[str] = []
+    saves = index_saves(settings)
     index = ensure_saved_index(
         cases,
         settings,
@@ -111,7 +115,30 @@ def ensure_index(
         report=events.append,
         progress=progress,
     )
+    saves.saved(index)  # loaded from, or just saved to, the index directory
     return index, tuple(events)
+
+
+@lru_cache(maxsize=8)
+def _index_saves(directory: Path) -> IndexSaves:
+    return IndexSaves()
+
+
+def index_saves(settings: Settings) -> IndexSaves:
+    """What the data dir's index directory holds, as this process last saved or loaded it."""
+    link = settings.index_dir  # a link to the version served: the key is the link's path
+    return _index_saves(link.parent.resolve() / link.name)
+
+
+def save_index(index: SearchIndex, settings: Settings) -> bool:
+    """Save ``index`` when it is due (``api.runtime.index_saves``): its bulk changed, or
+    enough cases were appended since the last save. True when it was saved."""
+    saves = index_saves(settings)
+    if not saves.due(index):
+        return False
+    index.save(settings.index_dir)
+    saves.saved(index)
+    return True
 
 
 def update_index(
@@ -144,7 +171,7 @@ def update_index(
         # e.g. another process replaced a case in place: let the one builder decide.
         return ensure_index(cases, models, settings, persist)[0]
     if persist:
-        index.save(settings.index_dir)
+        save_index(index, settings)
     return index
 
 
@@ -191,6 +218,7 @@ def load_or_build_graph(
     kept: Collection[str] = (),
     persist: bool = True,
     report: Callable[[str], None] | None = None,
+    on_grown: Callable[[], None] | None = None,
 ) -> nx.MultiDiGraph:
     """The graph over ``cases``.
 
@@ -202,6 +230,8 @@ def load_or_build_graph(
     case's extraction and ``similar_to`` edges from its per-case rows (``graph_log``), so
     only cases without a valid row are tagged and searched. ``report`` is told what loading
     met. With ``persist``, a start saves the whole graph and a write only its cases' rows.
+    ``on_grown`` is called when the graph is ``previous`` grown by new cases only (every
+    other case's nodes and edges as they were), so derived tables may be grown too.
     """
     keys = graph_keys(index)
     log = graph_log(settings) if persist else None
@@ -212,7 +242,11 @@ def load_or_build_graph(
             log.adopt(graph, cases, keys.code)  # rows missing (an older data dir) are added
             return graph
         rows = log.load(cases, keys.code)
-    graph, fresh = _grow_or_build(cases, models, settings, previous, kept, persist, keys.code, rows)
+    graph, fresh, grew = _grow_or_build(
+        cases, models, settings, previous, kept, persist, keys.code, rows
+    )
+    if grew and on_grown is not None:
+        on_grown()
     fresh = [c for c in fresh if not _add_recorded_edges(graph, c.id, rows.get(c.id))]
     if fresh:
         cache = open_embedding_cache(settings)
@@ -255,8 +289,9 @@ def _grow_or_build(
     persist: bool,
     code: str,
     rows: dict[str, CaseRow] | None = None,
-) -> tuple[nx.MultiDiGraph, list[Case]]:
-    """The graph without the new cases' ``similar_to`` edges, and the cases that need them."""
+) -> tuple[nx.MultiDiGraph, list[Case], bool]:
+    """The graph without the new cases' ``similar_to`` edges, the cases that need them, and
+    whether it is ``previous`` grown (True) rather than built."""
     # Hand annotations describe the seed text: use one only while the stored case is
     # still exactly that seed case (an edited or re-used id is tagged by the extractor).
     annotations = {
@@ -272,7 +307,7 @@ def _grow_or_build(
         # the common write: new cases only, so the graph grows without a full build
         grown = extend_graph(previous, fresh, annotations, models.extractor, chains)
         if grown is not None:
-            return grown, fresh
+            return grown, fresh, True
     reuse = previous
     if reuse is None and persist:  # a stale saved graph: its extractions still hold
         records = graph_cache.load_extractions(graph_dir(settings), code) or {}
@@ -293,7 +328,7 @@ def _grow_or_build(
         for u, v, k, d in previous.edges(keys=True, data=True):
             if k == SIMILAR_TO and u in kept and v in kept:
                 graph.add_edge(u, v, key=k, **d)
-    return graph, fresh
+    return graph, fresh, False
 
 
 def _only_added(previous: nx.MultiDiGraph, kept: Collection[str]) -> bool:
@@ -325,11 +360,20 @@ def make_searcher(
 
 
 def make_ranker(
-    searcher: Searcher, graph: nx.MultiDiGraph, models: Models, settings: Settings
+    searcher: Searcher,
+    graph: nx.MultiDiGraph,
+    models: Models,
+    settings: Settings,
+    grown_from: tuple[CauseAwareSearcher, Collection[str]] | None = None,
 ) -> CauseAwareSearcher:
     """What queries go through: the searcher plus the graph's cause source (and, when
-    ``settings.chain_source``, the "same way of failing" source of ``graph.chain_search``)."""
+    ``settings.chain_source``, the "same way of failing" source of ``graph.chain_search``).
+    ``grown_from``: the previous ranker and the cases added to its graph (nothing removed),
+    whose cause holders are grown rather than read again from every cause's cases."""
     chains = None
     if settings.chain_source:
         chains = ChainSimilarity.of_graph((graph.graph.get(CHAINS) or {}).items(), models.extractor)
-    return CauseAwareSearcher(searcher, graph, models.signs, chains)
+    holders = None
+    if grown_from is not None:
+        holders = holders_with(graph, grown_from[0].holders, grown_from[1])
+    return CauseAwareSearcher(searcher, graph, models.signs, chains, holders)

@@ -24,6 +24,7 @@ from kizuki.api.runtime.derive import (
     load_or_build_graph,
     make_ranker,
     make_searcher,
+    save_index,
     update_index,
 )
 from kizuki.api.runtime.loader import Models, load_models
@@ -32,7 +33,7 @@ from kizuki.corpus.settings import Settings
 from kizuki.corpus.store import CaseStore
 from kizuki.graph.build import build_graph, case_key_problem
 from kizuki.graph.extract import ConceptExtractor
-from kizuki.graph.ranking import Ranker
+from kizuki.graph.ranking import CauseAwareSearcher, Ranker
 from kizuki.search.embeddings import Progress
 from kizuki.search.engine import Searcher
 from kizuki.search.index import IndexConfig, SearchIndex, case_fields, view_texts
@@ -171,22 +172,42 @@ def update_snapshot(
         return build_snapshot(state, settings, persist)
     started = time.perf_counter()
     models = load_models(settings)
-    cases, skipped = _servable(state)
+    cases, skipped = _servable(state, previous.by_id)
     new_ids = {case.id: case for case in cases}
-    removed = [cid for cid, case in previous.by_id.items() if new_ids.get(cid) != case]
-    added = [case for case in cases if previous.by_id.get(case.id) != case]
+    removed = [cid for cid, case in previous.by_id.items() if not _same(new_ids.get(cid), case)]
+    added = [case for case in cases if not _same(previous.by_id.get(case.id), case)]
     index = update_index(previous.index, added, removed, cases, models, settings, persist)
     kept = {c.id for c in cases} - {c.id for c in added}
+    grown = (previous.ranker, [c.id for c in added]) if not removed else None
+    if not isinstance(previous.ranker, CauseAwareSearcher):
+        grown = None
     return _finish(
-        state, cases, skipped, index, models, settings, started, persist, (), previous.graph, kept
+        state,
+        cases,
+        skipped,
+        index,
+        models,
+        settings,
+        started,
+        persist,
+        (),
+        previous.graph,
+        kept,
+        grown,
     )
 
 
+def _same(old: Case | None, new: Case) -> bool:
+    """Whether a case is unchanged: the same object (what a write carries over) is, without
+    comparing every field of 10⁴ cases."""
+    return old is new or old == new
+
+
 def persist_snapshot(snap: Snapshot, settings: Settings) -> None:
-    """Save a snapshot built with ``persist=False`` (the index, then the graph rows of the
-    cases the write changed: never the whole graph), so a restart loads it. A failure here
-    loses nothing: a stale saved snapshot is rebuilt on start."""
-    snap.index.save(settings.index_dir)
+    """Save a snapshot built with ``persist=False`` (the index when it is due, then the
+    graph rows of the cases the write changed: never the whole graph), so a restart loads
+    it. A failure here loses nothing: a stale saved snapshot is grown or rebuilt on start."""
+    save_index(snap.index, settings)
     graph_log(settings).record(snap.graph, snap.cases, snap.graph_code)
 
 
@@ -202,10 +223,20 @@ def _finish(
     events: tuple[str, ...],
     previous_graph: nx.MultiDiGraph | None = None,
     kept: set[str] = frozenset(),
+    grown: tuple[Ranker, list[str]] | None = None,
 ) -> Snapshot:
     met: list[str] = []
+    grew: list[bool] = []
     graph = load_or_build_graph(
-        cases, index, models, settings, previous_graph, kept, persist, report=met.append
+        cases,
+        index,
+        models,
+        settings,
+        previous_graph,
+        kept,
+        persist,
+        report=met.append,
+        on_grown=lambda: grew.append(True),
     )
     searcher = make_searcher(cases, index, models, settings)
     keys = graph_keys(index)
@@ -217,7 +248,7 @@ def _finish(
         index=index,
         searcher=searcher,
         graph=graph,
-        ranker=make_ranker(searcher, graph, models, settings),
+        ranker=make_ranker(searcher, graph, models, settings, grown if grew else None),
         extractor=models.extractor,
         graph_key=keys.key,
         graph_code=keys.code,
@@ -227,11 +258,18 @@ def _finish(
     )
 
 
-def _servable(state: StoreState) -> tuple[list[Case], list[dict[str, str]]]:
-    """The state's cases that can be graph nodes, and the skipped rows (reported)."""
+def _servable(
+    state: StoreState, served: Mapping[str, Case] | None = None
+) -> tuple[list[Case], list[dict[str, str]]]:
+    """The state's cases that can be graph nodes, and the skipped rows (reported). A case
+    ``served`` already (the same object) is not checked again."""
     skipped = [dict(row) for row in state.skipped]
     cases = []
+    served = served or {}
     for case in state.cases:
+        if served.get(case.id) is case:
+            cases.append(case)
+            continue
         problem = case_key_problem(case.id)
         if problem:
             skipped.append({"id": case.id, "reason": problem})

@@ -19,6 +19,8 @@ from kizuki.corpus.outside import (
     views_per_case,
 )
 from kizuki.corpus.schema import Case
+from kizuki.corpus.settings import Settings
+from pydantic import ValidationError
 
 CASES = {c.id: c for c in seed_cases()}
 #: The registers of the 24 added views, in the order that covers them evenly.
@@ -27,6 +29,14 @@ REGISTERS = (
     "en_engineer ja_mechanism ja_ticket en_complaint ja_complaint ja_engineer en_mechanism "
     "ja_report ja_helpdesk en_press ja_status ja_ticket en_ticket ja_engineer ja_press "
     "ja_mechanism"
+).split()
+#: The registers of the 12 views added after them (``n`` 25-36), each case told first as
+#: users, staff, partners, the press and a regulator would see it: the six Japanese first
+#: (indexed by default), then the six English ones (measured to lower the English figures,
+#: so not indexed by default: README, "views per case").
+MORE_REGISTERS = (
+    "ja_sns ja_branch ja_oncall ja_report ja_regulator ja_partner "
+    "en_status en_complaint en_regulator en_helpdesk en_press en_ticket"
 ).split()
 
 
@@ -52,18 +62,43 @@ def test_the_attribution_names_every_file_and_what_is_not_the_fsas():
     assert "not the FSA's text" in text and "translation" in text
 
 
-def test_every_case_has_24_more_views_in_the_register_order():
+def test_every_case_has_36_more_views_in_the_register_order():
+    """The first 24 come first, so that the first ``n`` views of a case are what ``n`` were
+    before the 12 were added (the views-per-case curve subsamples by count)."""
     rows = _rows(MORE_VIEWS_PATH)
     assert [r["id"] for r in rows] == list(CASES)
     for row in rows:
         views = row["views"]
-        assert [v["n"] for v in views] == list(range(1, 25))
-        assert [v["register"] for v in views] == REGISTERS
+        assert [v["n"] for v in views] == list(range(1, 37))
+        assert [v["register"] for v in views] == REGISTERS + MORE_REGISTERS
         assert all(v["lang"] == v["register"].split("_")[0] for v in views)
-    assert views_per_case() == 30
-    assert len(outside_views(seed_cases())["fsa2019-01"]) == 30
+        assert all(v["author"].startswith("Kizuki team") for v in views)
+        assert all("without reading any evaluation query" in v["author"] for v in views)
+        english = [v["text"] for v in views[24:] if v["lang"] == "en"]
+        assert len(english) == 6
+        assert not any(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", t) for t in english)
+    assert views_per_case() == 42
+    assert len(outside_views(seed_cases())["fsa2019-01"]) == 42
     assert len(outside_views(seed_cases(), 12)["fsa2019-01"]) == 12
     assert outside_views(seed_cases(), 0) == {}
+
+
+def test_by_default_the_30_of_before_and_the_six_japanese_are_indexed():
+    """The count the views-per-case curve chose (README): the English six after them
+    lowered the English figures, so they are written but not indexed by default."""
+    count = Settings.model_fields["outside_views"].default
+    rows = {r["id"]: r["views"] for r in _rows(MORE_VIEWS_PATH)}
+    for case_id, views in outside_views(seed_cases(), count).items():
+        added = [v for v in rows[case_id] if v["text"] in views[30:]]
+        assert len(views) == 36 and [v["lang"] for v in added] == ["ja"] * 6, case_id
+
+
+def test_the_setting_can_ask_for_every_written_view_and_no_more():
+    """``KIZUKI_OUTSIDE_VIEWS`` reaches every view written (the curve's last point), and
+    a count past them is refused rather than silently read as all."""
+    assert Settings(outside_views=views_per_case()).outside_views == views_per_case()
+    with pytest.raises(ValidationError):
+        Settings(outside_views=views_per_case() + 1)
 
 
 @pytest.mark.parametrize("case_id", list(CASES))

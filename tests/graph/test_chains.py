@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -199,3 +200,52 @@ def test_an_edited_seed_case_gets_its_chain_from_its_text(
     edited = case.model_copy(update={"event": "システムが停止し、顧客取引ができなくなった。"})
     G = build_graph([edited], taxonomy, {}, extractor, chains=chains)
     assert case_chain(G, "fsa2019-05").source == "extraction"
+
+
+def _leads_to(G) -> dict:
+    return {(u, v): d for u, v, d in edges_of_type(G, LEADS_TO)}
+
+
+def test_leads_to_kept_pair_by_pair_equals_a_rebuild_after_adds_and_edits(
+    seed, taxonomy, annotations, extractor, chains, tagger
+):
+    """``set_chains`` rewrites only the pairs the changed chains link; after new cases and
+    changed chains (an edit moves a case's links, one drops them all) the edges equal
+    those rebuilt from every recorded chain."""
+    from kizuki.graph.chain_graph import rebuild_leads_to, set_chains
+
+    G = build_graph(seed, taxonomy, annotations, extractor, chains=chains)
+    new = [
+        Case(id=f"imp-{i}", event="委託先の作業ミスによりシステムが停止した。", causes=causes)
+        for i, causes in enumerate(
+            [
+                ["委託先の作業ミスがあった。", "再鑑者が誤りを看過した。"],
+                ["プログラムの設計誤りがあった。", "テストが不十分だった。"],
+                ["ハードウェアが故障した。", "切替手順が整備されていなかった。"],
+            ]
+        )
+    ]
+    for case in new:
+        G = extend_graph(G, [case], annotations, extractor, chains)
+    linked = sorted({cid for d in _leads_to(G).values() for cid in d["support"]} & set(chains))
+    first, second = linked[:2]
+    reversed_steps = replace(chains[first], steps=chains[first].steps[::-1])
+    no_concepts = replace(
+        chains[second], steps=tuple(replace(s, concept=None) for s in chains[second].steps)
+    )
+    moved = [pair for pair, d in _leads_to(G).items() if second in d["support"]]
+    assert moved, "the test needs a case whose chain links concepts"
+    others = {
+        pair: d
+        for pair, d in _leads_to(G).items()
+        if not {first, second} & set(d["support"]) and pair[::-1] not in _leads_to(G)
+    }
+    set_chains(G, {first: reversed_steps, second: no_concepts})
+    assert others and all(_leads_to(G)[pair] is d for pair, d in others.items()), (
+        "a pair no changed chain links was rewritten"
+    )
+    assert all(second not in d["support"] for d in _leads_to(G).values())
+    incremental = copy.deepcopy(_leads_to(G))
+    rebuild_leads_to(G)
+    assert _leads_to(G) == incremental
+    assert any(c.startswith("imp-") for d in incremental.values() for c in d["support"])

@@ -126,3 +126,29 @@ def test_the_ranking_runs_blas_on_one_thread_and_leaves_the_default_to_others():
     with one_blas_thread():
         assert threads() and set(threads()) == {1}
     assert threads() == before
+
+
+def test_float_ivf_between_the_thresholds_keeps_recall_deep_and_exact_scores(tmp_path, monkeypatch):
+    """From ``IVF_FLOAT_MIN_VECTORS`` rows: IVF over float32 vectors, a quarter of the lists
+    probed; the ranking asks for many rows (depth × rows per case), so recall is checked
+    deep in the list too, and the scores are the exact inner products."""
+    monkeypatch.setattr(dense_mod, "IVF_FLOAT_MIN_VECTORS", 2_000)
+    x, q = _vectors(8_000, dim=64), _vectors(60, dim=64, seed=1)
+    index = DenseIndex(x, range(len(x)), ["v"] * len(x))
+    assert index.kind == "ivf-flat"
+    for k in (10, 800):
+        sims, rows = index.row_scores(q, n_rows=k)
+        exact = _exact_top(x, q, k)
+        recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(rows, exact, strict=True)])
+        assert recall >= 0.95, (k, recall)
+        found = rows >= 0
+        assert np.allclose(sims[found], np.einsum("qkd,qd->qk", x[rows], q)[found], atol=1e-5)
+    index.save(tmp_path / "d")
+    loaded = DenseIndex.load(tmp_path / "d")
+    assert loaded.kind == "ivf-flat"
+    built, got = index.row_scores(x[:4], 8), loaded.row_scores(x[:4], 8)
+    assert np.array_equal(built[1], got[1]) and np.allclose(built[0], got[0])
+    allowed = np.zeros(len(x), bool)
+    allowed[::50] = True
+    _, rows = loaded.row_scores(x[:3], n_rows=20, allowed=allowed)
+    assert rows.shape == (3, 20) and allowed[rows].all()

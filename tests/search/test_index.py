@@ -58,7 +58,7 @@ def test_fresh_snapshot_is_loaded_without_embedding(
         seed_settings,
         embedder=counting,
         analyzer=seed_analyzer,
-        outside=outside_views(cases),
+        outside=outside_views(cases, seed_settings.outside_views),
     )
     assert counting.passages == 0
     assert again.manifest == json.loads(json.dumps(seed_index.manifest))
@@ -102,7 +102,9 @@ def test_corrupt_snapshot_is_rebuilt(seed_embedder, seed_analyzer, tmp_path):
     assert len(index.cases) == 3 and index.dense.vectors.shape == (len(_texts(cases)), 384)
 
 
-def test_add_and_remove_cases_do_not_reembed(seed_index, seed_embedder, seed_analyzer, counting):
+def test_add_and_remove_cases_do_not_reembed(
+    seed_index, seed_settings, seed_embedder, seed_analyzer, counting
+):
     counting = counting()
     new = seed_cases()[0].model_copy(
         update={"id": "test-new-1", "event": "SSL証明書の期限切れでサイトが表示されない。"}
@@ -119,7 +121,7 @@ def test_add_and_remove_cases_do_not_reembed(seed_index, seed_embedder, seed_ana
     assert counting.passages == embedded
     assert {"test-new-1", "fsa2019-27"}.isdisjoint(shrunk.position)
     kept = [c for c in seed_cases() if c.id != "fsa2019-27"]
-    rows = len(_texts(kept, outside_views(kept)))
+    rows = len(_texts(kept, outside_views(kept, seed_settings.outside_views)))
     assert len(shrunk.cases) == 43 and len(shrunk.dense.vectors) == rows
     assert "fsa2019-27" not in shrunk.outside and "fsa2019-01" in shrunk.outside
     assert set(int(o) for o in shrunk.dense.owners) == set(range(43))
@@ -187,20 +189,21 @@ def test_corpus_hash_chains_so_appends_hash_only_new_cases():
     assert corpus_sha256([edited, *cases[1:]]) != whole
 
 
-def test_outside_views_are_indexed_and_change_the_snapshot(seed_index):
+def test_outside_views_are_indexed_and_change_the_snapshot(seed_index, seed_settings):
     """Outside views are part of a case's identity: their text is tokenised into the
-    ``outside`` field and BM25 index, embedded as ``outside[]`` rows, and hashed."""
+    ``outside`` field and BM25 index, embedded as ``outside[]`` rows, and hashed. The index
+    holds as many per case as the setting asks for, the first ones written."""
     from kizuki.search.index import corpus_sha256
 
     cases = seed_cases()
     i = seed_index.position["fsa2019-27"]
-    assert seed_index.outside["fsa2019-27"] == outside_views(cases)["fsa2019-27"]
+    indexed = outside_views(cases, seed_settings.outside_views)["fsa2019-27"]
+    assert seed_index.outside["fsa2019-27"] == indexed
+    assert len(indexed) == seed_settings.outside_views
     assert "outside" in {f for f, _ in seed_index.tokens.tokens(i).items()}
     assert (seed_index.lexicals["outside"].scores(["証明書"])[i]) > 0
     rows = np.flatnonzero(seed_index.dense.owners == i)
-    assert sum(seed_index.dense.views[r] == "outside[]" for r in rows) == len(
-        outside_views(cases)["fsa2019-27"]
-    )
+    assert sum(seed_index.dense.views[r] == "outside[]" for r in rows) == len(indexed)
     assert corpus_sha256(cases, outside=outside_views(cases)) != corpus_sha256(cases)
 
 

@@ -51,3 +51,12 @@ def test_scores_from_counts_is_bm25_of_those_documents():
     # The tail document is scored with the collection's statistics by both paths.
     assert got[4] == pytest.approx(grown.scores(["不足", "不足", "設定"])[4], rel=1e-5)
     assert got[2] > 0 and got[0] == 0
+
+
+def test_remembered_idf_is_forgotten_when_documents_are_added():
+    base = LexicalIndex(DOCS[:-1])
+    before = base.idf("設定")  # remembered by ``base``
+    grown = base.extended([DOCS[-1]])
+    assert grown.idf("設定") == pytest.approx(LexicalIndex(DOCS).idf("設定"))
+    assert grown.idf("設定") != pytest.approx(before)
+    assert base.idf("設定") == before  # the older index keeps its own statistics
