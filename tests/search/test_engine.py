@@ -116,10 +116,7 @@ def test_comparison_scorers_rank_by_one_source(seed_searcher):
     assert lex == sorted(lex, reverse=True)
     assert dense.results[0].score == pytest.approx(dense.results[0].dense_score, abs=1e-3)
     rrf = seed_searcher.with_scorer("rrf").search(OTP, k=5)
-    # Unweighted RRF, a comparison only: with 36 views per case the other login-failure case
-    # (fsa2019-02, risk-based authentication) edges ahead of it; the learned ranking keeps
-    # fsa2019-01 first (test_finds_the_obvious_analogue).
-    assert "fsa2019-01" in [r.case_id for r in rrf.results[:2]]
+    assert rrf.results[0].case_id == "fsa2019-01"
     with pytest.raises(ValueError):
         seed_searcher.with_scorer("nope")
 
