@@ -286,8 +286,10 @@ class SearchIndex:
         analyzer: Analyzer,
         cache: EmbeddingCache | None = None,
         outside: Outside | None = None,
+        progress: Progress | None = None,
     ) -> SearchIndex:
         """A new index with ``cases`` added (same id replaces); existing vectors are kept.
+        ``progress`` hears how far the new passages' embedding got (a start catching up).
 
         This index is not changed (searches in flight keep using it). New cases are
         appended to the tails; the bulk is re-indexed when the index is small or the tails
@@ -304,7 +306,7 @@ class SearchIndex:
         added = _analyze_cases(analyzer, new, new_outside, vocab_from=base.tokens)
         tokens = base.tokens.extended_by(added)
         vectors, owners, views = _embed_cases(
-            new, range(start, start + len(new)), embedder, base.config, cache, new_outside
+            new, range(start, start + len(new)), embedder, base.config, cache, new_outside, progress
         )
         dense = base.dense.with_rows(vectors, owners, views)
         all_cases = base.cases.extended(new)
@@ -498,7 +500,7 @@ def ensure_index(
             say(f"index snapshot unreadable ({type(exc).__name__}); rebuilding it from the store")
         if index is not None and index.is_fresh_for(cases, embedder, analyzer, config, outside):
             return index
-        grown = _caught_up(index, cases, embedder, analyzer, config, outside, settings)
+        grown = _caught_up(index, cases, embedder, analyzer, config, outside, settings, progress)
         if grown is not None:
             grown.save(directory)
             loaded = SearchIndex.load(directory, verify="none")
@@ -526,6 +528,7 @@ def _caught_up(
     config: IndexConfig,
     outside: Outside | None,
     settings: Settings,
+    progress: Progress | None = None,
 ) -> SearchIndex | None:
     """A saved index that holds the first cases of ``cases`` exactly (the service saves
     its index only now and then, not after every write), grown by the rest as a write
@@ -543,7 +546,9 @@ def _caught_up(
         return None
     cache = open_embedding_cache(settings)
     try:
-        return index.add_cases(cases[n:], embedder, analyzer, cache, outside=outside)
+        return index.add_cases(
+            cases[n:], embedder, analyzer, cache, outside=outside, progress=progress
+        )
     finally:
         cache.close()
 
