@@ -5,11 +5,34 @@ calls, as in ``kizuki serve``)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from kizuki.api.cli import main
 from kizuki.corpus.settings import get_settings
 from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def kizuki_process(
+    *args: str, data_dir: Path, cwd: Path = REPO, stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    """``kizuki ARGS`` as a user runs it: a process of its own on ``data_dir``, output
+    captured (for tests about the process boundary: exit status, bytes, no traceback)."""
+    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @dataclass(frozen=True)

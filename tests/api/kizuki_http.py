@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+from kizuki_cli import kizuki_process
 
 API_KEY = "test-key-0123456789abcdef"
 START_TIMEOUT_S = float(os.environ.get("KIZUKI_TEST_START_TIMEOUT", "600"))
@@ -29,16 +30,7 @@ def free_port() -> int:
 
 def kizuki(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     """``kizuki ARGS`` as a user runs it: a subprocess on ``data_dir``, output captured."""
-    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
-        cwd=REPO,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return kizuki_process(*args, data_dir=data_dir, stdin=stdin)
 
 
 class ServerExited(RuntimeError):

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from kizuki.corpus.sqlite_store import SqliteCaseStore
-from kizuki_cli import Ran, kizuki_here
+from kizuki_cli import Ran, kizuki_here, kizuki_process
 
 from kizuki import corpus
 
@@ -26,19 +23,6 @@ def kizuki(*args: str, data_dir: Path, cwd: Path = REPO) -> Ran:
     """``kizuki ARGS`` in-process, run from ``cwd``."""
     with contextlib.chdir(cwd):
         return kizuki_here(*args, env={"KIZUKI_DATA_DIR": str(data_dir)})
-
-
-def kizuki_process(*args: str, data_dir: Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    """``kizuki ARGS`` in a process of its own, as a user runs it."""
-    env = {**os.environ, "KIZUKI_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-c", "from kizuki.api.cli import main; main()", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture()
