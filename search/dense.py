@@ -18,10 +18,14 @@ Index type by size (measured with an earlier version of ``bench``, 2026-11-24):
   0.98 only with efConstruction 200 (minutes at 100k) and needs an efSearch above the 1,000
   rows a fused ranking asks for.
 - the IVF lists hold 8-bit scalar-quantised codes (``IndexIVFScalarQuantizer``, ``QT_8bit``:
-  a quarter of float32's bytes, the bulk of an index at scale), and the rows a query gets
-  back are rescored with their float32 vectors (memory-mapped from the snapshot), so a
-  candidate's cosine is exact and only the choice of candidates is approximate
-  (``tests/search/test_dense.py`` checks recall against exact search; ``bench`` at scale).
+  a quarter of float32's bytes, the bulk of an index at scale), and the best
+  ``RESCORE_TOP`` rows a query gets back are rescored with their float32 vectors
+  (memory-mapped from the snapshot, read at random): the rows the results shown come from
+  have exact cosines, the rows further down keep their 8-bit scores, which only decide the
+  cut thousands of rows below (``tests/search/test_dense.py`` checks recall against exact
+  search; ``bench`` at scale). Rescoring every row returned read 9,000 random rows of a
+  7 GB file per query at 10^6 cases, and their pages stayed mapped (README, "A million
+  cases on one machine").
 
 Rows added after the build (``with_rows``) go to a small exact index searched alongside the
 bulk, so a new case is searchable without touching the bulk; ``needs_rebuild`` tells the
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,9 +52,10 @@ IVF_FLOAT_MIN_VECTORS = 20_000
 FLOAT_NPROBE_FRACTION = 4
 TRAIN_PER_LIST = 32
 NPROBE_FRACTION = 8
-#: The quantised bulk returns this many times the rows asked for, rescored exactly, so that
-#: the 8-bit codes' small score errors do not decide which rows make the cut.
-RESCORE_FACTOR = 2
+#: The quantised bulk's best rows rescored with their float32 vectors, so that the 8-bit
+#: codes' small score errors do not reorder the rows the results shown come from; at least
+#: this many are fetched even when fewer are asked for.
+RESCORE_TOP = 256
 #: The added rows are folded into the bulk once they exceed this share of it (or 2,000).
 TAIL_FRACTION = 0.05
 
@@ -87,6 +93,10 @@ class DenseIndex:
         self.n_base = len(vectors)
         self._index = self._build(vectors)
         self._tail: faiss.Index | None = None
+        # One view's rows saved again side by side (``save(contiguous_view=...)``), and
+        # their row ids, sorted: empty until loaded from a snapshot that has them.
+        self._compact_rows = np.zeros(0, np.int64)
+        self._compact = np.zeros((0, self.dim), np.float32)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -96,11 +106,19 @@ class DenseIndex:
         return np.concatenate([self._base_vectors, self._tail_vectors])
 
     def row_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """These rows' float32 vectors. A saved snapshot's rows are read from disk: rows of
+        the contiguous view from their own small file, the rest from the whole one."""
         rows = np.asarray(rows, np.int64)
         out = np.empty((len(rows), self.dim), np.float32)
         base = rows < self.n_base
+        if len(self._compact_rows):
+            at = np.minimum(np.searchsorted(self._compact_rows, rows), len(self._compact_rows) - 1)
+            compact = base & (self._compact_rows[at] == rows)
+            out[compact] = self._compact[at[compact]]
+            base &= ~compact
         out[base] = self._base_vectors[rows[base]]
-        out[~base] = self._tail_vectors[rows[~base] - self.n_base]
+        tail = rows >= self.n_base
+        out[tail] = self._tail_vectors[rows[tail] - self.n_base]
         return out
 
     def _build(self, vectors: np.ndarray) -> faiss.Index:
@@ -174,9 +192,9 @@ class DenseIndex:
             if allowed is not None:
                 params = self._params(allowed[: self.n_base], ivf=self.kind != "flat")
             if self.kind == "ivf-sq8":
-                # 8-bit codes misorder rows near the cut: fetch RESCORE_FACTOR times as many,
-                # rescore them exactly and keep the best n.
-                wanted = min(RESCORE_FACTOR * n, self.n_base)
+                # 8-bit codes misorder near-ties: fetch at least RESCORE_TOP rows, rescore
+                # that many exactly and keep the best n.
+                wanted = min(max(n, RESCORE_TOP), self.n_base)
                 found = self._index.search(queries, wanted, params=params)
                 sims, rows = self._rescored(queries, *found)
                 parts.append((sims[:, : min(n, self.n_base)], rows[:, : min(n, self.n_base)]))
@@ -197,14 +215,20 @@ class DenseIndex:
         return np.where(rows >= 0, sims, 0).astype(np.float32), rows
 
     def _rescored(self, queries: np.ndarray, sims: np.ndarray, rows: np.ndarray):
-        """The quantised search's rows with their exact (float32) scores, best first."""
-        ok = rows >= 0
-        vecs = self._base_vectors[np.where(ok, rows, 0).ravel()].reshape(*rows.shape, self.dim)
-        exact = np.einsum("qnd,qd->qn", vecs, queries)
-        exact = np.where(ok, exact, -np.inf).astype(np.float32)
-        order = np.argsort(-exact, axis=1, kind="stable")
+        """The quantised search's rows, the first ``RESCORE_TOP`` with their exact (float32)
+        scores, the rest with their 8-bit ones, best first."""
+        top = min(RESCORE_TOP, rows.shape[1])
+        head = rows[:, :top]
+        ok = head >= 0
+        scores = np.where(rows >= 0, sims, -np.inf).astype(np.float32)
+        if ok.any():
+            # Sorted, distinct row ids: the memory-mapped file is read front to back, once.
+            wanted = np.unique(head[ok])
+            vecs = self.row_vectors(wanted)[np.searchsorted(wanted, np.where(ok, head, wanted[0]))]
+            scores[:, :top] = np.where(ok, np.einsum("qnd,qd->qn", vecs, queries), -np.inf)
+        order = np.argsort(-scores, axis=1, kind="stable")
         rows = np.take_along_axis(rows, order, axis=1)
-        return np.where(rows >= 0, np.take_along_axis(exact, order, axis=1), 0), rows
+        return np.where(rows >= 0, np.take_along_axis(scores, order, axis=1), 0), rows
 
     def code_bytes(self) -> int:
         """Bytes of the faiss bulk index as saved (codes, lists and centroids)."""
@@ -244,10 +268,18 @@ class DenseIndex:
         """All rows in one index of the kind their number calls for."""
         return DenseIndex(np.asarray(self.vectors), self.owners, self.views)
 
-    def save(self, directory: str | Path) -> None:
+    def save(self, directory: str | Path, contiguous_view: str | None = None) -> None:
+        """``contiguous_view``: a view with one row per document, read for thousands of
+        candidates per query (the case's own text, for its facet reading) and saved again in
+        a file of its own: at 10^6 cases those reads touch 1.5 GB instead of pages all over
+        the 7 GB of every row (README, "A million cases on one machine")."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         np.save(directory / "vectors.npy", np.asarray(self.vectors))
+        if contiguous_view in self._view_names:
+            rows = np.flatnonzero(self._view_codes == self._view_names.index(contiguous_view))
+            np.save(directory / "contiguous_rows.npy", rows.astype(np.int64))
+            np.save(directory / "contiguous.npy", self.row_vectors(rows))
         np.save(directory / "owners.npy", self.owners)
         np.save(directory / "view_codes.npy", self._view_codes)
         (directory / "dense.json").write_text(
@@ -264,6 +296,7 @@ class DenseIndex:
         directory = Path(directory)
         self = cls.__new__(cls)
         vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        _read_at_random(vectors)
         self.owners = np.load(directory / "owners.npy")
         meta = json.loads((directory / "dense.json").read_text())
         if "views" in meta:  # saved before view codes
@@ -280,10 +313,28 @@ class DenseIndex:
         # warm queries run as fast as from memory (measured: IVF at 1M, 8 ms either way).
         self._index = faiss.read_index(str(directory / "faiss.index"), faiss.IO_FLAG_MMAP_IFC)
         self._tail = None
+        self._compact_rows = np.zeros(0, np.int64)
+        self._compact = np.zeros((0, self.dim), np.float32)
+        if (directory / "contiguous_rows.npy").exists():
+            # Rows of the tail are read from memory; only the bulk's need the copy.
+            rows = np.load(directory / "contiguous_rows.npy")
+            keep = rows < self.n_base
+            self._compact_rows = rows[keep]
+            compact = np.load(directory / "contiguous.npy", mmap_mode="r")
+            _read_at_random(compact)
+            self._compact = compact[: int(keep.sum())]
         if len(self._tail_vectors):
             self._tail = faiss.IndexFlatIP(self.dim)
             self._tail.add(self._tail_vectors)
         return self
+
+
+def _read_at_random(vectors: np.ndarray) -> None:
+    """Tell the kernel a memory-mapped file is read at random rows (rescoring, facet readings):
+    no read-ahead, so a query's few hundred rows do not pull in megabytes around them."""
+    mapped = getattr(vectors, "_mmap", None)
+    if mapped is not None and hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
 
 
 def _view_codes(views: Sequence[str], names: Sequence[str] = ()) -> tuple[list[str], np.ndarray]:

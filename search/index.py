@@ -383,7 +383,8 @@ class SearchIndex:
             self.tokens.save(tmp / "tokens")
             for name, lexical in self.lexicals.items():
                 lexical.save(tmp / "lexical" / name)
-            self.dense.save(tmp / "dense")
+            # The first view is the case's own text: one row per case, read per candidate.
+            self.dense.save(tmp / "dense", contiguous_view=self.config.dense_views[0])
             (tmp / "outside.json").write_text(
                 json.dumps(self.outside, ensure_ascii=False), encoding="utf-8"
             )

@@ -152,3 +152,57 @@ def test_float_ivf_between_the_thresholds_keeps_recall_deep_and_exact_scores(tmp
     allowed[::50] = True
     _, rows = loaded.row_scores(x[:3], n_rows=20, allowed=allowed)
     assert rows.shape == (3, 20) and allowed[rows].all()
+
+
+class _CountingRows(np.ndarray):
+    """A vector array that counts the rows read through it (rescoring's random reads)."""
+
+    read: list[int]
+
+    def __getitem__(self, key):
+        if isinstance(key, np.ndarray) and key.ndim == 1:
+            self.read.append(len(key))
+        return np.asarray(super().__getitem__(key))
+
+
+def test_only_the_best_rows_are_rescored_from_the_float_vectors(monkeypatch):
+    """At 10^6 cases every random row read maps a page of a 7 GB file: a query rescores its
+    best RESCORE_TOP rows (exact cosines) and keeps 8-bit scores for the rest."""
+    monkeypatch.setattr(dense_mod, "IVF_MIN_VECTORS", 2_000)
+    monkeypatch.setattr(dense_mod, "RESCORE_TOP", 16)
+    x, q = _vectors(6_000, dim=64), _vectors(5, dim=64, seed=1)
+    index = DenseIndex(x, range(len(x)), ["v"] * len(x))
+    counting = index._base_vectors.view(_CountingRows)
+    counting.read = []
+    index._base_vectors = counting
+    sims, rows = index.row_scores(q, n_rows=200)
+    assert rows.shape == (5, 200) and (rows >= 0).all()
+    assert sum(counting.read) <= 5 * 16
+    exact = np.einsum("qkd,qd->qk", x[rows], q)
+    assert (np.diff(sims, axis=1) <= 1e-7).all()
+    assert (np.isclose(sims, exact, atol=1e-6).sum(axis=1) >= 16).all()
+    assert np.abs(sims - exact).max() < 0.05  # the rest: 8-bit scores, close to exact
+    top10 = _exact_top(x, q, 10)
+    assert (
+        np.mean([len(set(a[:10]) & set(b)) / 10 for a, b in zip(rows, top10, strict=True)]) >= 0.95
+    )
+
+
+def test_one_row_per_case_is_read_from_its_own_file_once_saved(tmp_path):
+    """A query reads the case row of thousands of candidates (their facet readings): from a
+    saved snapshot they come from a file of case rows alone, not from pages all over every
+    row's file."""
+    x = _vectors(90)
+    views = ["case", "sentences[]", "sentences[]"] * 30
+    owners = np.repeat(np.arange(30), 3)
+    index = DenseIndex(x[:60], owners[:60], views[:60]).with_rows(x[60:], owners[60:], views[60:])
+    index.save(tmp_path / "d", contiguous_view="case")
+    loaded = DenseIndex.load(tmp_path / "d")
+    assert np.array_equal(loaded.row_vectors(np.arange(90)), x)
+    counting = loaded._base_vectors.view(_CountingRows)
+    counting.read = []
+    loaded._base_vectors = counting
+    case_rows = np.arange(0, 90, 3)
+    assert np.array_equal(loaded.row_vectors(case_rows[::-1]), x[case_rows[::-1]])
+    assert sum(counting.read) == 0
+    assert np.array_equal(loaded.row_scores(x[:3], 5)[1], index.row_scores(x[:3], 5)[1])
