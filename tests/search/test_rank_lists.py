@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from kizuki.search import lexical as lexical_mod
 from kizuki.search.dense import DenseIndex
 from kizuki.search.features import (
     DENSE_GROUPS,
@@ -163,7 +164,11 @@ def test_lexical_lists_equal_the_whole_array_computation_on_the_bundled_corpus(s
                     assert np.array_equal(got[name].scores, want[name].scores)
 
 
-def test_bm25_hits_are_the_nonzero_scores_bit_for_bit_on_thousands_of_documents():
+@pytest.mark.parametrize("share", [0, 10**9], ids=["sorted-postings", "summed-in-place"])
+def test_bm25_hits_are_the_nonzero_scores_bit_for_bit_on_thousands_of_documents(share, monkeypatch):
+    """Both ways of reading postings (few postings: sorted; many: summed in an array the
+    collection's size) give bm25s's scores bit for bit."""
+    monkeypatch.setattr(lexical_mod, "DENSE_POSTINGS_SHARE", share)
     rng = np.random.default_rng(11)
     words = [f"w{i}" for i in range(400)]
     docs = [list(rng.choice(words, int(rng.integers(3, 40)))) for _ in range(4_000)]
