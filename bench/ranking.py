@@ -142,7 +142,9 @@ def render(r: dict) -> str:
         serving = rows.get("kizuki", {}).get("serving")
         served = (
             f"\nKizuki restarted on its snapshot (fresh process): load {serving['load_s']:.1f} s, "
-            f"resident {serving['rss_mib']:,.0f} MiB while serving, end to end with the real "
+            f"resident {serving['rss_mib']:,.0f} MiB while serving (its own "
+            f"{serving.get('anon_mib', float('nan')):,.0f} MiB, mapped files "
+            f"{serving.get('file_mib', float('nan')):,.0f} MiB), end to end with the real "
             f"query embedding p50 {serving['p50_ms']:.1f} ms / p99 {serving['p99_ms']:.1f} ms"
             if serving
             else ""

