@@ -66,7 +66,8 @@ def _own_path(controller: str) -> str:
     """This process's cgroup path for a v1 controller (``""``: the v2 unified one)."""
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, names, path = line.split(":", 2)
-        if names.split(",") == [controller] or (not controller and names == ""):
+        wanted = controller in names.split(",") if controller else names == ""
+        if wanted:
             return path.lstrip("/")
     return ""
 

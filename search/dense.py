@@ -80,6 +80,11 @@ class DenseIndex:
     ``views[i]`` names what text row ``i`` embeds (e.g. ``event+causes``), for explanations.
     """
 
+    #: One view's bulk rows, saved again side by side (``save(contiguous_view=...)``): their
+    #: row ids, sorted, and their vectors; none until loaded from a snapshot that has them.
+    _compact_rows = np.zeros(0, np.int64)
+    _compact: np.ndarray | None = None
+
     def __init__(self, vectors: np.ndarray, owners: Sequence[int], views: Sequence[str]) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(owners) or len(owners) != len(views):
@@ -93,10 +98,6 @@ class DenseIndex:
         self.n_base = len(vectors)
         self._index = self._build(vectors)
         self._tail: faiss.Index | None = None
-        # One view's rows saved again side by side (``save(contiguous_view=...)``), and
-        # their row ids, sorted: empty until loaded from a snapshot that has them.
-        self._compact_rows = np.zeros(0, np.int64)
-        self._compact = np.zeros((0, self.dim), np.float32)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -313,8 +314,6 @@ class DenseIndex:
         # warm queries run as fast as from memory (measured: IVF at 1M, 8 ms either way).
         self._index = faiss.read_index(str(directory / "faiss.index"), faiss.IO_FLAG_MMAP_IFC)
         self._tail = None
-        self._compact_rows = np.zeros(0, np.int64)
-        self._compact = np.zeros((0, self.dim), np.float32)
         if (directory / "contiguous_rows.npy").exists():
             # Rows of the tail are read from memory; only the bulk's need the copy.
             rows = np.load(directory / "contiguous_rows.npy")

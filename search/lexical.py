@@ -210,7 +210,7 @@ class LexicalIndex:
 
 
 #: Postings of at least 1/this of the collection are summed in an array the collection's
-#: size: sorting them to find their distinct documents cost 20 of a query's 30 ms at 10^5
+#: size: sorting them to find their distinct documents cost 20 of a query's 28 ms at 10^5
 #: cases (``python -m bench.rank_cpu --sizes 100k --profile 25``).
 DENSE_POSTINGS_SHARE = 64
 
